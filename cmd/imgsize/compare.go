@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgsize/imgsize/pkg/analysis"
+	"github.com/imgsize/imgsize/pkg/report"
+)
+
+func newCompareCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "compare BASE IMAGE...",
+		Short: "Compare images against a baseline",
+		Long: `Compare images against the first one (the baseline): totals side by side,
+absolute and relative deltas, the ratio ("50.2× smaller"), bytes shared with
+and unique against the baseline (layers are the same when their digests are
+equal), and the layers found on only one side.`,
+		Example: "  imgsize compare oci:examples/out:single-stage oci:examples/out:multistage",
+		Args:    argsAtLeast(2, "images (a baseline and at least one other)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCompare(cmd.Context(), g, args)
+		},
+	}
+}
+
+func runCompare(ctx context.Context, g *globalOptions, args []string) error {
+	ropts, err := g.reportOptions()
+	if err != nil {
+		return err
+	}
+	imgs, err := g.loadAll(ctx, args)
+	if err != nil {
+		return err
+	}
+	c := analysis.Compare(imgs[0], imgs[1:]...)
+	return g.emit(func(w io.Writer) error { return report.Compare(w, c, ropts) })
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgsize/imgsize/pkg/report"
+)
+
+func newInspectCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect IMAGE...",
+		Short: "Show an image's sizes, layer by layer",
+		Long: `Show each image's compressed and uncompressed totals and a table of its layers:
+digest, compressed size, uncompressed size and the build step that created it.
+
+IMAGE is docker://REF or a bare registry reference, docker-archive:PATH[:REF],
+oci:DIR[:TAG], oci-archive:PATH[:TAG], or a path whose format is detected.`,
+		Example: "  imgsize inspect alpine:3.20\n  imgsize inspect oci:examples/out:multistage --format json",
+		Args:    argsAtLeast(1, "image"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runInspect(cmd.Context(), g, args)
+		},
+	}
+}
+
+func runInspect(ctx context.Context, g *globalOptions, args []string) error {
+	ropts, err := g.reportOptions()
+	if err != nil {
+		return err
+	}
+	imgs, err := g.loadAll(ctx, args)
+	if err != nil {
+		return err
+	}
+	return g.emit(func(w io.Writer) error { return report.Inspect(w, imgs, ropts) })
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+)
+
+// binary is imgsize built once for the tests that run it as a user would:
+// a separate process with its own environment (DOCKER_CONFIG, SSL_CERT_FILE).
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "imgsize-bin-*")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "imgsize")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		panic("building imgsize: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// imgsize runs the binary with extra environment variables.
+func imgsize(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+// runInProcess calls run() directly, for fast table tests.
+func runInProcess(args ...string) result {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+// twoImageLayout writes a layout with tags "big" and "small".
+func twoImageLayout(t *testing.T) (dir string, big, small v1.Image) {
+	t.Helper()
+	dir = t.TempDir()
+	var err error
+	if big, err = random.Image(200_000, 3); err != nil {
+		t.Fatal(err)
+	}
+	if small, err = random.Image(1_000, 1); err != nil {
+		t.Fatal(err)
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tag, img := range map[string]v1.Image{"big": big, "small": small} {
+		if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, big, small
+}
+
+func manifestTotal(t *testing.T, img v1.Image) int64 {
+	t.Helper()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, l := range m.Layers {
+		n += l.Size
+	}
+	return n
+}
+
+// jsonReport is the part of the JSON report these tests read, decoded
+// independently of the report package's own types.
+type jsonReport struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	Kind          string `json:"kind"`
+	Images        []struct {
+		Ref        string `json:"ref"`
+		Digest     string `json:"digest"`
+		Compressed struct {
+			Bytes      *int64 `json:"bytes"`
+			Provenance string `json:"provenance"`
+		} `json:"compressed"`
+		Uncompressed struct {
+			Bytes      *int64 `json:"bytes"`
+			Provenance string `json:"provenance"`
+		} `json:"uncompressed"`
+		Layers []struct {
+			Digest string `json:"digest"`
+		} `json:"layers"`
+	} `json:"images"`
+}
+
+func decode(t *testing.T, s string) jsonReport {
+	t.Helper()
+	var r jsonReport
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, s)
+	}
+	return r
+}
+
+func TestInspectJSONMatchesManifest(t *testing.T) {
+	dir, big, _ := twoImageLayout(t)
+	r := runInProcess("inspect", "--format", "json", "oci:"+dir+":big")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	rep := decode(t, r.stdout)
+	if rep.SchemaVersion != 1 || rep.Kind != "inspect" || len(rep.Images) != 1 {
+		t.Fatalf("report header: %+v", rep)
+	}
+	d, _ := big.Digest()
+	img := rep.Images[0]
+	if img.Digest != d.String() {
+		t.Errorf("digest %s, want %s", img.Digest, d)
+	}
+	if img.Compressed.Bytes == nil || *img.Compressed.Bytes != manifestTotal(t, big) || img.Compressed.Provenance != "exact" {
+		t.Errorf("compressed %+v, want %d exact", img.Compressed, manifestTotal(t, big))
+	}
+	if img.Uncompressed.Provenance != "exact" || img.Uncompressed.Bytes == nil {
+		t.Errorf("local image uncompressed must be exact: %+v", img.Uncompressed)
+	}
+	if len(img.Layers) != 3 {
+		t.Errorf("%d layers, want 3", len(img.Layers))
+	}
+}
+
+func TestCompareEveryFormat(t *testing.T) {
+	dir, big, small := twoImageLayout(t)
+	for _, format := range []string{"table", "json", "markdown", "csv"} {
+		t.Run(format, func(t *testing.T) {
+			r := runInProcess("compare", "--format", format, "oci:"+dir+":big", "oci:"+dir+":small")
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if r.stderr != "" {
+				t.Errorf("stderr not empty: %q", r.stderr)
+			}
+			if !strings.Contains(r.stdout, "small") || !strings.Contains(r.stdout, "big") {
+				t.Errorf("output does not name both images:\n%s", r.stdout)
+			}
+			if format == "json" {
+				rep := decode(t, r.stdout)
+				if rep.Kind != "compare" || len(rep.Images) != 2 {
+					t.Fatalf("kind %q with %d images", rep.Kind, len(rep.Images))
+				}
+				if *rep.Images[0].Compressed.Bytes != manifestTotal(t, big) || *rep.Images[1].Compressed.Bytes != manifestTotal(t, small) {
+					t.Errorf("compressed totals %d/%d, manifests say %d/%d", *rep.Images[0].Compressed.Bytes, *rep.Images[1].Compressed.Bytes, manifestTotal(t, big), manifestTotal(t, small))
+				}
+			}
+			if format == "table" && !strings.Contains(r.stdout, "smaller") {
+				t.Errorf("table has no ratio:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+func TestOutputFileIsAtomic(t *testing.T) {
+	dir, _, _ := twoImageLayout(t)
+	out := filepath.Join(t.TempDir(), "report.json")
+	if r := runInProcess("inspect", "-f", "json", "-o", out, "oci:"+dir+":small"); r.code != 0 || r.stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(t, string(b))
+
+	// A failing run must leave neither a new file nor a temporary one.
+	out2 := filepath.Join(filepath.Dir(out), "failed.json")
+	if r := runInProcess("inspect", "-f", "json", "-o", out2, "oci:"+dir+":absent"); r.code != 3 {
+		t.Fatalf("exit %d, want 3", r.code)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	if len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("directory holds %v, want only report.json", names)
+	}
+}
+
+func TestBadInputExitCodes(t *testing.T) {
+	dir, _, _ := twoImageLayout(t)
+	tmp := t.TempDir()
+	notImage := filepath.Join(tmp, "notes.txt")
+	os.WriteFile(notImage, []byte("just some text, not a tar\n"), 0o644)
+	truncated := filepath.Join(tmp, "truncated.tar")
+	writeTruncatedArchive(t, truncated)
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		// want is a fragment the one-line error must contain.
+		want string
+	}{
+		{"no args", []string{"inspect"}, 2, "need at least 1"},
+		{"compare needs two", []string{"compare", "oci:" + dir + ":big"}, 2, "need at least 2"},
+		{"bad flag", []string{"inspect", "--nope", "x"}, 2, "unknown flag"},
+		{"bad format", []string{"inspect", "-f", "xml", "oci:" + dir + ":big"}, 2, "xml"},
+		{"bad platform", []string{"inspect", "--platform", "linux", "oci:" + dir + ":big"}, 2, "platform"},
+		{"unknown transport", []string{"inspect", "ftp:/some/where"}, 2, `unknown transport "ftp"`},
+		{"missing file", []string{"inspect", filepath.Join(tmp, "nope.tar")}, 3, "nope.tar"},
+		{"missing layout", []string{"inspect", "oci:" + filepath.Join(tmp, "nolayout")}, 3, "nolayout"},
+		{"not an image", []string{"inspect", notImage}, 3, "not a tar"},
+		{"truncated tar", []string{"inspect", "docker-archive:" + truncated}, 3, "truncated"},
+		{"absent tag", []string{"inspect", "oci:" + dir + ":v9"}, 3, `tag "v9" not in layout`},
+		{"ambiguous layout", []string{"inspect", "oci:" + dir}, 2, "choose one with :TAG"},
+		{"unreachable registry", []string{"inspect", "127.0.0.1:1/app:v1"}, 3, "127.0.0.1:1/app:v1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runInProcess(tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", r.code, tt.code, r.stderr)
+			}
+			lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "imgsize: ") {
+				t.Errorf("stderr is not one 'imgsize: …' line: %q", r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr %q does not contain %q", r.stderr, tt.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout not empty on error: %q", r.stdout)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := imgsize(t, nil, "--version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "imgsize version ") {
+		t.Errorf("--version: exit %d, %q", r.code, r.stdout)
+	}
+	r = imgsize(t, nil, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "imgsize ") || !strings.Contains(r.stdout, "go1.") {
+		t.Errorf("version: exit %d, %q", r.code, r.stdout)
+	}
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgsize/imgsize/pkg/errdefs"
+	"github.com/imgsize/imgsize/pkg/layers"
+	"github.com/imgsize/imgsize/pkg/report"
+	"github.com/imgsize/imgsize/pkg/source"
+)
+
+// version is set at build time with -ldflags "-X main.version=…"; otherwise
+// the module version from the build info is used.
+var version = ""
+
+func moduleVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	format   string
+	output   string
+	platform string
+	insecure bool
+	binary   bool
+	exact    bool
+	jobs     int
+
+	stdout, stderr io.Writer
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	g := &globalOptions{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "imgsize",
+		Short:         "How big container images really are, and why",
+		Long:          "imgsize reports compressed and uncompressed sizes of container images, layer by layer,\nfrom registries, docker-archive tarballs and OCI layouts, and compares builds side by side.",
+		Version:       moduleVersion(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return errdefs.UsageError(err) })
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.format, "format", "f", "table", "output format: table, json, markdown, csv")
+	pf.StringVarP(&g.output, "output", "o", "", "write the report to `FILE` (atomically) instead of stdout")
+	pf.StringVar(&g.platform, "platform", "linux/amd64", "platform to pick from a multi-platform index, as os/arch[/variant]")
+	pf.BoolVar(&g.insecure, "insecure", false, "allow plain HTTP and unverified TLS for registries that are not on loopback")
+	pf.BoolVar(&g.binary, "binary", false, "print sizes in IEC units (KiB, MiB, GiB) instead of SI (kB, MB, GB)")
+	pf.BoolVar(&g.exact, "exact", false, "read every layer of registry images to count exact uncompressed sizes")
+	pf.IntVar(&g.jobs, "jobs", 4, "layers read at once")
+
+	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newVersionCmd(g))
+	return root
+}
+
+// argsAtLeast is cobra.MinimumNArgs with a usage-kind error.
+func argsAtLeast(n int, what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) < n {
+			return errdefs.UsageError(fmt.Errorf("need at least %d %s, got %d", n, what, len(args)))
+		}
+		return nil
+	}
+}
+
+func (g *globalOptions) reportOptions() (report.Options, error) {
+	f, err := report.ParseFormat(g.format)
+	if err != nil {
+		return report.Options{}, err
+	}
+	return report.Options{Format: f, Binary: g.binary, Version: moduleVersion()}, nil
+}
+
+func (g *globalOptions) sourceOptions() (source.Options, error) {
+	p, err := source.ParsePlatform(g.platform)
+	if err != nil {
+		return source.Options{}, err
+	}
+	if g.jobs < 1 {
+		return source.Options{}, errdefs.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", g.jobs))
+	}
+	return source.Options{Platform: p, Insecure: g.insecure}, nil
+}
+
+// loadAll opens and models each argument in order, sharing one memo so a
+// layer present in several images is read once. Each error names its image.
+func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.Image, error) {
+	sopts, err := g.sourceOptions()
+	if err != nil {
+		return nil, err
+	}
+	source.UserAgent = "imgsize/" + moduleVersion()
+	memo := &layers.Memo{}
+	out := make([]*layers.Image, 0, len(args))
+	for _, arg := range args {
+		img, err := loadOne(ctx, arg, sopts, layers.Options{Exact: g.exact, Jobs: g.jobs, Memo: memo})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", arg, err)
+		}
+		out = append(out, img)
+	}
+	return out, nil
+}
+
+func loadOne(ctx context.Context, arg string, sopts source.Options, lopts layers.Options) (*layers.Image, error) {
+	src, err := source.Open(ctx, arg, sopts)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return layers.Load(ctx, src, lopts)
+}
+
+// emit writes a report to stdout or, with -o, atomically to a file.
+func (g *globalOptions) emit(write func(io.Writer) error) error {
+	if g.output == "" || g.output == "-" {
+		return write(g.stdout)
+	}
+	if err := report.WriteFile(g.output, write); err != nil {
+		return fmt.Errorf("writing %s: %w", g.output, err)
+	}
+	return nil
+}

@@ -1,0 +1,370 @@
+package layers_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/imgsize/imgsize/pkg/errdefs"
+	"github.com/imgsize/imgsize/pkg/layers"
+	"github.com/imgsize/imgsize/pkg/source"
+)
+
+const fixtures = "../../../shared/fixtures/dive"
+
+func load(t *testing.T, arg string, opts layers.Options) (*layers.Image, error) {
+	t.Helper()
+	src, err := source.Open(context.Background(), arg, source.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return layers.Load(context.Background(), src, opts)
+}
+
+// shell runs a pipeline and returns its trimmed integer output: the
+// independent count the model is checked against.
+func shellCount(t *testing.T, script string) int64 {
+	t.Helper()
+	out, err := exec.Command("bash", "-o", "pipefail", "-c", script).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", script, err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		t.Fatalf("%s printed %q", script, out)
+	}
+	return n
+}
+
+// tarLayer builds a layer whose tar stream is known byte for byte.
+func tarLayer(t *testing.T, files map[string]int) (v1.Layer, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, size := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(bytes.Repeat([]byte{'x'}, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, raw
+}
+
+func TestLoadLayoutCountsUncompressedExactly(t *testing.T) {
+	l1, raw1 := tarLayer(t, map[string]int{"a": 100_000, "b": 3})
+	l2, raw2 := tarLayer(t, map[string]int{"big": 1 << 20})
+	img, err := mutate.Append(empty.Image,
+		mutate.Addendum{Layer: l1, History: v1.History{CreatedBy: "COPY a b /"}},
+		mutate.Addendum{History: v1.History{CreatedBy: "ENV X=1", EmptyLayer: true}},
+		mutate.Addendum{Layer: l2, History: v1.History{CreatedBy: "RUN make big"}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	got, err := load(t, "oci:"+dir, layers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := img.Manifest()
+	wantCreated := []string{"COPY a b /", "RUN make big"}
+	wantUncompressed := []int64{int64(len(raw1)), int64(len(raw2))}
+	if len(got.Layers) != 2 {
+		t.Fatalf("got %d layers, want 2", len(got.Layers))
+	}
+	var sumC int64
+	for i, l := range got.Layers {
+		if l.Digest != m.Layers[i].Digest {
+			t.Errorf("layer %d digest %s, want %s", i, l.Digest, m.Layers[i].Digest)
+		}
+		if l.Compressed != (layers.Size{Bytes: m.Layers[i].Size, Provenance: layers.Exact}) {
+			t.Errorf("layer %d compressed %+v, want %d exact", i, l.Compressed, m.Layers[i].Size)
+		}
+		if l.Uncompressed != (layers.Size{Bytes: wantUncompressed[i], Provenance: layers.Exact}) {
+			t.Errorf("layer %d uncompressed %+v, want %d exact", i, l.Uncompressed, wantUncompressed[i])
+		}
+		if l.CreatedBy != wantCreated[i] {
+			t.Errorf("layer %d created by %q, want %q (empty_layer entries must be skipped)", i, l.CreatedBy, wantCreated[i])
+		}
+		// Independent cross-check: gzip itself counts the blob.
+		blob := filepath.Join(dir, "blobs", "sha256", l.Digest.Hex)
+		if n := shellCount(t, "gzip -dc "+blob+" | wc -c"); n != l.Uncompressed.Bytes {
+			t.Errorf("layer %d: gzip -dc | wc -c = %d, model %d", i, n, l.Uncompressed.Bytes)
+		}
+		sumC += m.Layers[i].Size
+	}
+	if got.Compressed.Bytes != sumC || got.Compressed.Provenance != layers.Exact {
+		t.Errorf("compressed total %+v, want %d exact", got.Compressed, sumC)
+	}
+	if want := int64(len(raw1) + len(raw2)); got.Uncompressed.Bytes != want {
+		t.Errorf("uncompressed total %d, want %d", got.Uncompressed.Bytes, want)
+	}
+}
+
+func TestLoadDetectsTamperedLayer(t *testing.T) {
+	img, err := random.Image(4096, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, _ := layout.Write(dir, empty.Index)
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	ls, _ := img.Layers()
+	d, _ := ls[0].Digest()
+	blob := filepath.Join(dir, "blobs", "sha256", d.Hex)
+	b, err := os.ReadFile(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same length, different bytes: only the digest check can notice.
+	b[len(b)-9] ^= 0xff
+	if err := os.WriteFile(blob, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = load(t, "oci:"+dir, layers.Options{})
+	if !errors.Is(err, errdefs.ErrCorrupt) {
+		t.Fatalf("err = %v, want ErrCorrupt", err)
+	}
+}
+
+func TestLoadRegistryLeavesUncompressedUnknownUnlessExact(t *testing.T) {
+	srv := httptest.NewServer(registry.New())
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	img, err := random.Image(10_000, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(u.Host + "/app:v1")
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	cheap, err := load(t, u.Host+"/app:v1", layers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cheap.Uncompressed.Provenance != layers.Unknown || cheap.Uncompressed.Reason == "" {
+		t.Errorf("remote uncompressed = %+v, want unknown with a reason", cheap.Uncompressed)
+	}
+	m, _ := img.Manifest()
+	var want int64
+	for _, l := range m.Layers {
+		want += l.Size
+	}
+	if cheap.Compressed.Bytes != want || cheap.Compressed.Provenance != layers.Exact {
+		t.Errorf("compressed %+v, want %d exact", cheap.Compressed, want)
+	}
+
+	exact, err := load(t, "docker://"+u.Host+"/app:v1", layers.Options{Exact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, _ := img.Layers()
+	var wantU int64
+	for _, l := range ls {
+		rc, _ := l.Uncompressed()
+		n, _ := io.Copy(io.Discard, rc)
+		rc.Close()
+		wantU += n
+	}
+	if exact.Uncompressed.Bytes != wantU || exact.Uncompressed.Provenance != layers.Exact {
+		t.Errorf("--exact uncompressed %+v, want %d exact", exact.Uncompressed, wantU)
+	}
+}
+
+// countingImage counts how often layer bytes are opened.
+type countingImage struct {
+	v1.Image
+	opens *atomic.Int32
+}
+
+func (c countingImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	l, err := c.Image.LayerByDigest(h)
+	return countingLayer{l, c.opens}, err
+}
+
+type countingLayer struct {
+	v1.Layer
+	opens *atomic.Int32
+}
+
+func (c countingLayer) Compressed() (io.ReadCloser, error) {
+	c.opens.Add(1)
+	return c.Layer.Compressed()
+}
+
+func TestMemoReadsSharedLayerOnce(t *testing.T) {
+	base, err := random.Image(2048, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, err := random.Layer(1024, "application/vnd.oci.image.layer.v1.tar+gzip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := mutate.AppendLayers(base, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens atomic.Int32
+	memo := &layers.Memo{}
+	for _, img := range []v1.Image{base, child} {
+		src := &source.Image{Image: countingImage{img, &opens}, Transport: source.OCI}
+		if _, err := layers.Load(context.Background(), src, layers.Options{Memo: memo, Jobs: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := opens.Load(); got != 3 {
+		t.Errorf("layer bytes opened %d times, want 3 (2 shared layers once, 1 new)", got)
+	}
+}
+
+func TestTotalProvenance(t *testing.T) {
+	ex := func(n int64) layers.Size { return layers.Size{Bytes: n, Provenance: layers.Exact} }
+	tests := []struct {
+		name  string
+		in    []layers.Size
+		bytes int64
+		prov  layers.Provenance
+	}{
+		{"empty", nil, 0, layers.Exact},
+		{"all exact", []layers.Size{ex(1), ex(2)}, 3, layers.Exact},
+		{"one unknown hides the sum", []layers.Size{ex(1), {Provenance: layers.Unknown}}, 0, layers.Unknown},
+		{"estimate wins over exact", []layers.Size{ex(1), {Bytes: 5, Provenance: layers.Estimated}}, 6, layers.Estimated},
+		{"same derived", []layers.Size{{Bytes: 2, Provenance: layers.GzipTrailer}, {Bytes: 3, Provenance: layers.GzipTrailer}}, 5, layers.GzipTrailer},
+		{"exact and derived", []layers.Size{ex(1), {Bytes: 3, Provenance: layers.GzipTrailer}}, 4, layers.Mixed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := layers.Total(tt.in)
+			if got.Bytes != tt.bytes || got.Provenance != tt.prov {
+				t.Errorf("Total = %d %s, want %d %s", got.Bytes, got.Provenance, tt.bytes, tt.prov)
+			}
+		})
+	}
+}
+
+// TestFixtures checks every image made by a real tool against an
+// independent count by tar, gzip and zstd.
+func TestFixtures(t *testing.T) {
+	if _, err := os.Stat(fixtures); err != nil {
+		t.Skipf("fixtures not present at %s (as in a user's clone): %v", fixtures, err)
+	}
+	for _, tool := range []string{"tar", "gzip", "zstd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	tests := []struct {
+		file       string
+		layers     int
+		compressed layers.Provenance
+		// blobPath names the tar entry holding layer i.
+		decompress string
+	}{
+		{"test-docker-image.tar", 14, layers.Unknown, "cat"},
+		{"test-kaniko-image.tar", 14, layers.Exact, "gzip -dc"},
+		{"test-oci-uncompressed-image.tar", 1, layers.Exact, "cat"},
+		{"test-oci-gzip-image.tar", 1, layers.Exact, "gzip -dc"},
+		{"test-oci-zstd-image.tar", 1, layers.Exact, "zstd -dc"},
+		{"test-oci-estargz-image.tar", 1, layers.Exact, "gzip -dc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join(fixtures, tt.file)
+			img, err := load(t, path, layers.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(img.Layers) != tt.layers {
+				t.Fatalf("%d layers, want %d", len(img.Layers), tt.layers)
+			}
+			entries := layerEntries(t, path, img)
+			var sum int64
+			for i, l := range img.Layers {
+				if l.Compressed.Provenance != tt.compressed {
+					t.Errorf("layer %d compressed provenance %s, want %s", i, l.Compressed.Provenance, tt.compressed)
+				}
+				n := shellCount(t, "tar -xOf "+path+" "+entries[i]+" | "+tt.decompress+" | wc -c")
+				if l.Uncompressed.Bytes != n || l.Uncompressed.Provenance != layers.Exact {
+					t.Errorf("layer %d uncompressed %+v, independent count %d", i, l.Uncompressed, n)
+				}
+				sum += n
+			}
+			if img.Uncompressed.Bytes != sum {
+				t.Errorf("uncompressed total %d, independent sum %d", img.Uncompressed.Bytes, sum)
+			}
+		})
+	}
+}
+
+// layerEntries finds each layer's tar entry from the archive's own index,
+// read with the tar tool rather than through the code under test.
+func layerEntries(t *testing.T, path string, img *layers.Image) []string {
+	t.Helper()
+	var res []string
+	if img.Transport == string(source.OCIArchive) {
+		for _, l := range img.Layers {
+			res = append(res, "blobs/sha256/"+l.Digest.Hex)
+		}
+		return res
+	}
+	mf, err := exec.Command("tar", "-xOf", path, "manifest.json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// manifest.json lists layer paths in order; pull them out with a
+	// minimal scan so the test does not depend on the code under test.
+	s := string(mf)
+	i := strings.Index(s, `"Layers":[`)
+	if i < 0 {
+		t.Fatalf("no Layers in manifest.json")
+	}
+	list := s[i+len(`"Layers":[`):]
+	list = list[:strings.Index(list, "]")]
+	for _, q := range strings.Split(list, ",") {
+		res = append(res, strings.Trim(q, `" `))
+	}
+	return res
+}

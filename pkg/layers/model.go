@@ -1,0 +1,103 @@
+package layers
+
+import (
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Provenance says how a size was obtained. Every size carries one, so no
+// figure is ever a silent guess.
+type Provenance string
+
+const (
+	// Exact: read from a manifest, a tar header, or by counting a stream.
+	Exact Provenance = "exact"
+	// Annotation: stated by a layer annotation written by the build tool.
+	Annotation Provenance = "annotation"
+	// GzipTrailer: the gzip ISIZE trailer, fetched with a Range request.
+	GzipTrailer Provenance = "gzip-trailer"
+	// ZstdHeader: the zstd frame header's content size.
+	ZstdHeader Provenance = "zstd-header"
+	// Estimated: computed, not measured (for example by compressing).
+	Estimated Provenance = "estimated"
+	// Unknown: not available without work the user did not ask for.
+	Unknown Provenance = "unknown"
+	// Mixed: a total over layers whose sizes came from different exact or
+	// derived methods; no part of it is unknown or estimated.
+	Mixed Provenance = "mixed"
+)
+
+// Size is a byte count and how it was obtained. Bytes is meaningful unless
+// Provenance is Unknown.
+type Size struct {
+	Bytes      int64
+	Provenance Provenance
+	// Reason explains a provenance other than Exact, for the report.
+	Reason string
+}
+
+// Known reports whether Bytes holds a figure.
+func (s Size) Known() bool { return s.Provenance != Unknown && s.Provenance != "" }
+
+// Layer is one layer of an image.
+type Layer struct {
+	Digest      v1.Hash
+	DiffID      v1.Hash
+	MediaType   types.MediaType
+	Annotations map[string]string
+	// Compressed is the size of the blob as stored: what a pull transfers.
+	Compressed Size
+	// Uncompressed is the length of the layer's tar stream (the DiffID stream).
+	Uncompressed Size
+	// CreatedBy is the build step that made the layer, from config history.
+	CreatedBy string
+}
+
+// Image is one image and its sizes.
+type Image struct {
+	// Ref is the argument as the user gave it; Name the resolved reference.
+	Ref, Name string
+	Transport string
+	Digest    v1.Hash
+	MediaType types.MediaType
+	Platform  *v1.Platform
+	// Manifest and Config are the raw bytes of those blobs.
+	Manifest, Config []byte
+	Layers           []Layer
+	// Compressed and Uncompressed are totals over Layers.
+	Compressed, Uncompressed Size
+}
+
+// Total sums sizes, keeping the weakest provenance: one unknown layer makes
+// the total unknown, one estimate makes it an estimate.
+func Total(sizes []Size) Size {
+	var t Size
+	t.Provenance = Exact
+	provs := map[Provenance]bool{}
+	for _, s := range sizes {
+		provs[s.Provenance] = true
+		if s.Known() {
+			t.Bytes += s.Bytes
+		}
+	}
+	switch {
+	case provs[Unknown] || provs[""]:
+		t.Provenance = Unknown
+		t.Bytes = 0 // a partial sum would read as a total
+		for _, s := range sizes {
+			if !s.Known() {
+				t.Reason = s.Reason
+				break
+			}
+		}
+	case provs[Estimated]:
+		t.Provenance = Estimated
+	case len(provs) == 1:
+		for p := range provs {
+			t.Provenance = p
+		}
+	case len(provs) > 1:
+		t.Provenance = Mixed
+	}
+	return t
+}

@@ -1,0 +1,365 @@
+package report
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/imgsize/imgsize/pkg/analysis"
+	"github.com/imgsize/imgsize/pkg/layers"
+)
+
+// Compare writes a comparison: each image's sizes against the baseline's
+// (the first row), the ratio, what is shared with the baseline and what is
+// not, and for each other image the layers only it has and the layers only
+// the baseline has, largest first — which layers make the difference.
+func Compare(w io.Writer, c *analysis.Comparison, opts Options) error {
+	f, err := opts.format()
+	if err != nil {
+		return err
+	}
+	if c == nil || len(c.Rows) == 0 {
+		return errors.New("compare report: nothing to compare")
+	}
+	for i, r := range c.Rows {
+		if r.Image == nil {
+			return fmt.Errorf("compare report: row %d has no image", i)
+		}
+	}
+	switch f {
+	case JSON:
+		return writeJSON(w, compareDocument(c, opts))
+	case CSV:
+		return compareCSV(w, c)
+	case Markdown:
+		return compareMarkdown(w, c, opts)
+	default:
+		return compareText(w, c, opts)
+	}
+}
+
+// Ratio bases: which size a comparison's ratio column is computed on.
+const (
+	basisUncompressed = "uncompressed"
+	basisCompressed   = "compressed"
+)
+
+// ratioBasis is "uncompressed" when every row knows both its and the
+// baseline's uncompressed size — what the image occupies once pulled — and
+// "compressed" otherwise, so that one column never mixes the two.
+func ratioBasis(c *analysis.Comparison) string {
+	for _, r := range c.Rows {
+		if !r.Uncompressed.Known {
+			return basisCompressed
+		}
+	}
+	return basisUncompressed
+}
+
+func basisDelta(r analysis.Row, basis string) analysis.Delta {
+	if basis == basisUncompressed {
+		return r.Uncompressed
+	}
+	return r.Compressed
+}
+
+// compareView is what the table and Markdown formats show of a comparison.
+type compareView struct {
+	baseline string
+	summary  grid
+	notes    []string
+	legend   []string
+	sections []layerSection
+}
+
+// layerSection lists layers one image has and the other lacks.
+type layerSection struct {
+	title, summary string
+	grid           grid
+	legend         []string
+}
+
+func newCompareView(c *analysis.Comparison, opts Options) compareView {
+	labels := rowLabels(c)
+	basis := ratioBasis(c)
+	v := compareView{baseline: labels[0]}
+	var lg legend
+	v.summary = grid{columns: []column{
+		{header: "IMAGE"},
+		{header: "COMPRESSED", align: right},
+		{header: "Δ COMPRESSED", align: right},
+		{header: "UNCOMPRESSED", align: right},
+		{header: "Δ UNCOMPRESSED", align: right},
+		{header: "RATIO (" + strings.ToUpper(basis) + ")", align: right},
+		{header: "SHARED COMPRESSED", align: right},
+		{header: "UNIQUE COMPRESSED", align: right},
+		{header: "LAYERS", align: right},
+	}}
+	for i, r := range c.Rows {
+		img := r.Image
+		comp := lg.size(img.Compressed, "compressed", opts.Binary)
+		uncomp := lg.size(img.Uncompressed, "uncompressed", opts.Binary)
+		if i == 0 {
+			// Deltas against itself say nothing; leave them blank.
+			v.summary.add(labels[i]+" (baseline)", comp, "", uncomp, "", "", "", "", strconv.Itoa(len(img.Layers)))
+			continue
+		}
+		v.summary.add(
+			labels[i],
+			comp,
+			deltaCell(&lg, r.Compressed, "compressed", opts.Binary),
+			uncomp,
+			deltaCell(&lg, r.Uncompressed, "uncompressed", opts.Binary),
+			ratioCell(&lg, basisDelta(r, basis), basis),
+			lg.size(r.Shared.Compressed, "compressed", opts.Binary),
+			lg.size(r.Unique.Compressed, "compressed", opts.Binary),
+			fmt.Sprintf("%d (+%d −%d)", len(img.Layers), len(r.Added), len(r.Removed)),
+		)
+	}
+	v.notes = []string{
+		"RATIO: baseline size ÷ image size, on " + basis + " sizes" + basisWhy(basis) + ".",
+		"SHARED / UNIQUE COMPRESSED: compressed bytes of the image's layers that the baseline has / does not have (layers are the same when their digests are).",
+		"LAYERS: layer count (+ layers only in the image, − layers only in the baseline).",
+	}
+	v.legend = lg.Lines()
+	for i, r := range c.Rows {
+		if i == 0 {
+			continue
+		}
+		v.sections = append(v.sections,
+			newLayerSection("Layers only in "+labels[i], r.Added, opts),
+			newLayerSection("Layers only in baseline "+labels[0]+" (not in "+labels[i]+")", r.Removed, opts),
+		)
+	}
+	return v
+}
+
+func basisWhy(basis string) string {
+	if basis == basisCompressed {
+		return " (an uncompressed size is unknown)"
+	}
+	return ""
+}
+
+// rowLabels names each row's image by the reference the user gave; when
+// rows share it with different platforms (--all-platforms), the platform is
+// added.
+func rowLabels(c *analysis.Comparison) []string {
+	platforms := map[string]map[string]bool{}
+	for _, r := range c.Rows {
+		l := imageLabel(r.Image)
+		if platforms[l] == nil {
+			platforms[l] = map[string]bool{}
+		}
+		platforms[l][platformString(r.Image.Platform)] = true
+	}
+	labels := make([]string, len(c.Rows))
+	for i, r := range c.Rows {
+		labels[i] = imageLabel(r.Image)
+		if p := platformString(r.Image.Platform); len(platforms[labels[i]]) > 1 && p != "" {
+			labels[i] += " [" + p + "]"
+		}
+	}
+	return labels
+}
+
+func imageLabel(img *layers.Image) string {
+	if img.Ref != "" {
+		return img.Ref
+	}
+	return img.Name
+}
+
+func deltaCell(lg *legend, d analysis.Delta, what string, binary bool) string {
+	s := combine(d.Base, d.Value)
+	if !d.Known {
+		lg.note(s, what)
+		return unknownMark
+	}
+	return lg.note(s, what) + formatDelta(d.Bytes, d.Percent, d.Base.Bytes == 0, binary)
+}
+
+func ratioCell(lg *legend, d analysis.Delta, basis string) string {
+	s := combine(d.Base, d.Value)
+	if !d.Known {
+		lg.note(s, basis)
+		return unknownMark
+	}
+	text, ok := formatRatio(d.Base.Bytes, d.Value.Bytes)
+	if !ok {
+		return "n/a"
+	}
+	return lg.note(s, basis) + text
+}
+
+func newLayerSection(title string, ls []layers.Layer, opts Options) layerSection {
+	var lg legend
+	sec := layerSection{title: title}
+	sorted, by := largestFirst(ls)
+	sec.summary = joinFields([]field{
+		{"Layers", strconv.Itoa(len(ls))},
+		{"Compressed", lg.size(totalOf(ls, compressedOf), "compressed", opts.Binary)},
+		{"Uncompressed", lg.size(totalOf(ls, uncompressedOf), "uncompressed", opts.Binary)},
+	})
+	if len(ls) > 1 {
+		sec.summary += "  (largest first by " + by + " size)"
+	}
+	sec.grid = grid{columns: []column{
+		{header: "DIGEST", code: true},
+		{header: "COMPRESSED", align: right},
+		{header: "UNCOMPRESSED", align: right},
+		{header: "CREATED BY", code: true},
+	}}
+	for _, l := range sorted {
+		sec.grid.add(
+			shortDigest(hashString(l.Digest)),
+			lg.size(l.Compressed, "compressed", opts.Binary),
+			lg.size(l.Uncompressed, "uncompressed", opts.Binary),
+			createdBy(l.CreatedBy),
+		)
+	}
+	sec.legend = lg.Lines()
+	return sec
+}
+
+func compressedOf(l layers.Layer) layers.Size   { return l.Compressed }
+func uncompressedOf(l layers.Layer) layers.Size { return l.Uncompressed }
+
+func totalOf(ls []layers.Layer, size func(layers.Layer) layers.Size) layers.Size {
+	sizes := make([]layers.Size, len(ls))
+	for i, l := range ls {
+		sizes[i] = size(l)
+	}
+	return layers.Total(sizes)
+}
+
+// largestFirst sorts a copy of ls by uncompressed size when every layer's
+// is known, else by compressed size (unknown last); ties keep the image's
+// order. It returns which size it sorted by.
+func largestFirst(ls []layers.Layer) ([]layers.Layer, string) {
+	by, size := basisUncompressed, uncompressedOf
+	for _, l := range ls {
+		if !l.Uncompressed.Known() {
+			by, size = basisCompressed, compressedOf
+			break
+		}
+	}
+	out := append([]layers.Layer(nil), ls...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := size(out[i]), size(out[j])
+		if a.Known() != b.Known() {
+			return a.Known()
+		}
+		return a.Bytes > b.Bytes
+	})
+	return out, by
+}
+
+func compareText(w io.Writer, c *analysis.Comparison, opts Options) error {
+	v := newCompareView(c, opts)
+	ew := &errWriter{w: w}
+	ew.line("Comparison against baseline " + v.baseline)
+	ew.line("")
+	ew.grid(&v.summary)
+	ew.line("")
+	ew.legend(v.notes)
+	ew.legend(v.legend)
+	for _, s := range v.sections {
+		ew.line("")
+		if len(s.grid.rows) == 0 {
+			ew.line(s.title + ": none")
+			continue
+		}
+		ew.line(s.title)
+		ew.line(s.summary)
+		ew.line("")
+		ew.grid(&s.grid)
+		ew.legend(s.legend)
+	}
+	return ew.err
+}
+
+func compareMarkdown(w io.Writer, c *analysis.Comparison, opts Options) error {
+	v := newCompareView(c, opts)
+	ew := &errWriter{w: w}
+	ew.line("## Comparison against baseline " + mdCode(v.baseline))
+	ew.line("")
+	ew.markdown(&v.summary)
+	ew.line("")
+	for _, n := range v.notes {
+		ew.line("- " + mdText(n))
+	}
+	ew.mdLegend(v.legend)
+	for _, s := range v.sections {
+		ew.line("")
+		if len(s.grid.rows) == 0 {
+			ew.line("### " + mdText(s.title) + ": none")
+			continue
+		}
+		ew.line("### " + mdText(s.title))
+		ew.line("")
+		ew.line(mdText(s.summary))
+		ew.line("")
+		ew.markdown(&s.grid)
+		ew.mdLegend(s.legend)
+	}
+	return ew.err
+}
+
+// compareHeader is the CSV header of a compare report: one row per image.
+var compareHeader = []string{
+	"image", "name", "digest", "baseline",
+	"compressed_bytes", "compressed_provenance", "uncompressed_bytes", "uncompressed_provenance",
+	"delta_compressed_bytes", "delta_uncompressed_bytes", "ratio_basis", "ratio",
+	"shared_compressed_bytes", "unique_compressed_bytes", "shared_uncompressed_bytes", "unique_uncompressed_bytes",
+	"shared_layers", "added_layers", "removed_layers",
+}
+
+func compareCSV(w io.Writer, c *analysis.Comparison) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(compareHeader); err != nil {
+		return fmt.Errorf("writing CSV report: %w", err)
+	}
+	basis := ratioBasis(c)
+	for i, r := range c.Rows {
+		img := r.Image
+		err := cw.Write([]string{
+			img.Ref, img.Name, hashString(img.Digest), strconv.FormatBool(i == 0),
+			csvBytes(img.Compressed), csvProvenance(img.Compressed),
+			csvBytes(img.Uncompressed), csvProvenance(img.Uncompressed),
+			csvDelta(r.Compressed), csvDelta(r.Uncompressed),
+			basis, csvRatio(basisDelta(r, basis)),
+			csvBytes(r.Shared.Compressed), csvBytes(r.Unique.Compressed),
+			csvBytes(r.Shared.Uncompressed), csvBytes(r.Unique.Uncompressed),
+			strconv.Itoa(r.SharedLayers), strconv.Itoa(len(r.Added)), strconv.Itoa(len(r.Removed)),
+		})
+		if err != nil {
+			return fmt.Errorf("writing CSV report: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("writing CSV report: %w", err)
+	}
+	return nil
+}
+
+func csvDelta(d analysis.Delta) string {
+	if !d.Known {
+		return ""
+	}
+	return strconv.FormatInt(d.Bytes, 10)
+}
+
+// csvRatio is baseline ÷ image as a decimal, empty when unknown or when the
+// image is 0 bytes.
+func csvRatio(d analysis.Delta) string {
+	if !d.Known || d.Value.Bytes == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(d.Ratio, 'f', -1, 64)
+}

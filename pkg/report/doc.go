@@ -1,0 +1,19 @@
+// Package report turns imgsize's results into what a person or a program
+// reads: a terminal table, Markdown, CSV or versioned JSON.
+//
+// It is the last step of the flow source → layers → analysis → report: it
+// renders layers.Image values (Inspect) and analysis.Comparison values
+// (Compare) and knows nothing of how they were obtained. Humanizing bytes
+// (FormatBytes) and marking how each figure was obtained happen here and
+// only here; the model stays plain data.
+//
+// Every size printed says what it is: column headers name COMPRESSED or
+// UNCOMPRESSED, and a size that was not read exactly carries a mark — "~"
+// derived from metadata (annotation, gzip trailer, zstd header, or a mix),
+// "≈" estimated, "?" unknown (never 0) — explained by a legend under the
+// table. CSV leaves an unknown cell empty and JSON writes null.
+//
+// The JSON document (Document, in json.go) is a DTO of its own with a
+// schema version, separate from the model, so saved reports stay readable
+// as the model changes; DecodeJSON reads one back.
+package report

@@ -1,0 +1,236 @@
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/imgsize/imgsize/pkg/layers"
+)
+
+// Inspect writes the sizes of imgs: for each image its identity, its totals
+// and a table of its layers, in the format opts names.
+func Inspect(w io.Writer, imgs []*layers.Image, opts Options) error {
+	f, err := opts.format()
+	if err != nil {
+		return err
+	}
+	for i, img := range imgs {
+		if img == nil {
+			return fmt.Errorf("inspect report: image %d is nil", i)
+		}
+	}
+	switch f {
+	case JSON:
+		return writeJSON(w, inspectDocument(imgs, opts))
+	case CSV:
+		return inspectCSV(w, imgs)
+	case Markdown:
+		return inspectMarkdown(w, imgs, opts)
+	default:
+		return inspectText(w, imgs, opts)
+	}
+}
+
+// field is one labelled value of a header or totals line.
+type field struct{ label, value string }
+
+// imageView is what the table and Markdown formats show of one image.
+type imageView struct {
+	title  string
+	ident  []field // name, digest, platform, media type
+	totals []field // sizes and counts
+	layers grid
+	legend []string
+}
+
+func newImageView(img *layers.Image, opts Options) imageView {
+	var lg legend
+	v := imageView{title: img.Ref}
+	if v.title == "" {
+		v.title = img.Name
+	}
+	name := img.Name
+	if name == v.title {
+		name = "" // said already
+	}
+	v.ident = nonEmpty(
+		field{"Name", name},
+		field{"Digest", hashString(img.Digest)},
+		field{"Platform", platformString(img.Platform)},
+		field{"Media type", string(img.MediaType)},
+	)
+	v.totals = []field{
+		{"Compressed", lg.size(img.Compressed, "compressed", opts.Binary)},
+		{"Uncompressed", lg.size(img.Uncompressed, "uncompressed", opts.Binary)},
+		{"Layers", strconv.Itoa(len(img.Layers))},
+		{"Config", FormatBytes(int64(len(img.Config)), opts.Binary)},
+		{"Manifest", FormatBytes(int64(len(img.Manifest)), opts.Binary)},
+	}
+	v.layers = grid{columns: []column{
+		{header: "#", align: right},
+		{header: "DIGEST", code: true},
+		{header: "COMPRESSED", align: right},
+		{header: "UNCOMPRESSED", align: right},
+		{header: "CREATED BY", code: true},
+	}}
+	for i, l := range img.Layers {
+		v.layers.add(
+			strconv.Itoa(i),
+			shortDigest(hashString(l.Digest)),
+			lg.size(l.Compressed, "compressed", opts.Binary),
+			lg.size(l.Uncompressed, "uncompressed", opts.Binary),
+			createdBy(l.CreatedBy),
+		)
+	}
+	v.legend = lg.Lines()
+	return v
+}
+
+func nonEmpty(fs ...field) []field {
+	out := fs[:0]
+	for _, f := range fs {
+		if f.value != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// joinFields prints fields as "Label: value" pairs two spaces apart.
+func joinFields(fs []field) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = f.label + ": " + f.value
+	}
+	return strings.Join(parts, "  ")
+}
+
+func inspectText(w io.Writer, imgs []*layers.Image, opts Options) error {
+	ew := &errWriter{w: w}
+	for i, img := range imgs {
+		v := newImageView(img, opts)
+		if i > 0 {
+			ew.line("")
+		}
+		ew.line(joinFields(append([]field{{"Image", v.title}}, v.ident...)))
+		ew.line(joinFields(v.totals))
+		ew.line("")
+		ew.grid(&v.layers)
+		ew.legend(v.legend)
+	}
+	return ew.err
+}
+
+func inspectMarkdown(w io.Writer, imgs []*layers.Image, opts Options) error {
+	ew := &errWriter{w: w}
+	for i, img := range imgs {
+		v := newImageView(img, opts)
+		if i > 0 {
+			ew.line("")
+		}
+		ew.line("## Image " + mdCode(v.title))
+		ew.line("")
+		for _, f := range v.ident {
+			ew.line("- " + f.label + ": " + mdCode(f.value))
+		}
+		for _, f := range v.totals {
+			ew.line("- " + f.label + ": " + mdText(f.value))
+		}
+		ew.line("")
+		ew.markdown(&v.layers)
+		ew.mdLegend(v.legend)
+	}
+	return ew.err
+}
+
+// inspectHeader is the CSV header of an inspect report: one row per layer.
+var inspectHeader = []string{
+	"image", "name", "digest_image", "layer_index", "layer_digest", "diff_id", "media_type",
+	"compressed_bytes", "compressed_provenance", "uncompressed_bytes", "uncompressed_provenance",
+	"created_by",
+}
+
+func inspectCSV(w io.Writer, imgs []*layers.Image) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(inspectHeader); err != nil {
+		return fmt.Errorf("writing CSV report: %w", err)
+	}
+	for _, img := range imgs {
+		for i, l := range img.Layers {
+			err := cw.Write([]string{
+				img.Ref, img.Name, hashString(img.Digest),
+				strconv.Itoa(i), hashString(l.Digest), hashString(l.DiffID), string(l.MediaType),
+				csvBytes(l.Compressed), csvProvenance(l.Compressed),
+				csvBytes(l.Uncompressed), csvProvenance(l.Uncompressed),
+				l.CreatedBy,
+			})
+			if err != nil {
+				return fmt.Errorf("writing CSV report: %w", err)
+			}
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("writing CSV report: %w", err)
+	}
+	return nil
+}
+
+// csvBytes is s as a raw integer, or an empty cell when unknown.
+func csvBytes(s layers.Size) string {
+	if !s.Known() {
+		return ""
+	}
+	return strconv.FormatInt(s.Bytes, 10)
+}
+
+func csvProvenance(s layers.Size) string {
+	if s.Provenance == "" {
+		return string(layers.Unknown)
+	}
+	return string(s.Provenance)
+}
+
+// errWriter writes lines until the first error and keeps it.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) line(s string) {
+	if e.err != nil {
+		return
+	}
+	_, e.err = io.WriteString(e.w, s+"\n")
+}
+
+func (e *errWriter) grid(g *grid) {
+	if e.err == nil {
+		e.err = g.writeText(e.w)
+	}
+}
+
+func (e *errWriter) markdown(g *grid) {
+	if e.err == nil {
+		e.err = g.writeMarkdown(e.w)
+	}
+}
+
+func (e *errWriter) legend(lines []string) {
+	for _, l := range lines {
+		e.line(l)
+	}
+}
+
+func (e *errWriter) mdLegend(lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	e.line("")
+	for _, l := range lines {
+		e.line("- " + mdText(l))
+	}
+}

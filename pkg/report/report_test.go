@@ -1,0 +1,140 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imgsize/imgsize/pkg/analysis"
+	"github.com/imgsize/imgsize/pkg/layers"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+	}
+}
+
+var allFormats = []Format{Table, Markdown, CSV, JSON}
+
+func ext(f Format) string {
+	if f == Markdown {
+		return "md"
+	}
+	return string(f)
+}
+
+func TestInspectGolden(t *testing.T) {
+	tests := []struct {
+		name    string
+		imgs    []*layers.Image
+		binary  bool
+		formats []Format
+	}{
+		{name: "inspect_single", imgs: []*layers.Image{singleImage()}, formats: allFormats},
+		{name: "inspect_single_binary", imgs: []*layers.Image{singleImage()}, binary: true, formats: []Format{Table}},
+		{name: "inspect_all", imgs: []*layers.Image{singleImage(), multiImage(), unknownImage(), gzipImage(), estimatedImage()}, formats: allFormats},
+		{name: "inspect_none", imgs: nil, formats: allFormats},
+	}
+	for _, tt := range tests {
+		for _, f := range tt.formats {
+			name := tt.name + "." + ext(f) + ".golden"
+			t.Run(name, func(t *testing.T) {
+				var buf bytes.Buffer
+				if err := Inspect(&buf, tt.imgs, Options{Format: f, Binary: tt.binary, Version: "v0.0.0-test"}); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, name, buf.Bytes())
+			})
+		}
+	}
+}
+
+func TestCompareGolden(t *testing.T) {
+	tests := []struct {
+		name    string
+		cmp     func() *analysis.Comparison
+		binary  bool
+		formats []Format
+	}{
+		{
+			name:    "compare_single_multi",
+			cmp:     func() *analysis.Comparison { return analysis.Compare(singleImage(), multiImage()) },
+			formats: allFormats,
+		},
+		{
+			name:    "compare_shared",
+			cmp:     func() *analysis.Comparison { return analysis.Compare(singleImage(), sharedImage()) },
+			formats: []Format{Table},
+		},
+		{
+			name: "compare_all",
+			cmp: func() *analysis.Comparison {
+				return analysis.Compare(singleImage(), multiImage(), sharedImage(), unknownImage(), gzipImage())
+			},
+			formats: allFormats,
+		},
+		{
+			name: "compare_all_binary",
+			cmp: func() *analysis.Comparison {
+				return analysis.Compare(singleImage(), multiImage(), sharedImage(), unknownImage(), gzipImage())
+			},
+			binary:  true,
+			formats: []Format{Table},
+		},
+		{
+			// The baseline itself has unknown uncompressed sizes.
+			name:    "compare_unknown_base",
+			cmp:     func() *analysis.Comparison { return analysis.Compare(unknownImage(), multiImage(), unknownImage()) },
+			formats: []Format{Table, CSV},
+		},
+	}
+	for _, tt := range tests {
+		for _, f := range tt.formats {
+			name := tt.name + "." + ext(f) + ".golden"
+			t.Run(name, func(t *testing.T) {
+				var buf bytes.Buffer
+				if err := Compare(&buf, tt.cmp(), Options{Format: f, Binary: tt.binary, Version: "v0.0.0-test"}); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, name, buf.Bytes())
+			})
+		}
+	}
+}
+
+// Rendering twice gives the same bytes (no map order, no clock).
+func TestDeterministic(t *testing.T) {
+	for _, f := range allFormats {
+		var a, b bytes.Buffer
+		c := analysis.Compare(singleImage(), multiImage(), sharedImage(), unknownImage(), gzipImage())
+		if err := Compare(&a, c, Options{Format: f}); err != nil {
+			t.Fatal(err)
+		}
+		if err := Compare(&b, c, Options{Format: f}); err != nil {
+			t.Fatal(err)
+		}
+		if a.String() != b.String() {
+			t.Errorf("%s: two renderings differ", f)
+		}
+	}
+}

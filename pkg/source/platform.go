@@ -1,0 +1,62 @@
+package source
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgsize/imgsize/pkg/errdefs"
+)
+
+// ParsePlatform parses "os/arch[/variant]".
+func ParsePlatform(s string) (v1.Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return v1.Platform{}, errdefs.UsageError(fmt.Errorf("invalid platform %q: want os/arch[/variant]", s))
+	}
+	p := v1.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+// matchPlatform keeps the descriptors whose platform matches want; a variant
+// is only compared when the user named one. When none match, the error lists
+// what the index offers.
+func matchPlatform(descs []v1.Descriptor, want v1.Platform, platformOf func(v1.Descriptor) (*v1.Platform, error)) ([]v1.Descriptor, error) {
+	var out []v1.Descriptor
+	var have []string
+	for _, d := range descs {
+		p, err := platformOf(d)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			have = append(have, "unknown")
+			continue
+		}
+		have = append(have, p.String())
+		if p.OS == want.OS && p.Architecture == want.Architecture &&
+			(want.Variant == "" || p.Variant == want.Variant) {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		sort.Strings(have)
+		return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("no image for platform %s (available: %s)", want.String(), strings.Join(dedupe(have), ", ")))
+	}
+	return out, nil
+}
+
+func dedupe(s []string) []string {
+	var out []string
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}

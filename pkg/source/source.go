@@ -1,0 +1,217 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgsize/imgsize/pkg/errdefs"
+)
+
+// Transport names where an image lives, in skopeo's vocabulary.
+type Transport string
+
+// The transports imgsize reads.
+const (
+	Registry      Transport = "docker"
+	DockerArchive Transport = "docker-archive"
+	OCI           Transport = "oci"
+	OCIArchive    Transport = "oci-archive"
+)
+
+// Known transports that imgsize recognises but cannot read (yet); naming them
+// gives a clearer error than treating "dir:/x" as a registry reference.
+var unsupported = map[string]bool{
+	"docker-daemon":      true,
+	"containers-storage": true,
+	"dir":                true,
+	"ostree":             true,
+	"sif":                true,
+}
+
+// Options control how an argument is resolved.
+type Options struct {
+	// Platform chosen inside a multi-platform index. Zero value: linux/amd64.
+	Platform v1.Platform
+	// Insecure allows plain HTTP and unverified TLS for non-loopback registries.
+	Insecure bool
+	// Keychain for registry credentials; nil means authn.DefaultKeychain.
+	Keychain authn.Keychain
+	// Transport for registry HTTP; nil means http.DefaultTransport (tests
+	// inject one trusting their CA).
+	Transport http.RoundTripper
+}
+
+// Image is one resolved image and what the later steps must know about where
+// it came from.
+type Image struct {
+	// Arg is the argument exactly as the user gave it.
+	Arg string
+	// Transport the argument resolved to.
+	Transport Transport
+	// Name is the resolved reference: registry reference, or path[:tag].
+	Name string
+	// Image is the image itself.
+	Image v1.Image
+	// Remote is true when reading layer bytes costs network transfers; the
+	// model then leaves uncompressed sizes unknown unless asked to read them.
+	Remote bool
+	// SyntheticManifest is true when the manifest was made by the reader
+	// rather than stored with the image (docker-archive): its layer sizes
+	// describe the archive's storage, not what a registry would hold.
+	SyntheticManifest bool
+
+	closers []io.Closer
+}
+
+// Close releases files held by the image (archives, temporary copies).
+func (i *Image) Close() error {
+	var errs []error
+	for _, c := range i.closers {
+		errs = append(errs, c.Close())
+	}
+	i.closers = nil
+	return errors.Join(errs...)
+}
+
+var transportPrefix = regexp.MustCompile(`^([a-z][a-z0-9-]*):(.*)$`)
+
+// Open resolves arg to an image. The caller must Close it.
+func Open(ctx context.Context, arg string, opts Options) (*Image, error) {
+	if opts.Platform.OS == "" {
+		opts.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
+	}
+	if arg == "" {
+		return nil, errdefs.UsageError(errors.New("empty image argument"))
+	}
+	t, rest, err := splitTransport(arg)
+	if err != nil {
+		return nil, err
+	}
+	var img *Image
+	switch t {
+	case Registry:
+		img, err = openRegistry(ctx, rest, opts)
+	case DockerArchive:
+		path, ref := splitPathRef(rest)
+		img, err = openDockerArchive(ctx, path, ref)
+	case OCI:
+		path, tag := splitPathRef(rest)
+		img, err = openOCILayout(ctx, path, tag, opts.Platform)
+	case OCIArchive:
+		path, tag := splitPathRef(rest)
+		img, err = openOCIArchive(ctx, path, tag, opts.Platform)
+	case "":
+		img, err = openDetected(ctx, arg, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	img.Arg = arg
+	return img, nil
+}
+
+// splitTransport separates "transport:rest". A bare argument returns an empty
+// transport, to be detected from the filesystem or parsed as a reference.
+func splitTransport(arg string) (Transport, string, error) {
+	if rest, ok := strings.CutPrefix(arg, "docker://"); ok {
+		return Registry, rest, nil
+	}
+	m := transportPrefix.FindStringSubmatch(arg)
+	if m == nil {
+		return "", arg, nil
+	}
+	switch Transport(m[1]) {
+	case DockerArchive, OCI, OCIArchive:
+		if m[2] == "" {
+			return "", "", errdefs.UsageError(fmt.Errorf("missing path after %q", m[1]+":"))
+		}
+		return Transport(m[1]), m[2], nil
+	case Registry:
+		return "", "", errdefs.UsageError(errors.New("registry references are written docker://REF or as a bare REF"))
+	}
+	if unsupported[m[1]] {
+		return "", "", errdefs.UsageError(fmt.Errorf("transport %q is not supported (supported: docker://, docker-archive:, oci:, oci-archive:)", m[1]))
+	}
+	// "alpine:3.15" and "localhost:5000/app" also match the pattern; a
+	// remainder that cannot be a tag or a port-prefixed path means the user
+	// meant a transport we do not know.
+	if looksLikeTagOrPort(m[2]) {
+		return "", arg, nil
+	}
+	return "", "", errdefs.UsageError(fmt.Errorf("unknown transport %q (supported: docker://, docker-archive:, oci:, oci-archive:)", m[1]))
+}
+
+var tagOrPort = regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|[0-9]+(/.*)?)(@sha256:[a-f0-9]{64})?$`)
+
+func looksLikeTagOrPort(s string) bool { return tagOrPort.MatchString(s) }
+
+// splitPathRef splits "PATH[:REF]". A colon belongs to the path when what
+// precedes it is an existing file or directory, so paths with colons still
+// work; otherwise the last colon that is followed by something other than a
+// path separator starts the reference.
+func splitPathRef(s string) (path, ref string) {
+	if _, err := os.Stat(s); err == nil {
+		return s, ""
+	}
+	for i := len(s) - 1; i > 0; i-- {
+		if s[i] != ':' {
+			continue
+		}
+		if _, err := os.Stat(s[:i]); err == nil {
+			return s[:i], s[i+1:]
+		}
+	}
+	// Nothing exists: take the first colon so that docker-archive:x.tar:app:v1
+	// yields ref "app:v1"; the caller reports the missing file.
+	if i := strings.Index(s, ":"); i > 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// openDetected handles an argument without a transport: an existing path is
+// inspected to find its format; anything else is a registry reference.
+func openDetected(ctx context.Context, arg string, opts Options) (*Image, error) {
+	path, ref := splitPathRef(arg)
+	fi, err := os.Stat(path)
+	if err != nil {
+		if looksLikePath(arg) {
+			return nil, errdefs.Wrap(errdefs.ErrNotFound, err)
+		}
+		return openRegistry(ctx, arg, opts)
+	}
+	if fi.IsDir() {
+		return openOCILayout(ctx, path, ref, opts.Platform)
+	}
+	t, err := openTar(path)
+	if err != nil {
+		return nil, err
+	}
+	var img *Image
+	if t.has("manifest.json") || !t.has("index.json") {
+		img, err = openDockerArchiveTar(ctx, t, path, ref)
+	} else {
+		img, err = openOCIArchiveTar(ctx, t, path, ref, opts.Platform)
+	}
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	return img, nil
+}
+
+// looksLikePath reports whether a missing argument was surely meant as a file:
+// registry references never start with . or / and never end in .tar.
+func looksLikePath(s string) bool {
+	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") ||
+		strings.HasSuffix(s, ".tar") || strings.HasSuffix(s, ".tar.gz") || strings.HasSuffix(s, ".tgz")
+}
