@@ -118,14 +118,24 @@ func TestOpenBadInput(t *testing.T) {
 			return "docker-archive:" + p
 		}}
 	}
-	write := func(name string, b []byte) func(t *testing.T, dir string) string {
+	// path names a file under the test's directory without creating it.
+	path := func(prefix, name string) func(*testing.T, string) string {
+		return func(_ *testing.T, dir string) string { return prefix + filepath.Join(dir, name) }
+	}
+	// file writes b under the test's directory.
+	file := func(prefix, name string, b []byte) func(*testing.T, string) string {
 		return func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, name)
 			if err := os.WriteFile(p, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			return p
+			return prefix + p
 		}
+	}
+	legacyTar := func(t *testing.T, dir string) string {
+		p := filepath.Join(dir, "save.tar")
+		writeTar(t, p, legacyEntries(legacyImage{tags: []string{"app:v1"}, facts: legacy}))
+		return p
 	}
 	notImage := tarBytes(t, []tarEntry{{name: "README.md", body: []byte("# hello\n")}})
 	// A non-tar file: bytes that are neither tar, gzip nor zstd.
@@ -138,57 +148,39 @@ func TestOpenBadInput(t *testing.T) {
 
 	cases := []input{
 		// Missing inputs.
-		{name: "missing docker-archive", make: func(_ *testing.T, dir string) string { return "docker-archive:" + filepath.Join(dir, "nope.tar") },
-			wantErr: errdefs.ErrNotFound, fragments: []string{"nope.tar", "no such file"}},
-		{name: "missing oci-archive", make: func(_ *testing.T, dir string) string { return "oci-archive:" + filepath.Join(dir, "nope.tar") },
-			wantErr: errdefs.ErrNotFound, fragments: []string{"nope.tar", "no such file"}},
-		{name: "missing oci dir", make: func(_ *testing.T, dir string) string { return "oci:" + filepath.Join(dir, "nope") },
-			wantErr: errdefs.ErrNotFound, fragments: []string{"nope", "no such file"}},
-		{name: "missing oci dir with tag", make: func(_ *testing.T, dir string) string { return "oci:" + filepath.Join(dir, "nope") + ":v1" },
-			wantErr: errdefs.ErrNotFound, fragments: []string{"nope", "no such file"}},
-		{name: "missing bare path", make: func(_ *testing.T, dir string) string { return filepath.Join(dir, "nope.tar") },
-			wantErr: errdefs.ErrNotFound, fragments: []string{"nope.tar", "no such file"}},
-		{name: "missing relative path", make: func(_ *testing.T, _ string) string { return "./no-such-image.tar" },
-			wantErr: errdefs.ErrNotFound, fragments: []string{"no-such-image.tar", "no such file"}},
-		{name: "directory that is not a layout", make: func(t *testing.T, dir string) string {
+		{"missing docker-archive", path("docker-archive:", "nope.tar"), errdefs.ErrNotFound, []string{"nope.tar", "no such file"}},
+		{"missing oci-archive", path("oci-archive:", "nope.tar"), errdefs.ErrNotFound, []string{"nope.tar", "no such file"}},
+		{"missing oci dir", path("oci:", "nope"), errdefs.ErrNotFound, []string{"nope", "no such file"}},
+		{"missing oci dir with tag", path("oci:", "nope:v1"), errdefs.ErrNotFound, []string{"nope", "no such file"}},
+		{"missing bare path", path("", "nope.tar"), errdefs.ErrNotFound, []string{"nope.tar", "no such file"}},
+		{"missing relative path", func(*testing.T, string) string { return "./no-such-image.tar" }, errdefs.ErrNotFound, []string{"no-such-image.tar", "no such file"}},
+		{"directory that is not a layout", func(t *testing.T, dir string) string {
 			if err := os.Mkdir(filepath.Join(dir, "empty"), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			return "oci:" + filepath.Join(dir, "empty")
-		},
-			wantErr: errdefs.ErrUnsupported, fragments: []string{"empty is not an OCI image layout"}},
+		}, errdefs.ErrUnsupported, []string{"empty is not an OCI image layout"}},
 
 		// Files that are not images.
-		{name: "plain tar as docker-archive", make: func(t *testing.T, dir string) string {
-			return "docker-archive:" + write("readme.tar", notImage)(t, dir)
-		},
-			wantErr: errdefs.ErrUnsupported, fragments: []string{"not an image archive"}},
-		{name: "plain tar as oci-archive", make: func(t *testing.T, dir string) string { return "oci-archive:" + write("readme.tar", notImage)(t, dir) },
-			wantErr: errdefs.ErrUnsupported, fragments: []string{"not an OCI archive"}},
-		{name: "plain tar detected", make: write("readme.tar", notImage),
-			wantErr: errdefs.ErrUnsupported, fragments: []string{"not an image archive"}},
-		{name: "non-tar file detected", make: write("garbage.tar", garbage),
-			wantErr: errdefs.ErrUnsupported, fragments: []string{"not a tar archive"}},
-		{name: "non-tar file as docker-archive", make: func(t *testing.T, dir string) string { return "docker-archive:" + write("garbage", garbage)(t, dir) },
-			wantErr: errdefs.ErrUnsupported, fragments: []string{"not a tar archive"}},
-		{name: "short non-tar file", make: write("short.tar", []byte("hello")),
-			wantErr: errdefs.ErrUnsupported, fragments: []string{"not a tar archive"}},
-		{name: "empty file", make: write("empty.tar", nil),
-			wantErr: errdefs.ErrUnsupported, fragments: []string{"empty or not a tar archive"}},
-		{name: "oci-archive given a docker-archive", make: func(t *testing.T, dir string) string {
-			p := filepath.Join(dir, "save.tar")
-			writeTar(t, p, legacyEntries(legacyImage{tags: []string{"app:v1"}, facts: legacy}))
-			return "oci-archive:" + p
-		}, wantErr: errdefs.ErrUnsupported, fragments: []string{"no index.json"}},
+		{"plain tar as docker-archive", file("docker-archive:", "readme.tar", notImage), errdefs.ErrUnsupported, []string{"not an image archive"}},
+		{"plain tar as oci-archive", file("oci-archive:", "readme.tar", notImage), errdefs.ErrUnsupported, []string{"not an OCI archive"}},
+		{"plain tar detected", file("", "readme.tar", notImage), errdefs.ErrUnsupported, []string{"not an image archive"}},
+		{"non-tar file detected", file("", "garbage.tar", garbage), errdefs.ErrUnsupported, []string{"not a tar archive"}},
+		{"non-tar file as docker-archive", file("docker-archive:", "garbage", garbage), errdefs.ErrUnsupported, []string{"not a tar archive"}},
+		{"short non-tar file", file("", "short.tar", []byte("hello")), errdefs.ErrUnsupported, []string{"not a tar archive"}},
+		{"empty file", file("", "empty.tar", nil), errdefs.ErrUnsupported, []string{"empty or not a tar archive"}},
+		{"oci-archive given a docker-archive", func(t *testing.T, dir string) string {
+			return "oci-archive:" + legacyTar(t, dir)
+		}, errdefs.ErrUnsupported, []string{"no index.json"}},
 
 		// Truncated and corrupt compressed archives.
-		{name: "truncated docker-archive", make: func(t *testing.T, dir string) string {
+		{"truncated docker-archive", func(t *testing.T, dir string) string {
 			return "docker-archive:" + truncatedArchive(t, dir, legacy)
-		}, wantErr: errdefs.ErrCorrupt, fragments: []string{"truncated"}},
-		{name: "truncated docker-archive detected", make: func(t *testing.T, dir string) string {
+		}, errdefs.ErrCorrupt, []string{"truncated"}},
+		{"truncated docker-archive detected", func(t *testing.T, dir string) string {
 			return truncatedArchive(t, dir, legacy)
-		}, wantErr: errdefs.ErrCorrupt, fragments: []string{"truncated"}},
-		{name: "truncated oci-archive", make: func(t *testing.T, dir string) string {
+		}, errdefs.ErrCorrupt, []string{"truncated"}},
+		{"truncated oci-archive", func(t *testing.T, dir string) string {
 			l := filepath.Join(dir, "layout")
 			badLayout(t, l, func(string, imageFacts) {})
 			tarDir(t, l, l+".tar")
@@ -196,24 +188,20 @@ func TestOpenBadInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return "oci-archive:" + write("cut.tar", b[:len(b)/2])(t, dir)
-		}, wantErr: errdefs.ErrCorrupt},
-		{name: "gzip header then garbage", make: write("bad.tar.gz", badGzip),
-			wantErr: errdefs.ErrCorrupt, fragments: []string{"decompressing"}},
-		{name: "gzip header then garbage as docker-archive", make: func(t *testing.T, dir string) string { return "docker-archive:" + write("bad.tar.gz", badGzip)(t, dir) },
-			wantErr: errdefs.ErrCorrupt, fragments: []string{"decompressing"}},
-		{name: "truncated gzip", make: func(t *testing.T, dir string) string {
-			p := filepath.Join(dir, "save.tar")
-			writeTar(t, p, legacyEntries(legacyImage{tags: []string{"app:v1"}, facts: legacy}))
+			return file("oci-archive:", "cut.tar", b[:len(b)/2])(t, dir)
+		}, errdefs.ErrCorrupt, []string{"truncated"}},
+		{"gzip header then garbage", file("", "bad.tar.gz", badGzip), errdefs.ErrCorrupt, []string{"decompressing"}},
+		{"gzip header then garbage as docker-archive", file("docker-archive:", "bad.tar.gz", badGzip), errdefs.ErrCorrupt, []string{"decompressing"}},
+		{"truncated gzip", func(t *testing.T, dir string) string {
+			p := legacyTar(t, dir)
 			gzipFile(t, p, p+".gz")
 			b, err := os.ReadFile(p + ".gz")
 			if err != nil {
 				t.Fatal(err)
 			}
-			return write("cut.tar.gz", b[:len(b)*2/3])(t, dir)
-		}, wantErr: errdefs.ErrCorrupt, fragments: []string{"decompressing"}},
-		{name: "zstd magic then garbage", make: write("bad.tar.zst", badZstd),
-			wantErr: errdefs.ErrCorrupt},
+			return file("", "cut.tar.gz", b[:len(b)*2/3])(t, dir)
+		}, errdefs.ErrCorrupt, []string{"decompressing"}},
+		{"zstd magic then garbage", file("", "bad.tar.zst", badZstd), errdefs.ErrCorrupt, []string{"decompressing"}},
 
 		// Malformed metadata.
 		dockerCase("malformed manifest.json", errdefs.ErrCorrupt, []string{"parsing manifest.json"}, func(*testing.T) []tarEntry {
@@ -235,43 +223,10 @@ func TestOpenBadInput(t *testing.T) {
 			}
 		}),
 		dockerCase("layer missing from docker-archive", errdefs.ErrNotFound, []string{"gone/layer.tar"}, func(t *testing.T) []tarEntry {
-			var out []tarEntry
-			for _, e := range legacyEntries(legacyImage{tags: []string{"app:v1"}, facts: legacy}) {
-				if e.name == "manifest.json" {
-					e.body = bytes.Replace(e.body, []byte(`"Layers":["`), []byte(`"Layers":["gone/layer.tar","`), 1)
-					e.body = bytes.Replace(e.body, []byte(`/layer.tar"]`), []byte(`/layer.tar"]`), 1)
-				}
-				out = append(out, e)
-			}
-			// One layer more than the config's diff_ids would be caught
-			// first; drop the last layer path instead.
-			for i, e := range out {
-				if e.name == "manifest.json" {
-					var m []map[string]any
-					if err := json.Unmarshal(e.body, &m); err != nil {
-						t.Fatal(err)
-					}
-					ls := m[0]["Layers"].([]any)
-					m[0]["Layers"] = ls[:len(ls)-1]
-					out[i].body, _ = json.Marshal(m)
-				}
-			}
-			return out
+			return editLegacyManifest(t, legacy, func(layers []string) []string { return append(layers[:1], "gone/layer.tar") })
 		}),
-		dockerCase("diff_ids and layers disagree", errdefs.ErrCorrupt, []string{"diff_ids", "layers"}, func(t *testing.T) []tarEntry {
-			var out []tarEntry
-			for _, e := range legacyEntries(legacyImage{tags: []string{"app:v1"}, facts: legacy}) {
-				if e.name == "manifest.json" {
-					var m []map[string]any
-					if err := json.Unmarshal(e.body, &m); err != nil {
-						t.Fatal(err)
-					}
-					m[0]["Layers"] = m[0]["Layers"].([]any)[:1]
-					e.body, _ = json.Marshal(m)
-				}
-				out = append(out, e)
-			}
-			return out
+		dockerCase("diff_ids and layers disagree", errdefs.ErrCorrupt, []string{"2 diff_ids", "1 layers"}, func(t *testing.T) []tarEntry {
+			return editLegacyManifest(t, legacy, func(layers []string) []string { return layers[:1] })
 		}),
 	}
 	cases = append(cases, layoutCase("malformed index.json", errdefs.ErrCorrupt, []string{"parsing index.json"}, func(t *testing.T, dir string, _ imageFacts) {
@@ -290,6 +245,11 @@ func TestOpenBadInput(t *testing.T) {
 		if err := os.WriteFile(blobPath(dir, d), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	})...)
+	cases = append(cases, layoutCase("manifest descriptor of the wrong size", errdefs.ErrCorrupt, []string{"size mismatch"}, func(t *testing.T, dir string, _ imageFacts) {
+		idx := readIndex(t, dir)
+		idx.Manifests[0].Size++
+		writeJSON(t, filepath.Join(dir, "index.json"), idx)
 	})...)
 	cases = append(cases, layoutCase("malformed manifest blob", errdefs.ErrCorrupt, []string{"parsing manifest"}, func(t *testing.T, dir string, _ imageFacts) {
 		b := []byte(`{"layers": "nope"}`)
@@ -311,7 +271,7 @@ func TestOpenBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 	})...)
-	cases = append(cases, layoutCase("layer blob missing", errdefs.ErrNotFound, nil, func(t *testing.T, dir string, f imageFacts) {
+	cases = append(cases, layoutCase("layer blob missing", errdefs.ErrNotFound, []string{"missing from"}, func(t *testing.T, dir string, f imageFacts) {
 		if err := os.Remove(blobPath(dir, f.layers[1].desc.Digest)); err != nil {
 			t.Fatal(err)
 		}
@@ -351,6 +311,28 @@ func TestOpenBadInput(t *testing.T) {
 			t.Logf("%s", err)
 		})
 	}
+}
+
+// editLegacyManifest returns a legacy docker-archive of f whose
+// manifest.json lists the layer paths edit returns.
+func editLegacyManifest(t *testing.T, f imageFacts, edit func([]string) []string) []tarEntry {
+	t.Helper()
+	entries := legacyEntries(legacyImage{tags: []string{"app:v1"}, facts: f})
+	for i, e := range entries {
+		if e.name != "manifest.json" {
+			continue
+		}
+		var m []struct {
+			Config           string
+			RepoTags, Layers []string
+		}
+		if err := json.Unmarshal(e.body, &m); err != nil {
+			t.Fatal(err)
+		}
+		m[0].Layers = edit(m[0].Layers)
+		entries[i].body, _ = json.Marshal(m)
+	}
+	return entries
 }
 
 // truncatedArchive writes a legacy docker-archive and cuts it in the middle
@@ -431,6 +413,11 @@ func TestCloseRemovesTemporaryCopy(t *testing.T) {
 	notImage := filepath.Join(dir, "readme.tar")
 	writeTar(t, notImage, []tarEntry{{name: "README.md", body: []byte("hi")}})
 	gzipFile(t, notImage, notImage+".gz")
+	notTar := filepath.Join(dir, "text")
+	if err := os.WriteFile(notTar, bytes.Repeat([]byte("not a tar\n"), 200), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gzipFile(t, notTar, notTar+".gz")
 
 	for _, arg := range []string{"docker-archive:" + plain + ".gz", plain + ".gz"} {
 		img, err := source.Open(context.Background(), arg, source.Options{})
@@ -449,7 +436,7 @@ func TestCloseRemovesTemporaryCopy(t *testing.T) {
 			t.Errorf("after Close: temporary copies left: %v", got)
 		}
 	}
-	for _, arg := range []string{bad, "oci-archive:" + notImage + ".gz", notImage + ".gz"} {
+	for _, arg := range []string{bad, "oci-archive:" + notImage + ".gz", notImage + ".gz", notTar + ".gz"} {
 		img, err := source.Open(context.Background(), arg, source.Options{})
 		if err == nil {
 			img.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -68,8 +69,12 @@ func openRegistry(ctx context.Context, s string, opts Options) (*Image, error) {
 	}
 	// Fetch manifest and config now, so every later step works on
 	// metadata already in memory and errors surface here, once.
-	if _, err := img.RawManifest(); err != nil {
+	m, err := img.Manifest()
+	if err != nil {
 		return nil, classifyRemote(fmt.Errorf("reading manifest of %s: %w", ref, err))
+	}
+	if opts.Stats != nil {
+		opts.Stats.noteConfig(m.Config.Digest)
 	}
 	if _, err := img.RawConfigFile(); err != nil {
 		return nil, classifyRemote(fmt.Errorf("reading config of %s: %w", ref, err))
@@ -78,30 +83,68 @@ func openRegistry(ctx context.Context, s string, opts Options) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Image{Transport: Registry, Name: ref.Context().Name() + "@" + d.String(), Image: img, Remote: true}, nil
+	return &Image{
+		Transport: Registry,
+		Name:      ref.Context().Name() + "@" + d.String(),
+		Image:     img,
+		Remote:    true,
+		Blobs:     &registryRanger{repo: ref.Context(), opts: opts},
+	}, nil
 }
 
 // RemoteOptions are the go-containerregistry options every registry access
-// uses: credentials, TLS policy, user agent, context.
+// uses: credentials, TLS policy, retries, user agent, context.
 func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
-	kc := opts.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(opts.keychain()),
+		remote.WithTransport(opts.baseTransport()),
+		remote.WithUserAgent(UserAgent),
+		remote.WithRetryBackoff(opts.backoff()),
+		remote.WithRetryStatusCodes(retryStatusCodes...),
 	}
-	rt := opts.Transport
+}
+
+// retryStatusCodes are retried with backoff: rate limits and server errors
+// are usually transient.
+var retryStatusCodes = []int{
+	http.StatusRequestTimeout, http.StatusTooManyRequests,
+	http.StatusInternalServerError, http.StatusBadGateway,
+	http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+}
+
+func (o Options) keychain() authn.Keychain {
+	if o.Keychain == nil {
+		return authn.DefaultKeychain
+	}
+	return o.Keychain
+}
+
+func (o Options) backoff() remote.Backoff {
+	if o.RetryBackoff != nil {
+		return *o.RetryBackoff
+	}
+	// Three tries, 1 s then 3 s apart, as go-containerregistry does.
+	return remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}
+}
+
+// baseTransport is the HTTP transport under authentication and retries:
+// the injected one, or a clone of the default with TLS policy and a
+// header timeout so a registry that accepts but never answers fails.
+func (o Options) baseTransport() http.RoundTripper {
+	rt := o.Transport
 	if rt == nil {
 		t := remote.DefaultTransport.(*http.Transport).Clone()
-		if opts.Insecure {
+		t.ResponseHeaderTimeout = 60 * time.Second
+		if o.Insecure {
 			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
 		}
 		rt = t
 	}
-	return []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(rt),
-		remote.WithUserAgent(UserAgent),
+	if o.Stats != nil {
+		rt = &countingTransport{inner: rt, stats: o.Stats}
 	}
+	return rt
 }
 
 // classifyRemote marks registry errors with the kind the exit code needs.

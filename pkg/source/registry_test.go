@@ -96,9 +96,11 @@ func TestOpenRegistry(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			opts := anonymous.opts()
 			if c.platform != "" {
-				if opts.Platform, err = source.ParsePlatform(c.platform); err != nil {
+				p, err := source.ParsePlatform(c.platform)
+				if err != nil {
 					t.Fatal(err)
 				}
+				opts.Platform = p
 			}
 			got, err := source.Open(context.Background(), c.arg, opts)
 			if c.wantErr != nil {
@@ -257,5 +259,45 @@ func TestOpenRegistryCancelled(t *testing.T) {
 	t.Logf("cancelled after %v and %d requests: %v", elapsed, requests.Load(), err)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error %q is not context.DeadlineExceeded", err)
+	}
+}
+
+// TestOpenRegistryStatus: the error kind follows the HTTP status even when
+// the registry sends no distribution-spec error body, and follows the body
+// when the status alone says little.
+func TestOpenRegistryStatus(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name    string
+		status  int
+		body    string
+		wantErr error
+	}{
+		{"401 without body", http.StatusUnauthorized, "", errdefs.ErrUnauthorized},
+		{"403 without body", http.StatusForbidden, "", errdefs.ErrUnauthorized},
+		{"404 without body", http.StatusNotFound, "", errdefs.ErrNotFound},
+		{"400 DENIED", http.StatusBadRequest, `{"errors":[{"code":"DENIED","message":"no"}]}`, errdefs.ErrUnauthorized},
+		{"400 MANIFEST_UNKNOWN", http.StatusBadRequest, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no"}]}`, errdefs.ErrNotFound},
+		{"400 NAME_UNKNOWN", http.StatusBadRequest, `{"errors":[{"code":"NAME_UNKNOWN","message":"no"}]}`, errdefs.ErrNotFound},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v2/" {
+					return // ping: anonymous access
+				}
+				if c.body != "" {
+					w.Header().Set("Content-Type", "application/json")
+				}
+				w.WriteHeader(c.status)
+				io.WriteString(w, c.body)
+			}))
+			defer srv.Close()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			img, err := source.Open(context.Background(), host+"/app:v1", anonymous.opts())
+			if err == nil {
+				img.Close()
+			}
+			checkErr(t, err, c.wantErr, host+"/app:v1")
+		})
 	}
 }

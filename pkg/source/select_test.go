@@ -96,7 +96,7 @@ func TestSelectByTag(t *testing.T) {
 			archive := filepath.Join(dir, "layout.tar")
 			tarDir(t, string(p), archive)
 			for _, prefix := range []string{"oci:" + string(p), "oci-archive:" + archive, string(p), archive} {
-				t.Run(prefix[len(dir):], func(t *testing.T) {
+				t.Run(relArg(prefix, dir), func(t *testing.T) {
 					runSelect(t, []selectCase{
 						{name: "v1", arg: prefix + ":v1", want: digestOf(t, one)},
 						{name: "v2", arg: prefix + ":v2", want: digestOf(t, two)},
@@ -171,7 +171,7 @@ func TestSelectPlatform(t *testing.T) {
 		"oci:" + string(top), "oci:" + string(nested), "oci:" + string(nested) + ":v1",
 		"oci:" + string(fromConfig), "oci-archive:" + nestedTar + ":v1", nestedTar,
 	} {
-		t.Run(arg[len(dir):], func(t *testing.T) {
+		t.Run(relArg(arg, dir), func(t *testing.T) {
 			runSelect(t, []selectCase{
 				{name: "default is linux/amd64", arg: arg, want: digestOf(t, amd)},
 				{name: "linux/amd64", arg: arg, platform: "linux/amd64", want: digestOf(t, amd)},
@@ -202,7 +202,7 @@ func TestSelectSingleImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, arg := range []string{"oci:" + string(single), "oci:" + string(oneIdx), "oci:" + string(oneIdx) + ":v1"} {
-		t.Run(arg[len(dir):], func(t *testing.T) {
+		t.Run(relArg(arg, dir), func(t *testing.T) {
 			runSelect(t, []selectCase{
 				{name: "default platform", arg: arg, want: digestOf(t, arm)},
 				{name: "other platform", arg: arg, platform: "linux/s390x", want: digestOf(t, arm)},
@@ -264,7 +264,7 @@ func TestSelectDockerArchive(t *testing.T) {
 	))
 	for _, path := range []string{crane, saved} {
 		for _, prefix := range []string{"docker-archive:" + path, path} {
-			t.Run(prefix[len(dir):], func(t *testing.T) {
+			t.Run(relArg(prefix, dir), func(t *testing.T) {
 				for _, c := range []struct {
 					name, ref string
 					want      v1.Image

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
@@ -48,6 +49,11 @@ type Options struct {
 	// Transport for registry HTTP; nil means http.DefaultTransport (tests
 	// inject one trusting their CA).
 	Transport http.RoundTripper
+	// Stats, when set, counts registry requests and bytes by kind.
+	Stats *Stats
+	// RetryBackoff overrides the backoff between retries of 429 and 5xx
+	// answers (tests shorten it).
+	RetryBackoff *remote.Backoff
 }
 
 // Image is one resolved image and what the later steps must know about where
@@ -68,6 +74,8 @@ type Image struct {
 	// rather than stored with the image (docker-archive): its layer sizes
 	// describe the archive's storage, not what a registry would hold.
 	SyntheticManifest bool
+	// Blobs reads byte ranges of layer blobs; set for registry images only.
+	Blobs BlobRanger
 
 	closers []io.Closer
 }

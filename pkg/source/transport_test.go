@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -19,18 +18,34 @@ type archiveKind struct {
 	name string
 	// write stores the image under dir and returns the path to open.
 	write func(t *testing.T, dir string, img imageFacts) string
-	// transport is the explicit prefix; detected is what auto-detection
-	// must pick for the bare path.
+	// transport is the explicit prefix, and what auto-detection must pick
+	// for the bare path unless detectedAs says otherwise.
 	transport source.Transport
 	// wantDigest: the stored manifest digest (nil: manifest is synthetic).
 	wantDigest func(t *testing.T, f imageFacts) *v1.Hash
 	wantLayers func(f imageFacts) []v1.Descriptor
 	// tag, when set, is also tried as PATH:TAG.
 	tag string
+	// detectedAs is what auto-detection picks when it differs from
+	// transport: a Docker 25 archive holds both manifest.json and
+	// index.json and is read as a docker-archive, as docker load would.
+	detectedAs source.Transport
+}
+
+func (k archiveKind) detected() source.Transport {
+	if k.detectedAs != "" {
+		return k.detectedAs
+	}
+	return k.transport
 }
 
 func generatorDigest(_ *testing.T, f imageFacts) *v1.Hash { return &f.digest }
 
+// TestOpenTransports stores one generated image in every format the
+// package reads and opens it with the explicit transport, by
+// auto-detection, and with :TAG. Digests, config bytes, layer descriptors
+// and the bytes served for each layer must be the generator's (for a
+// docker-archive: the uncompressed tar named by its diffID).
 func TestOpenTransports(t *testing.T) {
 	t.Parallel()
 	base := genOCIImage(t, 1, 3, 1500, linuxAmd64)
@@ -167,9 +182,10 @@ func TestOpenTransports(t *testing.T) {
 		{
 			// The same Docker 25 archive is also a valid OCI layout; read
 			// that way its stored manifest is the one docker25Entries wrote.
-			name:      "Docker 25 archive read as oci-archive",
-			transport: source.OCIArchive,
-			tag:       "v1",
+			name:       "Docker 25 archive read as oci-archive",
+			transport:  source.OCIArchive,
+			detectedAs: source.DockerArchive,
+			tag:        "v1",
 			write: func(t *testing.T, dir string, f imageFacts) string {
 				dst := filepath.Join(dir, "save25.tar")
 				var entries []tarEntry
@@ -191,7 +207,7 @@ func TestOpenTransports(t *testing.T) {
 				transport source.Transport
 			}{
 				{"explicit", string(k.transport) + ":" + path, k.transport},
-				{"detected", path, detected(k)},
+				{"detected", path, k.detected()},
 			}
 			if k.tag != "" {
 				args = append(args, struct {
@@ -245,16 +261,6 @@ func TestOpenTransports(t *testing.T) {
 	}
 }
 
-// detected is the transport auto-detection must choose: a Docker 25
-// archive holds both manifest.json and index.json and is read as a
-// docker-archive, as docker load would.
-func detected(k archiveKind) source.Transport {
-	if k.name == "Docker 25 archive read as oci-archive" {
-		return source.DockerArchive
-	}
-	return k.transport
-}
-
 // TestOpenSkopeoDockerArchive reads a docker-archive written by skopeo (an
 // independent implementation of the format), which stores the layers
 // uncompressed: their digests must be the generator's diffIDs and their
@@ -282,7 +288,7 @@ func TestOpenSkopeoDockerArchive(t *testing.T) {
 		want = append(want, v1.Descriptor{MediaType: types.OCIUncompressedLayer, Size: n, Digest: l.diffID})
 	}
 	for _, arg := range []string{"docker-archive:" + dst, "docker-archive:" + dst + ":app:v1", dst} {
-		t.Run(strings.ReplaceAll(arg, dir, "DIR"), func(t *testing.T) {
+		t.Run(relArg(arg, dir), func(t *testing.T) {
 			img := open(t, arg, source.Options{})
 			if img.Transport != source.DockerArchive || !img.SyntheticManifest {
 				t.Errorf("Transport, SyntheticManifest = %q, %v; want %q, true", img.Transport, img.SyntheticManifest, source.DockerArchive)
