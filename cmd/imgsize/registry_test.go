@@ -102,8 +102,8 @@ func TestRealRegistry(t *testing.T) {
 			if got.Compressed.Bytes == nil || *got.Compressed.Bytes != want || got.Compressed.Provenance != "exact" {
 				t.Errorf("compressed %+v, skopeo's manifest says %d", got.Compressed, want)
 			}
-			if got.Uncompressed.Provenance != "unknown" || got.Uncompressed.Bytes != nil {
-				t.Errorf("registry uncompressed without --exact must be unknown/null: %+v", got.Uncompressed)
+			if got.Uncompressed.Provenance != "gzip-trailer" || got.Uncompressed.Bytes == nil || *got.Uncompressed.Bytes != uncompressedTotal(t, img) {
+				t.Errorf("registry uncompressed without --exact: %+v, want %d from the gzip trailer", got.Uncompressed, uncompressedTotal(t, img))
 			}
 			d, _ := img.Digest()
 			if got.Digest != d.String() {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgsize/imgsize/pkg/cache"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/layers"
 	"github.com/imgsize/imgsize/pkg/report"
@@ -37,6 +40,14 @@ type globalOptions struct {
 	binary   bool
 	exact    bool
 	jobs     int
+	cacheDir string
+	noCache  bool
+	stats    bool
+	noProg   bool
+	timeout  time.Duration
+
+	// traffic is filled during a run with --stats and printed at its end.
+	traffic *source.Stats
 
 	stdout, stderr io.Writer
 }
@@ -62,6 +73,11 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.BoolVar(&g.binary, "binary", false, "print sizes in IEC units (KiB, MiB, GiB) instead of SI (kB, MB, GB)")
 	pf.BoolVar(&g.exact, "exact", false, "read every layer of registry images to count exact uncompressed sizes")
 	pf.IntVar(&g.jobs, "jobs", 4, "layers read at once")
+	pf.StringVar(&g.cacheDir, "cache-dir", "", "where to remember layer sizes by digest (default $XDG_CACHE_HOME/imgsize)")
+	pf.BoolVar(&g.noCache, "no-cache", false, "neither read nor write the layer cache")
+	pf.BoolVar(&g.stats, "stats", false, "print registry requests and bytes fetched, by kind, to stderr")
+	pf.BoolVar(&g.noProg, "no-progress", false, "never show a progress bar (it only appears when stderr is a terminal)")
+	pf.DurationVar(&g.timeout, "timeout", 0, "give up after this long, e.g. 2m (default: no limit)")
 
 	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newVersionCmd(g))
 	return root
@@ -103,12 +119,37 @@ func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.I
 	if err != nil {
 		return nil, err
 	}
+	lopts := layers.Options{Exact: g.exact, Jobs: g.jobs, Memo: &layers.Memo{}}
+	if !g.noCache {
+		dir := g.cacheDir
+		if dir == "" {
+			if dir, err = cache.DefaultDir(); err != nil {
+				return nil, err
+			}
+		}
+		lopts.Cache = cache.New(dir)
+	}
+	if g.stats {
+		g.traffic = &source.Stats{}
+		sopts.Stats = g.traffic
+	}
+	if bar := newProgress(g.stderr, g.noProg); bar != nil {
+		lopts.Progress = func(n int64) { _ = bar.Add64(n) }
+		defer func() { _ = bar.Finish(); _ = bar.Clear() }()
+	}
+	if g.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, g.timeout, fmt.Errorf("timed out after %s (--timeout)", g.timeout))
+		defer cancel()
+	}
 	source.UserAgent = "imgsize/" + moduleVersion()
-	memo := &layers.Memo{}
 	out := make([]*layers.Image, 0, len(args))
 	for _, arg := range args {
-		img, err := loadOne(ctx, arg, sopts, layers.Options{Exact: g.exact, Jobs: g.jobs, Memo: memo})
+		img, err := loadOne(ctx, arg, sopts, lopts)
 		if err != nil {
+			if cause := context.Cause(ctx); cause != nil && errors.Is(err, context.DeadlineExceeded) {
+				err = cause
+			}
 			return nil, fmt.Errorf("%s: %w", arg, err)
 		}
 		out = append(out, img)
@@ -125,8 +166,12 @@ func loadOne(ctx context.Context, arg string, sopts source.Options, lopts layers
 	return layers.Load(ctx, src, lopts)
 }
 
-// emit writes a report to stdout or, with -o, atomically to a file.
+// emit writes a report to stdout or, with -o, atomically to a file, then
+// the --stats summary to stderr.
 func (g *globalOptions) emit(write func(io.Writer) error) error {
+	if g.traffic != nil {
+		defer printStats(g.stderr, g.traffic)
+	}
 	if g.output == "" || g.output == "-" {
 		return write(g.stdout)
 	}

@@ -3,6 +3,7 @@ package layers
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgsize/imgsize/pkg/cache"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/source"
 )
@@ -17,13 +19,19 @@ import (
 // Options control how much work Load does.
 type Options struct {
 	// Exact reads every compressed layer of a registry image to count its
-	// uncompressed size. Local images are always counted.
+	// uncompressed size instead of taking a cheap path. Local images are
+	// always counted.
 	Exact bool
 	// Jobs bounds how many layers are read at once; 0 means GOMAXPROCS.
 	Jobs int
 	// Memo, when shared between Load calls, keeps a layer present in several
 	// images from being read more than once.
 	Memo *Memo
+	// Cache keeps what was learned about a layer across runs; nil: none.
+	Cache *cache.Cache
+	// Progress, when set, is called with the number of layer bytes read
+	// each time a counted read advances; it must be safe for concurrent use.
+	Progress func(n int64)
 }
 
 // Memo remembers uncompressed sizes by layer digest for one run.
@@ -34,7 +42,7 @@ type Memo struct {
 
 type memoEntry struct {
 	once sync.Once
-	n    int64
+	size Size
 	err  error
 }
 
@@ -92,20 +100,17 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 		if src.SyntheticManifest && isUncompressed(d.MediaType) {
 			l.Compressed = Size{Provenance: Unknown, Reason: "the archive stores this layer uncompressed; its compressed size depends on how it is pushed"}
 		}
-		switch {
-		case isUncompressed(d.MediaType):
+		if isUncompressed(d.MediaType) {
 			// The stored blob is the tar stream itself: its size is the
 			// uncompressed size, no bytes read.
 			l.Uncompressed = Size{Bytes: d.Size, Provenance: Exact}
-		case !src.Remote || opts.Exact:
+		} else {
 			toCount = append(toCount, i)
-		default:
-			l.Uncompressed = Size{Provenance: Unknown, Reason: "a registry states only compressed sizes; use --exact to read the layers"}
 		}
 		out.Layers[i] = l
 	}
 
-	if err := countLayers(ctx, img, out.Layers, toCount, opts); err != nil {
+	if err := sizeLayers(ctx, src, m.Layers, out.Layers, toCount, opts); err != nil {
 		return nil, err
 	}
 
@@ -118,7 +123,9 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 	return out, nil
 }
 
-func countLayers(ctx context.Context, img v1.Image, ls []Layer, idx []int, opts Options) error {
+// sizeLayers finds the uncompressed size of the layers at idx, in
+// parallel, each digest once per run.
+func sizeLayers(ctx context.Context, src *source.Image, descs []v1.Descriptor, ls []Layer, idx []int, opts Options) error {
 	if len(idx) == 0 {
 		return nil
 	}
@@ -134,21 +141,48 @@ func countLayers(ctx context.Context, img v1.Image, ls []Layer, idx []int, opts 
 	g.SetLimit(jobs)
 	for _, i := range idx {
 		g.Go(func() error {
-			d := ls[i].Digest
-			e := memo.entry(d)
-			e.once.Do(func() { e.n, e.err = countLayer(gctx, img, d) })
+			e := memo.entry(descs[i].Digest)
+			e.once.Do(func() { e.size, e.err = uncompressedSize(gctx, src, descs[i], opts) })
 			if e.err != nil {
 				return e.err
 			}
 			// Each goroutine writes only its own slot.
-			ls[i].Uncompressed = Size{Bytes: e.n, Provenance: Exact}
+			ls[i].Uncompressed = e.size
 			return nil
 		})
 	}
 	return g.Wait()
 }
 
-func countLayer(ctx context.Context, img v1.Image, d v1.Hash) (int64, error) {
+// uncompressedSize takes the cheapest trustworthy way: the cache, then for
+// registry images the cheap paths (annotation, zstd header, gzip trailer),
+// and otherwise one full read of the blob, counted and digest-checked.
+func uncompressedSize(ctx context.Context, src *source.Image, d v1.Descriptor, opts Options) (Size, error) {
+	if e, ok := opts.Cache.Get(d.Digest); ok && (!opts.Exact || e.Provenance == string(Exact)) {
+		return Size{Bytes: e.Uncompressed, Provenance: Provenance(e.Provenance)}, nil
+	}
+	var reason string
+	if src.Remote && !opts.Exact && src.Blobs != nil {
+		p, ok, err := cheapUncompressed(ctx, src.Blobs, d)
+		if err != nil {
+			return Size{}, fmt.Errorf("layer %s: %w", d.Digest, err)
+		}
+		if ok {
+			// A cache that cannot be written only costs a later run time.
+			_ = opts.Cache.Put(d.Digest, cache.Entry{Uncompressed: p.n, Provenance: string(p.prov)})
+			return Size{Bytes: p.n, Provenance: p.prov}, nil
+		}
+		reason = "read whole: " + p.reason
+	}
+	n, err := countLayer(ctx, src.Image, d.Digest, opts.Progress)
+	if err != nil {
+		return Size{}, err
+	}
+	_ = opts.Cache.Put(d.Digest, cache.Entry{Uncompressed: n, Provenance: string(Exact)})
+	return Size{Bytes: n, Provenance: Exact, Reason: reason}, nil
+}
+
+func countLayer(ctx context.Context, img v1.Image, d v1.Hash, progress func(int64)) (int64, error) {
 	l, err := img.LayerByDigest(d)
 	if err != nil {
 		return 0, fmt.Errorf("layer %s: %w", d, err)
@@ -158,7 +192,24 @@ func countLayer(ctx context.Context, img v1.Image, d v1.Hash) (int64, error) {
 		return 0, fmt.Errorf("opening layer %s: %w", d, err)
 	}
 	defer rc.Close()
-	return countUncompressed(ctx, rc, d)
+	var r io.Reader = rc
+	if progress != nil {
+		r = progressReader{r, progress}
+	}
+	return countUncompressed(ctx, r, d)
+}
+
+type progressReader struct {
+	r io.Reader
+	f func(int64)
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.f(int64(n))
+	}
+	return n, err
 }
 
 func isUncompressed(mt types.MediaType) bool {
