@@ -26,7 +26,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "imgsize")
-	// Keep every run, in process or not, away from the user's cache.
+	// Keep every run, in process or not, away from the user's imgsize
+	// cache; pin Go's build cache first, which also defaults to live under
+	// XDG_CACHE_HOME, so `go build` and `go run` in tests stay incremental.
+	if gc, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
+		os.Setenv("GOCACHE", strings.TrimSpace(string(gc)))
+	}
 	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
 	if err != nil {
@@ -274,5 +279,21 @@ func TestVersion(t *testing.T) {
 	r = imgsize(t, nil, "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "imgsize ") || !strings.Contains(r.stdout, "go1.") {
 		t.Errorf("version: exit %d, %q", r.code, r.stdout)
+	}
+}
+
+func TestNoProgressBarOffTerminal(t *testing.T) {
+	// A pipe and a buffer are what CI gives stderr: no bar, no escape codes.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if newProgress(w, false) != nil {
+		t.Error("progress bar on a pipe")
+	}
+	if newProgress(&bytes.Buffer{}, false) != nil {
+		t.Error("progress bar on a buffer")
 	}
 }

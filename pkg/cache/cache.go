@@ -24,6 +24,8 @@ type Entry struct {
 	Version      int    `json:"version"`
 	Uncompressed int64  `json:"uncompressed"`
 	Provenance   string `json:"provenance"`
+	// Reason says why a cheap path was refused, when one was.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Cache is a directory of entries. A nil *Cache caches nothing.

@@ -159,7 +159,7 @@ func sizeLayers(ctx context.Context, src *source.Image, descs []v1.Descriptor, l
 // and otherwise one full read of the blob, counted and digest-checked.
 func uncompressedSize(ctx context.Context, src *source.Image, d v1.Descriptor, opts Options) (Size, error) {
 	if e, ok := opts.Cache.Get(d.Digest); ok && (!opts.Exact || e.Provenance == string(Exact)) {
-		return Size{Bytes: e.Uncompressed, Provenance: Provenance(e.Provenance)}, nil
+		return Size{Bytes: e.Uncompressed, Provenance: Provenance(e.Provenance), Reason: e.Reason}, nil
 	}
 	var reason string
 	if src.Remote && !opts.Exact && src.Blobs != nil {
@@ -178,7 +178,7 @@ func uncompressedSize(ctx context.Context, src *source.Image, d v1.Descriptor, o
 	if err != nil {
 		return Size{}, err
 	}
-	_ = opts.Cache.Put(d.Digest, cache.Entry{Uncompressed: n, Provenance: string(Exact)})
+	_ = opts.Cache.Put(d.Digest, cache.Entry{Uncompressed: n, Provenance: string(Exact), Reason: reason})
 	return Size{Bytes: n, Provenance: Exact, Reason: reason}, nil
 }
 

@@ -110,15 +110,18 @@ func annotatedSize(d v1.Descriptor) (int64, bool) {
 }
 
 // minGzipContent is the least content a single gzip member of the given
-// size can hold: stored deflate blocks carry 65535 bytes for 5 bytes of
-// overhead, plus an 18-byte header and trailer; 1 KiB of slack allows
-// for optional header fields.
+// size can hold: incompressible data goes in stored deflate blocks of 5
+// bytes of overhead each, plus an 18-byte header and trailer; 1 KiB of
+// slack allows for optional header fields. A stored block may carry up to
+// 65535 bytes, but writers use smaller ones (Go's compress/gzip about 16 KiB,
+// GNU gzip 32 KiB), so the bound assumes 4 KiB: assuming 64 KiB refused
+// true trailers of incompressible layers of a few MiB.
 func minGzipContent(compressed int64) int64 {
 	c := compressed - 18 - 1024
 	if c <= 0 {
 		return 0
 	}
-	return c / 65540 * 65535
+	return c / 4101 * 4096
 }
 
 // gzipTrailerSize validates ISIZE, the last 4 bytes of a gzip stream: the
@@ -183,9 +186,11 @@ func zstdContentSize(head []byte, compressed int64) (n int64, why string) {
 		}
 		n = int64(u)
 	}
-	// Raw blocks hold 128 KiB for 3 bytes; a content size below what the
-	// blob must hold means the first frame is not the whole layer.
-	minContent := (compressed - 18 - 4) / 131075 * 131072
+	// A raw block costs 3 bytes; a content size below what the blob must
+	// hold means the first frame is not the whole layer. Blocks hold up to
+	// 128 KiB, but klauspost's fastest level writes 64 KiB ones and small
+	// windows smaller still, so the bound assumes 4 KiB.
+	minContent := (compressed - 18 - 4) / 4099 * 4096
 	switch {
 	case n == 0 || n%512 != 0:
 		return 0, "zstd content size is not a whole number of tar blocks (several frames?)"

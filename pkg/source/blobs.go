@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -33,49 +32,15 @@ var ErrRangeIgnored = errors.New("registry ignored the Range request")
 // maxRange bounds a ranged read; the cheap paths need a few bytes.
 const maxRange = 64 << 10
 
-// registryRanger authenticates lazily, on the first ranged read, so a run
-// that needs none pays no extra ping or token request.
+// registryRanger shares the image's authenticated transport.
 type registryRanger struct {
-	repo name.Repository
-	opts Options
-
-	once    sync.Once
-	client  *http.Client
-	initErr error
-}
-
-func (r *registryRanger) init(ctx context.Context) (*http.Client, error) {
-	r.once.Do(func() { r.client, r.initErr = newRangeClient(ctx, r.repo, r.opts) })
-	return r.client, r.initErr
-}
-
-func newRangeClient(ctx context.Context, repo name.Repository, opts Options) (*http.Client, error) {
-	kc := opts.keychain()
-	auth, err := kc.Resolve(repo)
-	if err != nil {
-		return nil, fmt.Errorf("resolving credentials for %s: %w", repo, err)
-	}
-	rt := transport.NewRetry(opts.baseTransport(),
-		transport.WithRetryStatusCodes(retryStatusCodes...),
-		transport.WithRetryBackoff(opts.backoff()))
-	rt = transport.NewUserAgent(rt, UserAgent)
-	// transport.New pings the registry and wraps rt with the token or basic
-	// auth the registry asks for; it only adds them for the registry's own
-	// host, so a redirect to object storage carries no credentials.
-	authed, err := transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{repo.Scope(transport.PullScope)})
-	if err != nil {
-		return nil, classifyRemote(fmt.Errorf("authenticating to %s: %w", repo.RegistryStr(), err))
-	}
-	return &http.Client{Transport: authed}, nil
+	repo   name.Repository
+	client *http.Client
 }
 
 func (r *registryRanger) ReadRange(ctx context.Context, h v1.Hash, size, start, end int64) ([]byte, error) {
 	if start < 0 || end < start || end >= size || end-start+1 > maxRange {
 		return nil, fmt.Errorf("invalid range %d-%d of blob %s (%d bytes)", start, end, h, size)
-	}
-	client, err := r.init(ctx)
-	if err != nil {
-		return nil, err
 	}
 	u := fmt.Sprintf("%s://%s/v2/%s/blobs/%s", r.repo.Scheme(), r.repo.RegistryStr(), r.repo.RepositoryStr(), h)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -83,7 +48,7 @@ func (r *registryRanger) ReadRange(ctx context.Context, h v1.Hash, size, start, 
 		return nil, err
 	}
 	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", start, end))
-	resp, err := client.Do(req)
+	resp, err := r.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("range request for blob %s: %w", h, err)
 	}

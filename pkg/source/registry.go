@@ -29,8 +29,13 @@ func openRegistry(ctx context.Context, s string, opts Options) (*Image, error) {
 	if err != nil {
 		return nil, errdefs.UsageError(fmt.Errorf("invalid image reference %q: %w", s, err))
 	}
-	ropts := RemoteOptions(ctx, opts)
-	desc, err := remote.Get(ref, ropts...)
+	// One authenticated transport serves both go-containerregistry and the
+	// ranged reads, so the registry is pinged and a token fetched once.
+	authed, err := authTransport(ctx, ref.Context(), opts)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(ref, remote.WithContext(ctx), remote.WithTransport(authed))
 	if err != nil {
 		return nil, classifyRemote(fmt.Errorf("fetching manifest of %s: %w", ref, err))
 	}
@@ -88,21 +93,29 @@ func openRegistry(ctx context.Context, s string, opts Options) (*Image, error) {
 		Name:      ref.Context().Name() + "@" + d.String(),
 		Image:     img,
 		Remote:    true,
-		Blobs:     &registryRanger{repo: ref.Context(), opts: opts},
+		Blobs:     &registryRanger{repo: ref.Context(), client: &http.Client{Transport: authed}},
 	}, nil
 }
 
-// RemoteOptions are the go-containerregistry options every registry access
-// uses: credentials, TLS policy, retries, user agent, context.
-func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
-	return []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(opts.keychain()),
-		remote.WithTransport(opts.baseTransport()),
-		remote.WithUserAgent(UserAgent),
-		remote.WithRetryBackoff(opts.backoff()),
-		remote.WithRetryStatusCodes(retryStatusCodes...),
+// authTransport pings the registry and returns a transport that adds the
+// credentials it asks for (basic or bearer token, pull scope), retries 429
+// and 5xx with backoff, and sends imgsize's user agent. Credentials are
+// only attached for the registry's own host, so a redirect to object
+// storage carries none.
+func authTransport(ctx context.Context, repo name.Repository, opts Options) (http.RoundTripper, error) {
+	auth, err := opts.keychain().Resolve(repo)
+	if err != nil {
+		return nil, fmt.Errorf("resolving credentials for %s: %w", repo, err)
 	}
+	rt := transport.NewRetry(opts.baseTransport(),
+		transport.WithRetryStatusCodes(retryStatusCodes...),
+		transport.WithRetryBackoff(opts.backoff()))
+	rt = transport.NewUserAgent(rt, UserAgent)
+	authed, err := transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{repo.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, classifyRemote(fmt.Errorf("authenticating to %s: %w", repo.RegistryStr(), err))
+	}
+	return authed, nil
 }
 
 // retryStatusCodes are retried with backoff: rate limits and server errors

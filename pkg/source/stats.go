@@ -42,9 +42,12 @@ func (s *Stats) Counts(k Kind) (requests, bytes int64) {
 func (s *Stats) noteConfig(h v1.Hash) { s.configs.Store(h.String(), struct{}{}) }
 
 func (s *Stats) classify(r *http.Request) Kind {
-	// A redirect's hop to object storage has no /v2/ path: classify it by
-	// the registry request that was redirected.
-	for r.Response != nil && r.Response.Request != nil && !strings.Contains(r.URL.Path, "/v2/") {
+	// A redirect's hop to object storage is classified by the registry
+	// request that was redirected, whatever its own path: storage paths
+	// may look like registry ones (distribution's S3 layout,
+	// .../docker/registry/v2/blobs/sha256/ab/<hex>/data) without naming
+	// the digest where a registry path does.
+	for r.Response != nil && r.Response.Request != nil {
 		r = r.Response.Request
 	}
 	p := r.URL.Path
@@ -70,10 +73,15 @@ type countingTransport struct {
 
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	k := t.stats.classify(r)
-	t.stats.requests[k].Add(1)
 	resp, err := t.inner.RoundTrip(r)
-	if err != nil || resp.Body == nil {
+	if err != nil {
+		// Not a request the registry answered (a refused https attempt
+		// of the scheme probe, say): --stats counts what it served.
 		return resp, err
+	}
+	t.stats.requests[k].Add(1)
+	if resp.Body == nil {
+		return resp, nil
 	}
 	resp.Body = &countingBody{ReadCloser: resp.Body, n: &t.stats.bytes[k]}
 	return resp, nil
