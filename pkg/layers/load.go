@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/imgsize/imgsize/pkg/cache"
 	"github.com/imgsize/imgsize/pkg/errdefs"
@@ -34,30 +35,40 @@ type Options struct {
 	Progress func(n int64)
 }
 
-// Memo remembers uncompressed sizes by layer digest for one run.
+// Memo remembers uncompressed sizes by layer digest for one run, and
+// makes concurrent requests for the same digest wait for one read. Only
+// successes are kept: a read cancelled with one image's work does not fail
+// the same layer in another image.
 type Memo struct {
-	mu sync.Mutex
-	m  map[v1.Hash]*memoEntry
+	mu    sync.Mutex
+	sizes map[v1.Hash]Size
+	group singleflight.Group
 }
 
-type memoEntry struct {
-	once sync.Once
-	size Size
-	err  error
-}
-
-func (m *Memo) entry(h v1.Hash) *memoEntry {
+func (m *Memo) size(h v1.Hash, compute func() (Size, error)) (Size, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil {
-		m.m = map[v1.Hash]*memoEntry{}
+	s, ok := m.sizes[h]
+	m.mu.Unlock()
+	if ok {
+		return s, nil
 	}
-	e, ok := m.m[h]
-	if !ok {
-		e = &memoEntry{}
-		m.m[h] = e
+	v, err, _ := m.group.Do(h.String(), func() (any, error) {
+		s, err := compute()
+		if err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		if m.sizes == nil {
+			m.sizes = map[v1.Hash]Size{}
+		}
+		m.sizes[h] = s
+		m.mu.Unlock()
+		return s, nil
+	})
+	if err != nil {
+		return Size{}, err
 	}
-	return e
+	return v.(Size), nil
 }
 
 // Load builds the size model of src.
@@ -141,13 +152,14 @@ func sizeLayers(ctx context.Context, src *source.Image, descs []v1.Descriptor, l
 	g.SetLimit(jobs)
 	for _, i := range idx {
 		g.Go(func() error {
-			e := memo.entry(descs[i].Digest)
-			e.once.Do(func() { e.size, e.err = uncompressedSize(gctx, src, descs[i], opts) })
-			if e.err != nil {
-				return e.err
+			size, err := memo.size(descs[i].Digest, func() (Size, error) {
+				return uncompressedSize(gctx, src, descs[i], opts)
+			})
+			if err != nil {
+				return err
 			}
 			// Each goroutine writes only its own slot.
-			ls[i].Uncompressed = e.size
+			ls[i].Uncompressed = size
 			return nil
 		})
 	}
