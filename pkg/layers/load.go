@@ -90,11 +90,17 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 	if err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("parsing config: %w", err))
 	}
-	if out.Digest, err = img.Digest(); err != nil {
-		return nil, err
+	if !src.SyntheticManifest {
+		if out.Digest, err = img.Digest(); err != nil {
+			return nil, err
+		}
 	}
-	if out.MediaType, err = img.MediaType(); err != nil {
-		return nil, err
+	out.SyntheticManifest = src.SyntheticManifest
+	out.ConfigDigest = m.Config.Digest
+	if !src.SyntheticManifest {
+		if out.MediaType, err = img.MediaType(); err != nil {
+			return nil, err
+		}
 	}
 	out.Platform = cf.Platform()
 

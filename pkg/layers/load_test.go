@@ -372,3 +372,28 @@ func layerEntries(t *testing.T, path string, img *layers.Image) []string {
 	}
 	return res
 }
+
+// TestDockerArchiveHasNoManifestDigest: docker save stores no manifest, so
+// the model must not present the one the reader made as the image's; the
+// image ID is the config digest, checked with sha256sum.
+func TestDockerArchiveHasNoManifestDigest(t *testing.T) {
+	path := filepath.Join(fixtures, "test-docker-image.tar")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("fixtures not present at %s: %v", fixtures, err)
+	}
+	img, err := load(t, path, layers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !img.SyntheticManifest || img.Digest != (v1.Hash{}) || img.MediaType != "" {
+		t.Errorf("synthetic %v, digest %q, media type %q: want a synthetic manifest with no digest or type", img.SyntheticManifest, img.Digest, img.MediaType)
+	}
+	out, err := exec.Command("bash", "-o", "pipefail", "-c",
+		"tar -xOf "+path+" manifest.json | grep -o '\"Config\":\"[^\"]*\"' | cut -d'\"' -f4 | xargs -I{} tar -xOf "+path+" {} | sha256sum").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Fields(string(out))[0]; img.ConfigDigest.Hex != want {
+		t.Errorf("image ID %s, sha256sum of the config %s", img.ConfigDigest.Hex, want)
+	}
+}

@@ -58,9 +58,15 @@ type Image struct {
 	// Ref is the argument as the user gave it; Name the resolved reference.
 	Ref, Name string
 	Transport string
-	Digest    v1.Hash
-	MediaType types.MediaType
-	Platform  *v1.Platform
+	// Digest is the manifest digest, zero when the manifest is synthetic.
+	Digest v1.Hash
+	// ConfigDigest is the image ID as docker shows it.
+	ConfigDigest v1.Hash
+	// SyntheticManifest: the source stores no manifest (docker-archive);
+	// Manifest holds one imgsize made, whose size and digest mean nothing.
+	SyntheticManifest bool
+	MediaType         types.MediaType
+	Platform          *v1.Platform
 	// Manifest and Config are the raw bytes of those blobs.
 	Manifest, Config []byte
 	Layers           []Layer

@@ -38,15 +38,16 @@ func layer(digest string, compressed, uncompressed layers.Size, createdBy string
 // image totals its layers with the model's own rule (layers.Total).
 func image(ref, name, digest string, manifestLen, configLen int, ls ...layers.Layer) *layers.Image {
 	img := &layers.Image{
-		Ref:       ref,
-		Name:      name,
-		Transport: "docker",
-		Digest:    hash(digest),
-		MediaType: types.OCIManifestSchema1,
-		Platform:  &v1.Platform{OS: "linux", Architecture: "amd64"},
-		Manifest:  make([]byte, manifestLen),
-		Config:    make([]byte, configLen),
-		Layers:    ls,
+		Ref:          ref,
+		Name:         name,
+		Transport:    "docker",
+		Digest:       hash(digest),
+		ConfigDigest: hash(digest + "c"),
+		MediaType:    types.OCIManifestSchema1,
+		Platform:     &v1.Platform{OS: "linux", Architecture: "amd64"},
+		Manifest:     make([]byte, manifestLen),
+		Config:       make([]byte, configLen),
+		Layers:       ls,
 	}
 	var c, u []layers.Size
 	for _, l := range ls {
@@ -109,5 +110,9 @@ func estimatedImage() *layers.Image {
 	img := image("docker-archive:app.tar", "app:latest", "6", 400, 800, l)
 	img.Transport = "docker-archive"
 	img.Platform = nil
+	// docker save stores no manifest: only the image ID means anything.
+	img.SyntheticManifest = true
+	img.Digest = v1.Hash{}
+	img.MediaType = ""
 	return img
 }

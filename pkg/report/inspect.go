@@ -58,7 +58,8 @@ func newImageView(img *layers.Image, opts Options) imageView {
 	}
 	v.ident = nonEmpty(
 		field{"Name", name},
-		field{"Digest", hashString(img.Digest)},
+		field{"Digest", manifestDigest(img)},
+		field{"Image ID", hashString(img.ConfigDigest)},
 		field{"Platform", platformString(img.Platform)},
 		field{"Media type", string(img.MediaType)},
 	)
@@ -67,7 +68,7 @@ func newImageView(img *layers.Image, opts Options) imageView {
 		{"Uncompressed", lg.size(img.Uncompressed, "uncompressed", opts.Binary)},
 		{"Layers", strconv.Itoa(len(img.Layers))},
 		{"Config", FormatBytes(int64(len(img.Config)), opts.Binary)},
-		{"Manifest", FormatBytes(int64(len(img.Manifest)), opts.Binary)},
+		{"Manifest", manifestSize(img, opts.Binary)},
 	}
 	v.layers = grid{columns: []column{
 		{header: "#", align: right},
@@ -233,4 +234,21 @@ func (e *errWriter) mdLegend(lines []string) {
 	for _, l := range lines {
 		e.line("- " + mdText(l))
 	}
+}
+
+// manifestDigest names the manifest digest, or says there is none: a
+// docker-archive stores no manifest, and the one imgsize makes to read it
+// has a digest no registry would show.
+func manifestDigest(img *layers.Image) string {
+	if img.SyntheticManifest {
+		return "none (" + img.Transport + " stores no manifest)"
+	}
+	return hashString(img.Digest)
+}
+
+func manifestSize(img *layers.Image, binary bool) string {
+	if img.SyntheticManifest {
+		return "none"
+	}
+	return FormatBytes(int64(len(img.Manifest)), binary)
 }

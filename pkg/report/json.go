@@ -59,11 +59,17 @@ type ImageRecord struct {
 	Ref       string `json:"ref"`
 	Name      string `json:"name"`
 	Transport string `json:"transport"`
-	Digest    string `json:"digest"`
-	MediaType string `json:"mediaType"`
+	// Digest is the manifest digest; empty when the source stores no
+	// manifest (docker-archive), as SyntheticManifest then says.
+	Digest string `json:"digest"`
+	// ConfigDigest is the image ID as docker shows it.
+	ConfigDigest      string `json:"configDigest"`
+	SyntheticManifest bool   `json:"syntheticManifest,omitempty"`
+	MediaType         string `json:"mediaType"`
 	// Platform is os/arch[/variant][:osversion], empty when not known.
-	Platform      string `json:"platform,omitempty"`
-	ManifestBytes int64  `json:"manifestBytes"`
+	Platform string `json:"platform,omitempty"`
+	// ManifestBytes is null when the manifest is synthetic.
+	ManifestBytes *int64 `json:"manifestBytes"`
 	ConfigBytes   int64  `json:"configBytes"`
 	// Compressed and Uncompressed are totals over Layers.
 	Compressed   SizeRecord    `json:"compressed"`
@@ -181,17 +187,22 @@ func compareDocument(c *analysis.Comparison, opts Options) *Document {
 
 func imageRecord(img *layers.Image) ImageRecord {
 	rec := ImageRecord{
-		Ref:           img.Ref,
-		Name:          img.Name,
-		Transport:     img.Transport,
-		Digest:        hashString(img.Digest),
-		MediaType:     string(img.MediaType),
-		Platform:      platformString(img.Platform),
-		ManifestBytes: int64(len(img.Manifest)),
-		ConfigBytes:   int64(len(img.Config)),
-		Compressed:    sizeRecord(img.Compressed),
-		Uncompressed:  sizeRecord(img.Uncompressed),
-		Layers:        make([]LayerRecord, 0, len(img.Layers)),
+		Ref:               img.Ref,
+		Name:              img.Name,
+		Transport:         img.Transport,
+		Digest:            hashString(img.Digest),
+		MediaType:         string(img.MediaType),
+		Platform:          platformString(img.Platform),
+		ConfigDigest:      hashString(img.ConfigDigest),
+		SyntheticManifest: img.SyntheticManifest,
+		ConfigBytes:       int64(len(img.Config)),
+		Compressed:        sizeRecord(img.Compressed),
+		Uncompressed:      sizeRecord(img.Uncompressed),
+		Layers:            make([]LayerRecord, 0, len(img.Layers)),
+	}
+	if !img.SyntheticManifest {
+		n := int64(len(img.Manifest))
+		rec.ManifestBytes = &n
 	}
 	for i, l := range img.Layers {
 		rec.Layers = append(rec.Layers, LayerRecord{
