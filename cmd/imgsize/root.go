@@ -39,6 +39,7 @@ type globalOptions struct {
 	insecure bool
 	binary   bool
 	exact    bool
+	estimate bool
 	jobs     int
 	cacheDir string
 	noCache  bool
@@ -72,6 +73,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.BoolVar(&g.insecure, "insecure", false, "allow plain HTTP and unverified TLS for registries that are not on loopback")
 	pf.BoolVar(&g.binary, "binary", false, "print sizes in IEC units (KiB, MiB, GiB) instead of SI (kB, MB, GB)")
 	pf.BoolVar(&g.exact, "exact", false, "count uncompressed sizes by reading every layer of registry images instead of probing a few bytes each")
+	pf.BoolVar(&g.estimate, "estimate-compressed", false, "estimate the compressed size of layers an archive stores uncompressed, by gzipping them")
 	pf.IntVar(&g.jobs, "jobs", 4, "layers probed or read at once")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "where to remember layer sizes by digest (default $XDG_CACHE_HOME/imgsize)")
 	pf.BoolVar(&g.noCache, "no-cache", false, "neither read nor write the layer cache")
@@ -119,7 +121,7 @@ func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.I
 	if err != nil {
 		return nil, err
 	}
-	lopts := layers.Options{Exact: g.exact, Jobs: g.jobs, Memo: &layers.Memo{}}
+	lopts := layers.Options{Exact: g.exact, EstimateCompressed: g.estimate, Jobs: g.jobs, Memo: &layers.Memo{}}
 	if !g.noCache {
 		dir := g.cacheDir
 		if dir == "" {

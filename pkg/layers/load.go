@@ -30,6 +30,10 @@ type Options struct {
 	Memo *Memo
 	// Cache keeps what was learned about a layer across runs; nil: none.
 	Cache *cache.Cache
+	// EstimateCompressed fills in the compressed size of layers stored
+	// uncompressed (docker-archive) by gzipping them as a push would; the
+	// figure is marked Estimated.
+	EstimateCompressed bool
 	// Progress, when set, is called with the number of layer bytes read
 	// each time a counted read advances; it must be safe for concurrent use.
 	Progress func(n int64)
@@ -129,6 +133,11 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 
 	if err := sizeLayers(ctx, src, m.Layers, out.Layers, toCount, opts); err != nil {
 		return nil, err
+	}
+	if opts.EstimateCompressed {
+		if err := estimateCompressed(ctx, img, out.Layers, opts); err != nil {
+			return nil, err
+		}
 	}
 
 	cs := make([]Size, len(out.Layers))

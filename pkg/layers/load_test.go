@@ -397,3 +397,40 @@ func TestDockerArchiveHasNoManifestDigest(t *testing.T) {
 		t.Errorf("image ID %s, sha256sum of the config %s", img.ConfigDigest.Hex, want)
 	}
 }
+
+// TestEstimateCompressed: asked for, a docker-archive's uncompressed layers
+// get a compressed size marked Estimated, close to what GNU gzip makes of
+// the same bytes (the two compressors differ by a few percent).
+func TestEstimateCompressed(t *testing.T) {
+	path := filepath.Join(fixtures, "test-docker-image.tar")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("fixtures not present at %s: %v", fixtures, err)
+	}
+	plain, err := load(t, path, layers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Compressed.Known() {
+		t.Fatalf("without the option the compressed size must stay unknown: %+v", plain.Compressed)
+	}
+	est, err := load(t, path, layers.Options{EstimateCompressed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est.Compressed.Provenance != layers.Estimated {
+		t.Fatalf("total provenance %s, want estimated", est.Compressed.Provenance)
+	}
+	entries := layerEntries(t, path, est)
+	for i, l := range est.Layers {
+		if l.Compressed.Provenance != layers.Estimated || l.Compressed.Reason == "" {
+			t.Errorf("layer %d: %+v, want estimated with a reason", i, l.Compressed)
+		}
+		gz := shellCount(t, "tar -xOf "+path+" "+entries[i]+" | gzip -6 | wc -c")
+		if d := float64(l.Compressed.Bytes-gz) / float64(gz); d > 0.15 || d < -0.15 {
+			t.Errorf("layer %d: estimate %d B, gzip -6 makes %d B (%.0f%% apart)", i, l.Compressed.Bytes, gz, d*100)
+		}
+		if l.Uncompressed != plain.Layers[i].Uncompressed {
+			t.Errorf("layer %d: estimating changed the uncompressed size", i)
+		}
+	}
+}
