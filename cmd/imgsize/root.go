@@ -144,7 +144,7 @@ func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.I
 		ctx, cancel = context.WithTimeoutCause(ctx, g.timeout, fmt.Errorf("timed out after %s (--timeout)", g.timeout))
 		defer cancel()
 	}
-	source.UserAgent = "imgsize/" + moduleVersion()
+	sopts.UserAgent = "imgsize/" + moduleVersion()
 	out := make([]*layers.Image, 0, len(args))
 	for _, arg := range args {
 		img, err := loadOne(ctx, arg, sopts, lopts)

@@ -45,25 +45,25 @@ type Options struct {
 // the same layer in another image.
 type Memo struct {
 	mu    sync.Mutex
-	sizes map[v1.Hash]Size
+	sizes map[string]Size
 	group singleflight.Group
 }
 
-func (m *Memo) size(h v1.Hash, compute func() (Size, error)) (Size, error) {
+func (m *Memo) size(h string, compute func() (Size, error)) (Size, error) {
 	m.mu.Lock()
 	s, ok := m.sizes[h]
 	m.mu.Unlock()
 	if ok {
 		return s, nil
 	}
-	v, err, _ := m.group.Do(h.String(), func() (any, error) {
+	v, err, _ := m.group.Do(h, func() (any, error) {
 		s, err := compute()
 		if err != nil {
 			return nil, err
 		}
 		m.mu.Lock()
 		if m.sizes == nil {
-			m.sizes = map[v1.Hash]Size{}
+			m.sizes = map[string]Size{}
 		}
 		m.sizes[h] = s
 		m.mu.Unlock()
@@ -77,6 +77,9 @@ func (m *Memo) size(h v1.Hash, compute func() (Size, error)) (Size, error) {
 
 // Load builds the size model of src.
 func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	img := src.Image
 	out := &Image{Ref: src.Arg, Name: src.Name, Transport: string(src.Transport)}
 	var err error
@@ -108,6 +111,8 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 	}
 	out.Platform = cf.Platform()
 
+	// The cheap paths apply to registry images unless counting is asked for.
+	cheap := src.Remote && !opts.Exact
 	diffIDs := cf.RootFS.DiffIDs
 	createdBy := historyByLayer(cf.History, len(m.Layers))
 	out.Layers = make([]Layer, len(m.Layers))
@@ -121,7 +126,12 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 		if src.SyntheticManifest && isUncompressed(d.MediaType) {
 			l.Compressed = Size{Provenance: Unknown, Reason: "the archive stores this layer uncompressed; its compressed size depends on how it is pushed"}
 		}
-		if isUncompressed(d.MediaType) {
+		if n, ok := annotatedSize(d); cheap && ok {
+			// An annotation is a statement of this manifest, not a fact of
+			// the blob: it is never memoised or cached by digest, so one
+			// manifest cannot change another image's figures.
+			l.Uncompressed = Size{Bytes: n, Provenance: Annotation}
+		} else if isUncompressed(d.MediaType) {
 			// The stored blob is the tar stream itself: its size is the
 			// uncompressed size, no bytes read.
 			l.Uncompressed = Size{Bytes: d.Size, Provenance: Exact}
@@ -167,7 +177,13 @@ func sizeLayers(ctx context.Context, src *source.Image, descs []v1.Descriptor, l
 	g.SetLimit(jobs)
 	for _, i := range idx {
 		g.Go(func() error {
-			size, err := memo.size(descs[i].Digest, func() (Size, error) {
+			// A figure from a cheap path must not answer a request to count
+			// (local images, --exact), so the mode is part of the key.
+			key := descs[i].Digest.String()
+			if src.Remote && !opts.Exact {
+				key += " cheap"
+			}
+			size, err := memo.size(key, func() (Size, error) {
 				return uncompressedSize(gctx, src, descs[i], opts)
 			})
 			if err != nil {
@@ -181,11 +197,13 @@ func sizeLayers(ctx context.Context, src *source.Image, descs []v1.Descriptor, l
 	return g.Wait()
 }
 
-// uncompressedSize takes the cheapest trustworthy way: the cache, then for
-// registry images the cheap paths (annotation, zstd header, gzip trailer),
-// and otherwise one full read of the blob, counted and digest-checked.
+// uncompressedSize takes the cheapest trustworthy way: for registry images
+// the cache, then the cheap paths (zstd header, gzip trailer); otherwise
+// one full read of the blob, counted and digest-checked. Local images are
+// always counted: reading them is what verifies them, and the cache would
+// skip that.
 func uncompressedSize(ctx context.Context, src *source.Image, d v1.Descriptor, opts Options) (Size, error) {
-	if e, ok := opts.Cache.Get(d.Digest); ok && (!opts.Exact || e.Provenance == string(Exact)) {
+	if e, ok := opts.Cache.Get(d.Digest); ok && src.Remote && (!opts.Exact || e.Provenance == string(Exact)) {
 		return Size{Bytes: e.Uncompressed, Provenance: Provenance(e.Provenance), Reason: e.Reason}, nil
 	}
 	var reason string

@@ -40,14 +40,12 @@ type probe struct {
 }
 
 // cheapUncompressed tries, in order of cost, the ways to learn a remote
-// layer's uncompressed size without downloading it. ok is false when none
+// layer's uncompressed size from its bytes without downloading it (an
+// annotation, which states it without any bytes, is taken by Load first). ok is false when none
 // is trustworthy; the caller then counts the stream.
 func cheapUncompressed(ctx context.Context, blobs source.BlobRanger, d v1.Descriptor) (probe, bool, error) {
 	if d.Size <= smallBlob {
 		return probe{reason: "small enough to read whole"}, false, nil
-	}
-	if n, ok := annotatedSize(d); ok {
-		return probe{n: n, prov: Annotation}, true, nil
 	}
 	switch d.MediaType {
 	case types.OCILayerZStd:
@@ -89,6 +87,9 @@ func cheapUncompressed(ctx context.Context, blobs source.BlobRanger, d v1.Descri
 func rangeFailed(err error) (probe, bool, error) {
 	if errors.Is(err, source.ErrRangeIgnored) {
 		return probe{reason: "the registry ignored the Range request"}, false, nil
+	}
+	if errors.Is(err, source.ErrRangeUnusable) {
+		return probe{reason: err.Error()}, false, nil
 	}
 	return probe{}, false, err
 }

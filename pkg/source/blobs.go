@@ -29,6 +29,11 @@ type BlobRanger interface {
 // should fall back to reading the blob whole, once.
 var ErrRangeIgnored = errors.New("registry ignored the Range request")
 
+// ErrRangeUnusable marks a ranged answer that cannot be trusted (another
+// range or total in Content-Range, a body of the wrong length, 416). The
+// caller should fall back to reading the blob whole, which checks its digest.
+var ErrRangeUnusable = errors.New("registry's answer to the Range request is unusable")
+
 // maxRange bounds a ranged read; the cheap paths need a few bytes.
 const maxRange = 64 << 10
 
@@ -59,11 +64,13 @@ func (r *registryRanger) ReadRange(ctx context.Context, h v1.Hash, size, start, 
 		// Closing without reading drops the connection instead of
 		// downloading the blob here and again in the fallback.
 		return nil, ErrRangeIgnored
+	case http.StatusRequestedRangeNotSatisfiable:
+		return nil, fmt.Errorf("%w: blob %s: 416 for bytes %d-%d of %d", ErrRangeUnusable, h, start, end, size)
 	default:
 		return nil, classifyRemote(fmt.Errorf("range request for blob %s: %w", h, transport.CheckError(resp, http.StatusPartialContent)))
 	}
 	if err := checkContentRange(resp.Header.Get("Content-Range"), start, end, size); err != nil {
-		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("blob %s: %w", h, err))
+		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("%w: blob %s: %w", ErrRangeUnusable, h, err))
 	}
 	want := end - start + 1
 	b, err := io.ReadAll(io.LimitReader(resp.Body, want+1))
@@ -71,7 +78,7 @@ func (r *registryRanger) ReadRange(ctx context.Context, h v1.Hash, size, start, 
 		return nil, fmt.Errorf("reading range of blob %s: %w", h, err)
 	}
 	if int64(len(b)) != want {
-		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("blob %s: range %d-%d returned %d bytes", h, start, end, len(b)))
+		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("%w: blob %s: range %d-%d returned %d bytes", ErrRangeUnusable, h, start, end, len(b)))
 	}
 	return b, nil
 }

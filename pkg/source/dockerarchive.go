@@ -28,7 +28,7 @@ type dockerManifestEntry struct {
 }
 
 func openDockerArchive(ctx context.Context, p, ref string) (*Image, error) {
-	t, err := openTar(p)
+	t, err := openTar(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func openDockerArchive(ctx context.Context, p, ref string) (*Image, error) {
 	return img, nil
 }
 
-func openDockerArchiveTar(_ context.Context, t *tarFile, p, ref string) (*Image, error) {
+func openDockerArchiveTar(ctx context.Context, t *tarFile, p, ref string) (*Image, error) {
 	if !t.has("manifest.json") {
 		if t.has("index.json") {
 			return nil, errdefs.Wrap(errdefs.ErrUnsupported, errors.New("no manifest.json: this is an OCI archive, read it with the oci-archive transport"))
@@ -59,7 +59,7 @@ func openDockerArchiveTar(_ context.Context, t *tarFile, p, ref string) (*Image,
 	if err != nil {
 		return nil, err
 	}
-	img, err := newArchiveImage(t, e)
+	img, err := newArchiveImage(ctx, t, e)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ var hexDigestName = regexp.MustCompile(`^([a-f0-9]{64})(\.tar(\.gz|\.zst)?)?$`)
 // no manifest of registry blobs, so one is synthesised from what the archive
 // stores: uncompressed layers get the uncompressed media type and their
 // diffID as digest, compressed ones (kaniko, crane) keep their bytes.
-func newArchiveImage(t *tarFile, e dockerManifestEntry) (v1.Image, error) {
+func newArchiveImage(ctx context.Context, t *tarFile, e dockerManifestEntry) (v1.Image, error) {
 	cfgRaw, err := t.readAll(e.Config)
 	if err != nil {
 		return nil, fmt.Errorf("reading config %s: %w", e.Config, err)
@@ -153,7 +153,7 @@ func newArchiveImage(t *tarFile, e dockerManifestEntry) (v1.Image, error) {
 			// claim is checked when the layer is read. Otherwise hash now.
 			if m := hexDigestName.FindStringSubmatch(path.Base(lp)); m != nil {
 				l.digest = v1.Hash{Algorithm: "sha256", Hex: m[1]}
-			} else if l.digest, err = hashSection(sec); err != nil {
+			} else if l.digest, err = hashSection(ctxReader{ctx, sec}); err != nil {
 				return nil, fmt.Errorf("hashing layer %s: %w", lp, err)
 			}
 		}

@@ -118,7 +118,7 @@ func openOCILayout(ctx context.Context, dir, tag string, p v1.Platform) (*Image,
 }
 
 func openOCIArchive(ctx context.Context, path, tag string, p v1.Platform) (*Image, error) {
-	t, err := openTar(path)
+	t, err := openTar(ctx, path)
 	if err != nil {
 		return nil, err
 	}

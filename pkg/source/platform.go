@@ -28,7 +28,7 @@ func ParsePlatform(s string) (v1.Platform, error) {
 // what the index offers.
 func matchPlatform(descs []v1.Descriptor, want v1.Platform, platformOf func(v1.Descriptor) (*v1.Platform, error)) ([]v1.Descriptor, error) {
 	var out []v1.Descriptor
-	var have []string
+	var have, matchedPlatforms []string
 	for _, d := range descs {
 		p, err := platformOf(d)
 		if err != nil {
@@ -40,15 +40,35 @@ func matchPlatform(descs []v1.Descriptor, want v1.Platform, platformOf func(v1.D
 		}
 		have = append(have, p.String())
 		if p.OS == want.OS && p.Architecture == want.Architecture &&
-			(want.Variant == "" || p.Variant == want.Variant) {
+			(want.Variant == "" || normVariant(p.Architecture, p.Variant) == normVariant(want.Architecture, want.Variant)) {
 			out = append(out, d)
+			matchedPlatforms = append(matchedPlatforms, p.String())
 		}
 	}
 	if len(out) == 0 {
 		sort.Strings(have)
 		return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("no image for platform %s (available: %s)", want.String(), strings.Join(dedupe(have), ", ")))
 	}
+	sort.Strings(matchedPlatforms)
+	if distinct := dedupe(matchedPlatforms); len(distinct) > 1 {
+		return nil, errdefs.UsageError(fmt.Errorf("several images match platform %s (%s): name the variant in --platform", want.String(), strings.Join(distinct, ", ")))
+	}
 	return out, nil
+}
+
+// normVariant applies the variants an index may leave unsaid: arm64 is v8
+// and arm is v7 unless stated otherwise, as containerd assumes.
+func normVariant(arch, variant string) string {
+	if variant != "" {
+		return variant
+	}
+	switch arch {
+	case "arm64":
+		return "v8"
+	case "arm":
+		return "v7"
+	}
+	return ""
 }
 
 func dedupe(s []string) []string {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -17,10 +18,10 @@ import (
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
 
-// UserAgent is sent to registries; cmd sets it to include the version.
-var UserAgent = "imgsize"
-
 func openRegistry(ctx context.Context, s string, opts Options) (*Image, error) {
+	if hasUserinfo(s) {
+		return nil, errdefs.UsageError(errors.New("credentials do not belong in an image reference; use docker login or a Docker config (DOCKER_CONFIG)"))
+	}
 	var nopts []name.Option
 	if opts.Insecure {
 		nopts = append(nopts, name.Insecure)
@@ -110,7 +111,11 @@ func authTransport(ctx context.Context, repo name.Repository, opts Options) (htt
 	rt := transport.NewRetry(opts.baseTransport(),
 		transport.WithRetryStatusCodes(retryStatusCodes...),
 		transport.WithRetryBackoff(opts.backoff()))
-	rt = transport.NewUserAgent(rt, UserAgent)
+	ua := opts.UserAgent
+	if ua == "" {
+		ua = "imgsize"
+	}
+	rt = transport.NewUserAgent(rt, ua)
 	authed, err := transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{repo.Scope(transport.PullScope)})
 	if err != nil {
 		return nil, classifyRemote(fmt.Errorf("authenticating to %s: %w", repo.RegistryStr(), err))
@@ -154,10 +159,34 @@ func (o Options) baseTransport() http.RoundTripper {
 		}
 		rt = t
 	}
+	if !o.Insecure {
+		rt = loopbackHTTPOnly{rt}
+	}
 	if o.Stats != nil {
 		rt = &countingTransport{inner: rt, stats: o.Stats}
 	}
 	return rt
+}
+
+// loopbackHTTPOnly refuses plain HTTP except to this machine.
+// go-containerregistry also falls back to HTTP for private-network
+// addresses (10/8, 172.16/12, 192.168/16), where credentials and content
+// would cross a network unprotected; that takes --insecure here.
+type loopbackHTTPOnly struct{ inner http.RoundTripper }
+
+func (t loopbackHTTPOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "http" && !isLoopback(r.URL.Hostname()) {
+		return nil, errdefs.UsageError(fmt.Errorf("refusing plain HTTP to %s, which is not on this machine: pass --insecure to allow it", r.URL.Host))
+	}
+	return t.inner.RoundTrip(r)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // classifyRemote marks registry errors with the kind the exit code needs.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -49,6 +50,8 @@ type Options struct {
 	// Transport for registry HTTP; nil means http.DefaultTransport (tests
 	// inject one trusting their CA).
 	Transport http.RoundTripper
+	// UserAgent sent to registries; empty means "imgsize".
+	UserAgent string
 	// Stats, when set, counts registry requests and bytes by kind.
 	Stats *Stats
 	// RetryBackoff overrides the backoff between retries of 429 and 5xx
@@ -198,9 +201,16 @@ func openDetected(ctx context.Context, arg string, opts Options) (*Image, error)
 		return openRegistry(ctx, arg, opts)
 	}
 	if fi.IsDir() {
+		// A directory that happens to share a registry reference's name
+		// ("alpine" for alpine:3.20) is not what the user meant unless it
+		// is a layout or the argument is plainly a path; a tag, digest or
+		// port is what marks a reference.
+		if _, err := os.Stat(filepath.Join(path, "index.json")); err != nil && !looksLikePath(arg) && strings.ContainsAny(arg, ":@") {
+			return openRegistry(ctx, arg, opts)
+		}
 		return openOCILayout(ctx, path, ref, opts.Platform)
 	}
-	t, err := openTar(path)
+	t, err := openTar(ctx, path)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +46,7 @@ var (
 // `docker save | gzip`) is first decompressed once into a temporary file:
 // a compressed stream cannot be seeked, and the model needs random access
 // to configs and layers.
-func openTar(p string) (*tarFile, error) {
+func openTar(ctx context.Context, p string) (*tarFile, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -62,19 +63,19 @@ func openTar(p string) (*tarFile, error) {
 	}
 	t := &tarFile{f: f}
 	if bytes.HasPrefix(magic, gzipMagic) || bytes.HasPrefix(magic, zstdMagic) {
-		if err := t.decompressToTemp(magic); err != nil {
+		if err := t.decompressToTemp(ctx, magic); err != nil {
 			t.Close()
 			return nil, err
 		}
 	}
-	if err := t.index(); err != nil {
+	if err := t.index(ctx); err != nil {
 		t.Close()
 		return nil, err
 	}
 	return t, nil
 }
 
-func (t *tarFile) decompressToTemp(magic []byte) error {
+func (t *tarFile) decompressToTemp(ctx context.Context, magic []byte) error {
 	var r io.Reader
 	if bytes.HasPrefix(magic, gzipMagic) {
 		zr, err := gzip.NewReader(bufio.NewReaderSize(t.f, 1<<20))
@@ -96,8 +97,11 @@ func (t *tarFile) decompressToTemp(magic []byte) error {
 		return fmt.Errorf("creating temporary file for decompressed archive: %w", err)
 	}
 	t.tmp = tmp.Name()
-	if _, err := io.Copy(tmp, r); err != nil {
+	if _, err := io.Copy(tmp, ctxReader{ctx, r}); err != nil {
 		tmp.Close()
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
 		return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("decompressing archive: %w", err))
 	}
 	t.f.Close()
@@ -126,7 +130,7 @@ func (p *positionReader) Seek(off int64, whence int) (int64, error) {
 	return n, err
 }
 
-func (t *tarFile) index() error {
+func (t *tarFile) index(ctx context.Context) error {
 	fi, err := t.f.Stat()
 	if err != nil {
 		return err
@@ -139,6 +143,9 @@ func (t *tarFile) index() error {
 	pr := &positionReader{f: t.f}
 	tr := tar.NewReader(pr)
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
@@ -221,4 +228,18 @@ func (t *tarFile) Close() error {
 		os.Remove(t.tmp)
 	}
 	return err
+}
+
+// ctxReader ends a long read promptly once the context is done (Ctrl-C
+// while a multi-gigabyte archive is being decompressed).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
