@@ -18,15 +18,35 @@ type Row struct {
 	Image        *layers.Image
 	Compressed   Delta
 	Uncompressed Delta
+	// MatchedBy says which identity decided that a layer of this image is
+	// one of the baseline's: MatchDigest or MatchDiffID.
+	MatchedBy string
 	// Shared is what of this image the baseline already has (layers with
-	// equal digests); Unique is what pulling it costs someone who has the
-	// baseline. Each layer digest counts once.
+	// the same identity, see MatchedBy); Unique is what pulling it costs
+	// someone who has the baseline. Each layer counts once. The sizes are
+	// this image's own: where a docker-archive stores its layers
+	// uncompressed, their compressed sizes are unknown (or estimated), and
+	// so are its shared and unique compressed bytes — never 0.
 	Shared, Unique Bytes
 	// Added are this image's layers absent from the baseline; Removed are
 	// the baseline's layers absent from this image.
 	Added, Removed []layers.Layer
 	SharedLayers   int
 }
+
+// The identities layers are matched by (Row.MatchedBy).
+const (
+	// MatchDigest: layers are the same when their digests (of the blob as
+	// stored, usually compressed) are equal — what a registry dedups on.
+	MatchDigest = "digest"
+	// MatchDiffID: layers are the same when their diffIDs (the digest of
+	// the uncompressed tar) are equal. Used when either image's manifest is
+	// synthetic (a docker-archive): docker save stores layers uncompressed,
+	// so its layer digests are diffIDs and never equal the compressed
+	// digests of the same layers in a registry or OCI layout. A layer whose
+	// DiffID is not known is matched by its digest.
+	MatchDiffID = "diffID"
+)
 
 // Bytes pairs a compressed and an uncompressed figure.
 type Bytes struct {
@@ -67,6 +87,12 @@ func NewDelta(base, value layers.Size) Delta {
 
 // Compare measures every image against base. base may also appear in
 // images; its row then shows zero deltas.
+//
+// Layers are matched by digest, unless the baseline's or the image's
+// manifest is synthetic (a docker-archive): that row matches by diffID (see
+// MatchDiffID). Two images that both have real manifests never match by
+// diffID, because equal content compressed differently is a different blob
+// to pull.
 func Compare(base *layers.Image, images ...*layers.Image) *Comparison {
 	c := &Comparison{Base: base}
 	for _, img := range append([]*layers.Image{base}, images...) {
@@ -81,16 +107,22 @@ func compareOne(base, img *layers.Image) Row {
 		Compressed:   NewDelta(base.Compressed, img.Compressed),
 		Uncompressed: NewDelta(base.Uncompressed, img.Uncompressed),
 	}
-	inBase := digests(base)
-	inImg := digests(img)
+	r.MatchedBy = MatchDigest
+	key := digestKey
+	if base.SyntheticManifest || img.SyntheticManifest {
+		r.MatchedBy, key = MatchDiffID, diffIDKey
+	}
+	inBase := keys(base, key)
+	inImg := keys(img, key)
 	var sharedC, sharedU, uniqueC, uniqueU []layers.Size
 	seen := map[v1.Hash]bool{}
 	for _, l := range img.Layers {
-		if seen[l.Digest] {
+		k := key(l)
+		if seen[k] {
 			continue
 		}
-		seen[l.Digest] = true
-		if inBase[l.Digest] {
+		seen[k] = true
+		if inBase[k] {
 			r.SharedLayers++
 			sharedC, sharedU = append(sharedC, l.Compressed), append(sharedU, l.Uncompressed)
 		} else {
@@ -99,9 +131,9 @@ func compareOne(base, img *layers.Image) Row {
 		}
 	}
 	for _, l := range base.Layers {
-		if !inImg[l.Digest] {
+		if k := key(l); !inImg[k] {
 			r.Removed = append(r.Removed, l)
-			inImg[l.Digest] = true // list a repeated layer once
+			inImg[k] = true // list a repeated layer once
 		}
 	}
 	r.Shared = Bytes{Compressed: layers.Total(sharedC), Uncompressed: layers.Total(sharedU)}
@@ -109,10 +141,22 @@ func compareOne(base, img *layers.Image) Row {
 	return r
 }
 
-func digests(img *layers.Image) map[v1.Hash]bool {
+func digestKey(l layers.Layer) v1.Hash { return l.Digest }
+
+// diffIDKey is l's DiffID, or its digest when the DiffID is not known. The
+// two cannot be confused: a digest equals a diffID only when the blob is
+// the uncompressed tar itself, and then it is the same content.
+func diffIDKey(l layers.Layer) v1.Hash {
+	if l.DiffID == (v1.Hash{}) {
+		return l.Digest
+	}
+	return l.DiffID
+}
+
+func keys(img *layers.Image, key func(layers.Layer) v1.Hash) map[v1.Hash]bool {
 	m := make(map[v1.Hash]bool, len(img.Layers))
 	for _, l := range img.Layers {
-		m[l.Digest] = true
+		m[key(l)] = true
 	}
 	return m
 }

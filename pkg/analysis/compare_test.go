@@ -97,3 +97,112 @@ func TestDuplicateLayerCountsOnceInSharedAndUnique(t *testing.T) {
 		t.Errorf("unique %+v shared %+v added %d", r.Unique, r.Shared, len(r.Added))
 	}
 }
+
+func unknownSize() layers.Size {
+	return layers.Size{Provenance: layers.Unknown, Reason: "stored uncompressed"}
+}
+
+// registryImage has gzip layers: digests of the compressed blobs, diffIDs
+// of their content ('1' and '2').
+func registryImage() *layers.Image {
+	return image(
+		layers.Layer{Digest: hash('a'), DiffID: hash('1'), Compressed: exact(300), Uncompressed: exact(1_000)},
+		layers.Layer{Digest: hash('b'), DiffID: hash('2'), Compressed: exact(30), Uncompressed: exact(100)},
+	)
+}
+
+// archiveImage is the same image as docker save writes it: the layers are
+// stored uncompressed, so each digest is the diffID, the compressed size is
+// unknown, and the manifest is one imgsize made.
+func archiveImage() *layers.Image {
+	img := image(
+		layers.Layer{Digest: hash('1'), DiffID: hash('1'), Compressed: unknownSize(), Uncompressed: exact(1_000)},
+		layers.Layer{Digest: hash('2'), DiffID: hash('2'), Compressed: unknownSize(), Uncompressed: exact(100)},
+	)
+	img.SyntheticManifest = true
+	return img
+}
+
+func TestCompareDockerArchiveMatchesByDiffID(t *testing.T) {
+	t.Run("registry baseline", func(t *testing.T) {
+		c := analysis.Compare(registryImage(), archiveImage())
+		if got := c.Rows[0].MatchedBy; got != analysis.MatchDigest {
+			t.Errorf("baseline row against itself matched by %q, want digest", got)
+		}
+		r := c.Rows[1]
+		if r.MatchedBy != analysis.MatchDiffID {
+			t.Errorf("matched by %q, want diffID", r.MatchedBy)
+		}
+		if r.SharedLayers != 2 || len(r.Added) != 0 || len(r.Removed) != 0 {
+			t.Errorf("shared %d layers, added %d, removed %d; want 2, 0, 0", r.SharedLayers, len(r.Added), len(r.Removed))
+		}
+		if r.Shared.Uncompressed != exact(1_100) {
+			t.Errorf("shared uncompressed %+v, want exact 1100", r.Shared.Uncompressed)
+		}
+		// The archive's layers have no compressed size: what it shares is
+		// unknown in compressed bytes, never 0 and never the registry's.
+		if r.Shared.Compressed.Known() {
+			t.Errorf("shared compressed %+v, want unknown", r.Shared.Compressed)
+		}
+		if r.Unique.Compressed != exact(0) || r.Unique.Uncompressed != exact(0) {
+			t.Errorf("unique %+v, want exact 0: nothing is unique", r.Unique)
+		}
+		if r.Compressed.Known {
+			t.Errorf("compressed delta against an archive %+v, want unknown", r.Compressed)
+		}
+		if !r.Uncompressed.Known || r.Uncompressed.Bytes != 0 {
+			t.Errorf("uncompressed delta %+v, want known 0", r.Uncompressed)
+		}
+	})
+
+	t.Run("archive baseline", func(t *testing.T) {
+		c := analysis.Compare(archiveImage(), registryImage())
+		if got := c.Rows[0].MatchedBy; got != analysis.MatchDiffID {
+			t.Errorf("archive baseline against itself matched by %q, want diffID", got)
+		}
+		r := c.Rows[1]
+		if r.MatchedBy != analysis.MatchDiffID || r.SharedLayers != 2 || len(r.Added) != 0 || len(r.Removed) != 0 {
+			t.Errorf("matched by %q: shared %d, added %d, removed %d; want diffID, 2, 0, 0", r.MatchedBy, r.SharedLayers, len(r.Added), len(r.Removed))
+		}
+		// The registry image's own compressed sizes: 300 + 30.
+		if r.Shared.Compressed != exact(330) {
+			t.Errorf("shared compressed %+v, want exact 330", r.Shared.Compressed)
+		}
+	})
+
+	t.Run("unknown diffID falls back to digest", func(t *testing.T) {
+		// Layer 1 was pushed uncompressed (its digest is its content's) and
+		// layer 2 gzipped; neither diffID is known, as when a config lists
+		// the wrong number of them.
+		reg := image(
+			layers.Layer{Digest: hash('1'), Compressed: exact(1_000), Uncompressed: exact(1_000)},
+			layers.Layer{Digest: hash('b'), Compressed: exact(30), Uncompressed: exact(100)},
+		)
+		r := analysis.Compare(archiveImage(), reg).Rows[1]
+		if r.MatchedBy != analysis.MatchDiffID || r.SharedLayers != 1 {
+			t.Errorf("matched by %q, shared %d; want diffID, 1", r.MatchedBy, r.SharedLayers)
+		}
+		if len(r.Added) != 1 || r.Added[0].Digest != hash('b') || len(r.Removed) != 1 || r.Removed[0].Digest != hash('2') {
+			t.Errorf("added %v removed %v, want b and 2", r.Added, r.Removed)
+		}
+	})
+
+	t.Run("two registry images match only by digest", func(t *testing.T) {
+		// The same content compressed another way (say zstd): equal
+		// diffIDs, different blobs. Pulling it costs every byte again.
+		zstd := image(
+			layers.Layer{Digest: hash('c'), DiffID: hash('1'), Compressed: exact(250), Uncompressed: exact(1_000)},
+			layers.Layer{Digest: hash('d'), DiffID: hash('2'), Compressed: exact(25), Uncompressed: exact(100)},
+		)
+		r := analysis.Compare(registryImage(), zstd).Rows[1]
+		if r.MatchedBy != analysis.MatchDigest {
+			t.Errorf("matched by %q, want digest", r.MatchedBy)
+		}
+		if r.SharedLayers != 0 || len(r.Added) != 2 || len(r.Removed) != 2 {
+			t.Errorf("shared %d, added %d, removed %d; want 0, 2, 2", r.SharedLayers, len(r.Added), len(r.Removed))
+		}
+		if r.Unique.Compressed != exact(275) || r.Shared.Compressed != exact(0) {
+			t.Errorf("unique %+v shared %+v, want 275 and 0", r.Unique.Compressed, r.Shared.Compressed)
+		}
+	})
+}

@@ -122,9 +122,12 @@ func newCompareView(c *analysis.Comparison, opts Options) compareView {
 	}
 	v.notes = []string{
 		"RATIO: baseline size ÷ image size, on " + basis + " sizes" + basisWhy(basis) + ".",
-		"SHARED / UNIQUE COMPRESSED: compressed bytes of the image's layers that the baseline has / does not have (layers are the same when their digests are).",
-		"LAYERS: layer count (+ layers only in the image, − layers only in the baseline).",
+		"SHARED / UNIQUE COMPRESSED: compressed bytes of the image's layers that the baseline has / does not have (" + sameLayers(c, labels) + ").",
 	}
+	if n := matchedByDiffID(c, labels); len(n) > 0 {
+		v.notes = append(v.notes, "diffID: the digest of a layer's uncompressed tar. docker save stores layers uncompressed, so a docker-archive's layer digests are diffIDs and never equal the compressed digests of a registry or an OCI layout; rows with a docker-archive on either side match layers by diffID (by digest where a layer's diffID is unknown).")
+	}
+	v.notes = append(v.notes, "LAYERS: layer count (+ layers only in the image, − layers only in the baseline).")
 	v.legend = lg.Lines()
 	for i, r := range c.Rows {
 		if i == 0 {
@@ -146,8 +149,9 @@ func basisWhy(basis string) string {
 }
 
 // rowLabels names each row's image by the reference the user gave; when
-// rows share it with different platforms (--all-platforms), the platform is
-// added.
+// two rows share a label but not a platform (say, the same reference read
+// with different --platform values, or a saved report measured on another
+// platform), the platform is added so the rows can be told apart.
 func rowLabels(c *analysis.Comparison) []string {
 	platforms := map[string]map[string]bool{}
 	for _, r := range c.Rows {
@@ -165,6 +169,32 @@ func rowLabels(c *analysis.Comparison) []string {
 		}
 	}
 	return labels
+}
+
+// matchedByDiffID lists the labels of the rows other than the baseline's
+// whose layers were matched by diffID.
+func matchedByDiffID(c *analysis.Comparison, labels []string) []string {
+	var out []string
+	for i, r := range c.Rows {
+		if i > 0 && r.MatchedBy == analysis.MatchDiffID {
+			out = append(out, labels[i])
+		}
+	}
+	return out
+}
+
+// sameLayers says when two layers count as the same, for the notes: by
+// digest, by diffID for every row, or by diffID for the rows named.
+func sameLayers(c *analysis.Comparison, labels []string) string {
+	n := matchedByDiffID(c, labels)
+	switch {
+	case len(n) == 0:
+		return "layers are the same when their digests are"
+	case len(n) == len(c.Rows)-1:
+		return "layers are the same when their diffIDs are"
+	default:
+		return "layers are the same when their digests are; for " + strings.Join(n, ", ") + ", when their diffIDs are"
+	}
 }
 
 func imageLabel(img *layers.Image) string {
@@ -311,11 +341,20 @@ func compareMarkdown(w io.Writer, c *analysis.Comparison, opts Options) error {
 }
 
 // compareHeader is the CSV header of a compare report: one row per image.
+// Every figure is followed by its provenance (see layers.Provenance); a
+// figure computed from two sizes (a delta, the ratio) has the weaker of
+// their provenances, and one summed over layers (shared, unique) the
+// weakest of theirs. An unknown figure is an empty cell, its provenance
+// "unknown". matched_by says how layers were matched to the baseline's:
+// "digest", or "diffID" when either image is a docker-archive.
 var compareHeader = []string{
 	"image", "name", "digest", "baseline",
 	"compressed_bytes", "compressed_provenance", "uncompressed_bytes", "uncompressed_provenance",
-	"delta_compressed_bytes", "delta_uncompressed_bytes", "ratio_basis", "ratio",
-	"shared_compressed_bytes", "unique_compressed_bytes", "shared_uncompressed_bytes", "unique_uncompressed_bytes",
+	"delta_compressed_bytes", "delta_compressed_provenance", "delta_uncompressed_bytes", "delta_uncompressed_provenance",
+	"ratio_basis", "ratio", "ratio_provenance",
+	"matched_by",
+	"shared_compressed_bytes", "shared_compressed_provenance", "unique_compressed_bytes", "unique_compressed_provenance",
+	"shared_uncompressed_bytes", "shared_uncompressed_provenance", "unique_uncompressed_bytes", "unique_uncompressed_provenance",
 	"shared_layers", "added_layers", "removed_layers",
 }
 
@@ -327,14 +366,19 @@ func compareCSV(w io.Writer, c *analysis.Comparison) error {
 	basis := ratioBasis(c)
 	for i, r := range c.Rows {
 		img := r.Image
+		ratio := basisDelta(r, basis)
 		err := cw.Write([]string{
 			img.Ref, img.Name, hashString(img.Digest), strconv.FormatBool(i == 0),
 			csvBytes(img.Compressed), csvProvenance(img.Compressed),
 			csvBytes(img.Uncompressed), csvProvenance(img.Uncompressed),
-			csvDelta(r.Compressed), csvDelta(r.Uncompressed),
-			basis, csvRatio(basisDelta(r, basis)),
-			csvBytes(r.Shared.Compressed), csvBytes(r.Unique.Compressed),
-			csvBytes(r.Shared.Uncompressed), csvBytes(r.Unique.Uncompressed),
+			csvDelta(r.Compressed), csvDeltaProvenance(r.Compressed),
+			csvDelta(r.Uncompressed), csvDeltaProvenance(r.Uncompressed),
+			basis, csvRatio(ratio), csvDeltaProvenance(ratio),
+			r.MatchedBy,
+			csvBytes(r.Shared.Compressed), csvProvenance(r.Shared.Compressed),
+			csvBytes(r.Unique.Compressed), csvProvenance(r.Unique.Compressed),
+			csvBytes(r.Shared.Uncompressed), csvProvenance(r.Shared.Uncompressed),
+			csvBytes(r.Unique.Uncompressed), csvProvenance(r.Unique.Uncompressed),
 			strconv.Itoa(r.SharedLayers), strconv.Itoa(len(r.Added)), strconv.Itoa(len(r.Removed)),
 		})
 		if err != nil {
@@ -346,6 +390,12 @@ func compareCSV(w io.Writer, c *analysis.Comparison) error {
 		return fmt.Errorf("writing CSV report: %w", err)
 	}
 	return nil
+}
+
+// csvDeltaProvenance is the provenance of a figure computed from d's two
+// sizes: the weaker of theirs, "unknown" when either is unknown.
+func csvDeltaProvenance(d analysis.Delta) string {
+	return csvProvenance(combine(d.Base, d.Value))
 }
 
 func csvDelta(d analysis.Delta) string {

@@ -11,7 +11,14 @@
 // UNCOMPRESSED, and a size that was not read exactly carries a mark — "~"
 // derived from metadata (annotation, gzip trailer, zstd header, or a mix),
 // "≈" estimated, "?" unknown (never 0) — explained by a legend under the
-// table. CSV leaves an unknown cell empty and JSON writes null.
+// table. CSV gives every figure a *_provenance column and leaves an unknown
+// cell empty; JSON writes null for an unknown size and omits a field that
+// does not exist (the manifest digest, media type and size of a
+// docker-archive, whose manifest is synthetic).
+//
+// A comparison says how layers were matched to the baseline's: by digest,
+// or by diffID for a row with a docker-archive on either side (the notes
+// under the table, JSON comparison.rows[].matchedBy, CSV matched_by).
 //
 // The JSON document (Document, in json.go) is a DTO of its own with a
 // schema version, separate from the model, so saved reports stay readable

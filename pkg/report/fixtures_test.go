@@ -116,3 +116,29 @@ func estimatedImage() *layers.Image {
 	img.MediaType = ""
 	return img
 }
+
+// archive of single: the same three layers as docker save writes them.
+// Stored uncompressed, each layer's digest is its diffID (single's layer
+// a has diffID "af…"), and its compressed size is unknown; the manifest is
+// synthetic. Uncompressed: 1,002,002,000 B, as single's.
+func archiveImage() *layers.Image {
+	const reason = "the archive stores this layer uncompressed; its compressed size depends on how it is pushed"
+	var ls []layers.Layer
+	for _, l := range singleImage().Layers {
+		ls = append(ls, layers.Layer{
+			Digest:       l.DiffID,
+			DiffID:       l.DiffID,
+			MediaType:    types.OCIUncompressedLayer,
+			Compressed:   unknown(reason),
+			Uncompressed: l.Uncompressed,
+			CreatedBy:    l.CreatedBy,
+		})
+	}
+	img := image("docker-archive:single.tar", "example.com/app:single", "a", 400, 1_500, ls...)
+	img.Transport = "docker-archive"
+	img.ConfigDigest = singleImage().ConfigDigest // the same image ID
+	img.SyntheticManifest = true
+	img.Digest = v1.Hash{}
+	img.MediaType = ""
+	return img
+}

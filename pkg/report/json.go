@@ -54,22 +54,31 @@ type SizeRecord struct {
 }
 
 // ImageRecord is one image and its sizes.
+//
+// A field that does not exist for an image is omitted, while a size that
+// exists but is not known is null: when the source stores no manifest
+// (docker-archive), SyntheticManifest is true and the manifest's Digest,
+// MediaType and ManifestBytes are all omitted — the manifest imgsize made
+// to read the archive has a digest, media type and size no registry would
+// show. Every other image has all three.
 type ImageRecord struct {
 	// Ref is the argument as the user gave it; Name the resolved reference.
 	Ref       string `json:"ref"`
 	Name      string `json:"name"`
 	Transport string `json:"transport"`
-	// Digest is the manifest digest; empty when the source stores no
-	// manifest (docker-archive), as SyntheticManifest then says.
-	Digest string `json:"digest"`
+	// Digest is the manifest digest; omitted when SyntheticManifest.
+	Digest string `json:"digest,omitempty"`
 	// ConfigDigest is the image ID as docker shows it.
-	ConfigDigest      string `json:"configDigest"`
-	SyntheticManifest bool   `json:"syntheticManifest,omitempty"`
-	MediaType         string `json:"mediaType"`
+	ConfigDigest string `json:"configDigest"`
+	// SyntheticManifest: the source stores no manifest (docker-archive).
+	SyntheticManifest bool `json:"syntheticManifest,omitempty"`
+	// MediaType is the manifest's media type; omitted when
+	// SyntheticManifest.
+	MediaType string `json:"mediaType,omitempty"`
 	// Platform is os/arch[/variant][:osversion], empty when not known.
 	Platform string `json:"platform,omitempty"`
-	// ManifestBytes is null when the manifest is synthetic.
-	ManifestBytes *int64 `json:"manifestBytes"`
+	// ManifestBytes is the manifest's size; omitted when SyntheticManifest.
+	ManifestBytes *int64 `json:"manifestBytes,omitempty"`
 	ConfigBytes   int64  `json:"configBytes"`
 	// Compressed and Uncompressed are totals over Layers.
 	Compressed   SizeRecord    `json:"compressed"`
@@ -108,9 +117,19 @@ type RowRecord struct {
 	// Compressed and Uncompressed are null when either side is unknown.
 	Compressed   *DeltaRecord `json:"compressed"`
 	Uncompressed *DeltaRecord `json:"uncompressed"`
-	// Shared is what of this image the baseline already has (layers with
-	// equal digests); Unique what pulling it costs someone who has the
-	// baseline.
+	// MatchedBy says when a layer of this image counts as one of the
+	// baseline's: "digest" when their digests are equal, "diffID" when
+	// their diffIDs are (the digest of the uncompressed tar; by digest
+	// where a layer's diffID is unknown). Rows with a docker-archive on
+	// either side use "diffID": docker save stores layers uncompressed, so
+	// their digests never equal a registry's compressed ones. Reports
+	// written before this field existed matched by digest; DecodeJSON reads
+	// its absence as "digest".
+	MatchedBy string `json:"matchedBy"`
+	// Shared is what of this image the baseline already has (layers the
+	// same by MatchedBy); Unique what pulling it costs someone who has the
+	// baseline. Both are in this image's own sizes: a docker-archive's
+	// compressed bytes are unknown (null) unless estimated.
 	Shared       BytesRecord `json:"shared"`
 	Unique       BytesRecord `json:"unique"`
 	SharedLayers int         `json:"sharedLayers"`
@@ -173,6 +192,7 @@ func compareDocument(c *analysis.Comparison, opts Options) *Document {
 		d.Images = append(d.Images, imageRecord(r.Image))
 		d.Comparison.Rows = append(d.Comparison.Rows, RowRecord{
 			Image:         i,
+			MatchedBy:     r.MatchedBy,
 			Compressed:    deltaRecord(r.Compressed),
 			Uncompressed:  deltaRecord(r.Uncompressed),
 			Shared:        bytesRecord(r.Shared),
@@ -309,6 +329,14 @@ func DecodeJSON(r io.Reader) (*Document, error) {
 	if err := d.validate(); err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: %w", err))
 	}
+	if d.Comparison != nil {
+		for i := range d.Comparison.Rows {
+			if d.Comparison.Rows[i].MatchedBy == "" {
+				// Written before rows said; imgsize then matched by digest.
+				d.Comparison.Rows[i].MatchedBy = analysis.MatchDigest
+			}
+		}
+	}
 	return &d, nil
 }
 
@@ -326,6 +354,12 @@ func (d *Document) validate() error {
 		return fmt.Errorf("unknown kind %q", d.Kind)
 	}
 	for i, img := range d.Images {
+		if img.SyntheticManifest && (img.Digest != "" || img.MediaType != "" || img.ManifestBytes != nil) {
+			return fmt.Errorf("image %d: a synthetic manifest with a digest, media type or size", i)
+		}
+		if img.ManifestBytes != nil && *img.ManifestBytes < 0 {
+			return fmt.Errorf("image %d: negative manifest size %d", i, *img.ManifestBytes)
+		}
 		if err := img.Compressed.validate(); err != nil {
 			return fmt.Errorf("image %d compressed: %w", i, err)
 		}
@@ -348,6 +382,24 @@ func (d *Document) validate() error {
 		for i, r := range c.Rows {
 			if r.Image < 0 || r.Image >= len(d.Images) {
 				return fmt.Errorf("comparison row %d: image %d is not an image index", i, r.Image)
+			}
+			switch r.MatchedBy {
+			case "", analysis.MatchDigest, analysis.MatchDiffID:
+			default:
+				return fmt.Errorf("comparison row %d: unknown matchedBy %q", i, r.MatchedBy)
+			}
+			for _, s := range []struct {
+				what string
+				size SizeRecord
+			}{
+				{"shared compressed", r.Shared.Compressed},
+				{"shared uncompressed", r.Shared.Uncompressed},
+				{"unique compressed", r.Unique.Compressed},
+				{"unique uncompressed", r.Unique.Uncompressed},
+			} {
+				if err := s.size.validate(); err != nil {
+					return fmt.Errorf("comparison row %d %s: %w", i, s.what, err)
+				}
 			}
 		}
 	}

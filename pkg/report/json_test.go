@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ func TestDecodeJSONRoundTrip(t *testing.T) {
 	opts := Options{Format: JSON, Version: "v1.2.3"}
 	all := []*layers.Image{singleImage(), multiImage(), unknownImage(), gzipImage(), estimatedImage()}
 	c := analysis.Compare(singleImage(), multiImage(), sharedImage(), unknownImage(), gzipImage())
+	archive := analysis.Compare(archiveImage(), singleImage(), estimatedImage())
 	tests := []struct {
 		name  string
 		write func(*bytes.Buffer) error
@@ -24,6 +26,7 @@ func TestDecodeJSONRoundTrip(t *testing.T) {
 	}{
 		{"inspect", func(b *bytes.Buffer) error { return Inspect(b, all, opts) }, inspectDocument(all, opts)},
 		{"compare", func(b *bytes.Buffer) error { return Compare(b, c, opts) }, compareDocument(c, opts)},
+		{"compare archive", func(b *bytes.Buffer) error { return Compare(b, archive, opts) }, compareDocument(archive, opts)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +84,89 @@ func TestDecodeJSONRoundTrip(t *testing.T) {
 	}
 }
 
+// A docker-archive's manifest is one imgsize made: the JSON leaves out its
+// digest, media type and size, and reads back the same.
+func TestDecodeJSONSyntheticManifest(t *testing.T) {
+	opts := Options{Format: JSON, Version: "v1.2.3"}
+	c := analysis.Compare(singleImage(), archiveImage())
+	var buf bytes.Buffer
+	if err := Compare(&buf, c, opts); err != nil {
+		t.Fatal(err)
+	}
+	written := buf.String()
+
+	var raw struct {
+		Images     []map[string]any `json:"images"`
+		Comparison struct {
+			Rows []map[string]any `json:"rows"`
+		} `json:"comparison"`
+	}
+	if err := json.Unmarshal([]byte(written), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"digest", "mediaType", "manifestBytes"} {
+		if v, ok := raw.Images[1][key]; ok {
+			t.Errorf("synthetic manifest: %s = %v, want it omitted", key, v)
+		}
+		if _, ok := raw.Images[0][key]; !ok {
+			t.Errorf("real manifest: %s omitted", key)
+		}
+	}
+	if got, want := raw.Images[1]["configDigest"], hash("1c").String(); got != want {
+		t.Errorf("archive configDigest = %v, want %s", got, want)
+	}
+	if raw.Images[1]["syntheticManifest"] != true {
+		t.Errorf("syntheticManifest = %v, want true", raw.Images[1]["syntheticManifest"])
+	}
+	if got := raw.Comparison.Rows[1]["matchedBy"]; got != "diffID" {
+		t.Errorf("matchedBy = %v, want diffID", got)
+	}
+
+	doc, err := DecodeJSON(strings.NewReader(written))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(compareDocument(c, opts), doc); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	img := doc.Images[1]
+	if !img.SyntheticManifest || img.Digest != "" || img.MediaType != "" || img.ManifestBytes != nil {
+		t.Errorf("decoded archive image = %+v", img)
+	}
+	row := doc.Comparison.Rows[1]
+	if row.MatchedBy != "diffID" || row.SharedLayers != 3 || row.Shared.Compressed.Bytes != nil || *row.Shared.Uncompressed.Bytes != 1_002_002_000 {
+		t.Errorf("decoded archive row = %+v", row)
+	}
+	var again bytes.Buffer
+	if err := writeJSON(&again, doc); err != nil {
+		t.Fatal(err)
+	}
+	if again.String() != written {
+		t.Errorf("re-encoded document differs:\n%s\nwant:\n%s", again.String(), written)
+	}
+}
+
+// A report written before rows carried matchedBy matched layers by digest.
+func TestDecodeJSONWithoutMatchedBy(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Compare(&buf, analysis.Compare(singleImage(), multiImage()), Options{Format: JSON}); err != nil {
+		t.Fatal(err)
+	}
+	old := strings.ReplaceAll(buf.String(), `"matchedBy": "digest",`, "")
+	if old == buf.String() {
+		t.Fatal("no matchedBy to remove")
+	}
+	doc, err := DecodeJSON(strings.NewReader(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range doc.Comparison.Rows {
+		if r.MatchedBy != "digest" {
+			t.Errorf("row %d matchedBy = %q, want digest", i, r.MatchedBy)
+		}
+	}
+}
+
 func TestDecodeJSONErrors(t *testing.T) {
 	valid := func(edit func(string) string) string {
 		var buf bytes.Buffer
@@ -90,6 +176,20 @@ func TestDecodeJSONErrors(t *testing.T) {
 		return edit(buf.String())
 	}
 	same := func(s string) string { return s }
+	archive := func(edit func(string) string) string {
+		var buf bytes.Buffer
+		if err := Compare(&buf, analysis.Compare(singleImage(), archiveImage()), Options{Format: JSON}); err != nil {
+			t.Fatal(err)
+		}
+		out := edit(buf.String())
+		if out == buf.String() {
+			t.Fatal("edit changed nothing")
+		}
+		if _, err := DecodeJSON(strings.NewReader(buf.String())); err != nil {
+			t.Fatalf("unedited document: %v", err)
+		}
+		return out
+	}
 	tests := []struct {
 		name string
 		in   string
@@ -104,6 +204,20 @@ func TestDecodeJSONErrors(t *testing.T) {
 		{"unknown with bytes", valid(func(s string) string { return strings.Replace(s, `"bytes": null`, `"bytes": 0`, 1) }), errdefs.ErrCorrupt},
 		{"exact without bytes", valid(func(s string) string { return strings.Replace(s, `"bytes": 30123456`, `"bytes": null`, 1) }), errdefs.ErrCorrupt},
 		{"bad provenance", valid(func(s string) string { return strings.Replace(s, `"provenance": "exact"`, `"provenance": "guess"`, 1) }), errdefs.ErrCorrupt},
+		{"synthetic manifest with a digest", archive(func(s string) string {
+			return strings.Replace(s, `"syntheticManifest": true,`, `"syntheticManifest": true, "digest": "sha256:`+strings.Repeat("0", 64)+`",`, 1)
+		}), errdefs.ErrCorrupt},
+		{"synthetic manifest with a size", archive(func(s string) string {
+			return strings.Replace(s, `"syntheticManifest": true,`, `"syntheticManifest": true, "manifestBytes": 400,`, 1)
+		}), errdefs.ErrCorrupt},
+		{"unknown matchedBy", archive(func(s string) string { return strings.Replace(s, `"matchedBy": "diffID"`, `"matchedBy": "name"`, 1) }), errdefs.ErrCorrupt},
+		{"shared unknown with bytes", archive(func(s string) string {
+			return strings.Replace(s, `"shared": {
+          "compressed": {
+            "bytes": null`, `"shared": {
+          "compressed": {
+            "bytes": 0`, 1)
+		}), errdefs.ErrCorrupt},
 		{"bad baseline", `{"schemaVersion":1,"kind":"compare","images":[],"comparison":{"baseline":0,"rows":[]}}`, errdefs.ErrCorrupt},
 	}
 	for _, tt := range tests {

@@ -171,11 +171,172 @@ func TestCompareCSV(t *testing.T) {
 		{3, "delta_uncompressed_bytes", ""},
 		{3, "unique_uncompressed_bytes", ""},
 		{3, "compressed_bytes", "30123456"}, // 30,000,000 + 123,456
+		// Every derived figure says how it was obtained; unknown is an
+		// empty cell with provenance "unknown".
+		{2, "delta_compressed_provenance", "exact"},
+		{2, "delta_uncompressed_provenance", "exact"},
+		{2, "ratio_provenance", "exact"},
+		{2, "matched_by", "digest"},
+		{2, "shared_compressed_bytes", "0"}, // nothing shared: exact 0
+		{2, "shared_compressed_provenance", "exact"},
+		{2, "unique_uncompressed_bytes", "2000000"},
+		{2, "unique_uncompressed_provenance", "exact"},
+		{3, "delta_uncompressed_provenance", "unknown"},
+		{3, "unique_uncompressed_provenance", "unknown"},
+		{3, "shared_uncompressed_bytes", "0"}, // no layer shared: exact 0
+		{3, "shared_uncompressed_provenance", "exact"},
+		{3, "delta_compressed_bytes", "-370877544"}, // 30,123,456 − 401,001,000
+		{3, "delta_compressed_provenance", "exact"},
 	}
 	for _, c := range checks {
 		if got := get(c.row, c.name); got != c.want {
 			t.Errorf("row %d %s = %q, want %q", c.row, c.name, got, c.want)
 		}
+	}
+}
+
+// csvRecords parses a CSV report into one map per row, by column name.
+func csvRecords(t *testing.T, out string) []map[string]string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		rows = append(rows, m)
+	}
+	return rows
+}
+
+func TestCompareCSVProvenance(t *testing.T) {
+	tests := []struct {
+		name string
+		c    *analysis.Comparison
+		row  int
+		want map[string]string
+	}{
+		{
+			// gzip = a (1,000,000,000 exact) + h (~7,350,000 gzip trailer).
+			name: "derived",
+			c:    analysis.Compare(singleImage(), gzipImage()),
+			row:  1,
+			want: map[string]string{
+				"delta_compressed_bytes":         "1499000", // 402,500,000 − 401,001,000
+				"delta_compressed_provenance":    "exact",
+				"delta_uncompressed_bytes":       "5348000", // 1,007,350,000 − 1,002,002,000
+				"delta_uncompressed_provenance":  "mixed",
+				"ratio_basis":                    "uncompressed",
+				"ratio_provenance":               "mixed",
+				"matched_by":                     "digest",
+				"shared_uncompressed_bytes":      "1000000000", // layer a
+				"shared_uncompressed_provenance": "exact",
+				"unique_uncompressed_bytes":      "7350000", // layer h
+				"unique_uncompressed_provenance": "gzip-trailer",
+			},
+		},
+		{
+			// The archive of single: the same layers by diffID, no
+			// compressed size.
+			name: "archive",
+			c:    analysis.Compare(singleImage(), archiveImage()),
+			row:  1,
+			want: map[string]string{
+				"compressed_bytes":               "",
+				"compressed_provenance":          "unknown",
+				"delta_compressed_bytes":         "",
+				"delta_compressed_provenance":    "unknown",
+				"delta_uncompressed_bytes":       "0",
+				"delta_uncompressed_provenance":  "exact",
+				"ratio":                          "1",
+				"ratio_provenance":               "exact",
+				"matched_by":                     "diffID",
+				"shared_compressed_bytes":        "",
+				"shared_compressed_provenance":   "unknown",
+				"unique_compressed_bytes":        "0",
+				"unique_compressed_provenance":   "exact",
+				"shared_uncompressed_bytes":      "1002002000",
+				"shared_uncompressed_provenance": "exact",
+				"shared_layers":                  "3",
+				"added_layers":                   "0",
+				"removed_layers":                 "0",
+			},
+		},
+		{
+			// Estimated compressed sizes stay marked in every derived column.
+			name: "estimated",
+			c:    analysis.Compare(estimatedImage(), singleImage()),
+			row:  1,
+			want: map[string]string{
+				"delta_compressed_bytes":       "398001000", // 401,001,000 − 3,000,000
+				"delta_compressed_provenance":  "estimated",
+				"matched_by":                   "diffID", // the baseline is an archive
+				"shared_compressed_provenance": "exact",  // nothing shared: exact 0
+				"unique_compressed_bytes":      "401001000",
+				"unique_compressed_provenance": "exact",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			row := csvRecords(t, render(t, CSV, tt.c))[tt.row]
+			for col, want := range tt.want {
+				got, ok := row[col]
+				if !ok {
+					t.Errorf("no column %q", col)
+				} else if got != want {
+					t.Errorf("%s = %q, want %q", col, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestCompareArchiveByDiffID(t *testing.T) {
+	c := analysis.Compare(singleImage(), archiveImage(), multiImage())
+	out := render(t, Table, c)
+	row := tableRow(t, out, "docker-archive:single.tar")
+	want := []string{
+		"docker-archive:single.tar",
+		"?", "?", // stored uncompressed: no compressed size, no delta
+		"1.00 GB", "0 B (0.0%)", // 1,002,002,000 both
+		"same size",
+		"?", "0 B", // shares all three layers, in bytes it cannot state; nothing unique
+		"3 (+0 −0)",
+	}
+	if !slices.Equal(row, want) {
+		t.Errorf("archive row = %q\nwant         %q", row, want)
+	}
+	for _, s := range []string{
+		"(layers are the same when their digests are; for docker-archive:single.tar, when their diffIDs are)",
+		"diffID: the digest of a layer's uncompressed tar.",
+		"Layers only in docker-archive:single.tar: none",
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("table lacks %q:\n%s", s, out)
+		}
+	}
+	if out := render(t, Table, analysis.Compare(singleImage(), multiImage())); strings.Contains(out, "diffID") {
+		t.Errorf("a comparison without an archive mentions diffIDs:\n%s", out)
+	}
+	if out := render(t, Markdown, c); !strings.Contains(out, "for docker-archive:single.tar, when their diffIDs are") {
+		t.Errorf("markdown lacks the diffID note:\n%s", out)
+	}
+
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(render(t, JSON, c)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var got []any
+	for _, r := range doc["comparison"].(map[string]any)["rows"].([]any) {
+		got = append(got, r.(map[string]any)["matchedBy"])
+	}
+	if want := []any{"digest", "diffID", "digest"}; !slices.Equal(got, want) {
+		t.Errorf("JSON matchedBy = %v, want %v", got, want)
 	}
 }
 

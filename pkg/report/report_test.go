@@ -102,6 +102,15 @@ func TestCompareGolden(t *testing.T) {
 			formats: []Format{Table},
 		},
 		{
+			// A docker-archive of the baseline, matched by diffID, beside
+			// an image matched by digest.
+			name: "compare_archive",
+			cmp: func() *analysis.Comparison {
+				return analysis.Compare(singleImage(), archiveImage(), multiImage())
+			},
+			formats: allFormats,
+		},
+		{
 			// The baseline itself has unknown uncompressed sizes.
 			name:    "compare_unknown_base",
 			cmp:     func() *analysis.Comparison { return analysis.Compare(unknownImage(), multiImage(), unknownImage()) },
