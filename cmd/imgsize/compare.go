@@ -36,5 +36,5 @@ func runCompare(ctx context.Context, g *globalOptions, args []string) error {
 		return err
 	}
 	c := analysis.Compare(imgs[0], imgs[1:]...)
-	return g.emit(func(w io.Writer) error { return report.Compare(w, c, ropts) })
+	return g.emit(ctx, func(w io.Writer) error { return report.Compare(w, c, ropts) })
 }

@@ -30,7 +30,7 @@ func cliReference() []byte {
 			walk(sub)
 		}
 	}
-	walk(newRootCmd(io.Discard, io.Discard))
+	walk(newRootCmd(&globalOptions{stdout: io.Discard, stderr: io.Discard}))
 	return b.Bytes()
 }
 

@@ -35,5 +35,5 @@ func runInspect(ctx context.Context, g *globalOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	return g.emit(func(w io.Writer) error { return report.Inspect(w, imgs, ropts) })
+	return g.emit(ctx, func(w io.Writer) error { return report.Inspect(w, imgs, ropts) })
 }

@@ -26,35 +26,61 @@ const (
 	exitBudget      = 1 // reserved for `imgsize check`
 	exitUsage       = 2
 	exitImage       = 3
+	exitOutput      = 4
 	exitInterrupted = 130
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
+// signalContext is cancelled by the first SIGINT or SIGTERM, which asks
+// the run to stop cleanly. Then the default handling comes back, so that a
+// second Ctrl-C kills a run that does not stop.
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
+}
+
 // run executes one invocation; it is main without the process, for tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cmd := newRootCmd(stdout, stderr)
+	g := &globalOptions{stdout: stdout, stderr: stderr}
+	cmd := newRootCmd(g)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
-	}
 	code := exitCode(ctx, err)
-	fmt.Fprintln(stderr, "imgsize: "+oneLine(err.Error()))
+	// --stats also explains a failure: what was fetched before it.
+	if g.traffic != nil && (code == exitOK || requests(g.traffic) > 0) {
+		printStats(stderr, g.traffic)
+	}
+	switch code {
+	case exitOK:
+	case exitInterrupted:
+		fmt.Fprintln(stderr, "imgsize: interrupted")
+	default:
+		fmt.Fprintln(stderr, "imgsize: "+oneLine(err.Error()))
+	}
 	return code
 }
 
+// exitCode maps a run's outcome to the documented exit codes. An
+// interrupted run is one, whatever the command returned.
 func exitCode(ctx context.Context, err error) int {
 	switch {
+	case ctx.Err() != nil:
+		return exitInterrupted
+	case err == nil:
+		return exitOK
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
 	case errors.Is(err, errBudgetExceeded):
 		return exitBudget
-	case ctx.Err() != nil || errors.Is(err, context.Canceled):
-		return exitInterrupted
+	case errors.Is(err, errOutput):
+		return exitOutput
 	case errors.Is(err, errdefs.ErrUsage):
 		return exitUsage
 	default:
@@ -62,13 +88,19 @@ func exitCode(ctx context.Context, err error) int {
 	}
 }
 
-// errBudgetExceeded is returned by commands that gate on size.
-var errBudgetExceeded = errors.New("size budget exceeded")
+var (
+	// errBudgetExceeded is returned by commands that gate on size.
+	errBudgetExceeded = errors.New("size budget exceeded")
+	// errOutput marks a report that could not be written (-o or stdout).
+	errOutput = errors.New("report could not be written")
+)
 
 var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@`)
 
 // oneLine keeps an error on one line and strips any user:password@ from
-// URLs, so credentials never reach a terminal or a CI log.
+// URLs, so credentials never reach a terminal or a CI log. Arguments are
+// redacted where they are echoed (source.Redact); this catches URLs that
+// lower layers print.
 func oneLine(s string) string {
 	s = userinfo.ReplaceAllString(s, "${1}REDACTED@")
 	s = strings.ReplaceAll(s, "\r", "")

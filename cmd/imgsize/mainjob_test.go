@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -57,20 +56,5 @@ func TestReadmeMainJob(t *testing.T) {
 	// The point of the example: the toolchain dwarfs the binary.
 	if s, m := *rep.Images[0].Uncompressed.Bytes, *rep.Images[1].Uncompressed.Bytes; s < 20*m {
 		t.Errorf("single-stage %d B is not much larger than multistage %d B", s, m)
-	}
-}
-
-func TestInterruptedExits130(t *testing.T) {
-	dir, _, _ := twoImageLayout(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	outFile := filepath.Join(t.TempDir(), "r.json")
-	var stdout, stderr strings.Builder
-	code := run(ctx, []string{"inspect", "-o", outFile, "oci:" + dir + ":big"}, &stdout, &stderr)
-	if code != 130 {
-		t.Errorf("exit %d, want 130; stderr %q", code, stderr.String())
-	}
-	if _, err := os.Stat(outFile); !os.IsNotExist(err) {
-		t.Errorf("an interrupted run left %s behind", outFile)
 	}
 }

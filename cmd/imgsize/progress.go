@@ -29,12 +29,24 @@ func newProgress(stderr io.Writer, disabled bool) *progressbar.ProgressBar {
 	)
 }
 
+var statsKinds = []source.Kind{source.KindManifest, source.KindConfig, source.KindLayer, source.KindOther}
+
 // printStats reports registry traffic: what --stats exists to show is how
 // little a cheap run fetches beyond manifests and configs.
 func printStats(w io.Writer, s *source.Stats) {
 	fmt.Fprintln(w, "registry traffic (requests, response body bytes):")
-	for _, k := range []source.Kind{source.KindManifest, source.KindConfig, source.KindLayer, source.KindOther} {
+	for _, k := range statsKinds {
 		n, b := s.Counts(k)
 		fmt.Fprintf(w, "  %-8s %4d requests  %10s  (%d B)\n", k, n, report.FormatBytes(b, false), b)
 	}
+}
+
+// requests is how many registry requests s counted, of every kind.
+func requests(s *source.Stats) int64 {
+	var total int64
+	for _, k := range statsKinds {
+		n, _ := s.Counts(k)
+		total += n
+	}
+	return total
 }

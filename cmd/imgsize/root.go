@@ -47,14 +47,16 @@ type globalOptions struct {
 	noProg   bool
 	timeout  time.Duration
 
-	// traffic is filled during a run with --stats and printed at its end.
+	// traffic is filled during a run with --stats; run prints it at the
+	// end, after a failure too.
 	traffic *source.Stats
 
 	stdout, stderr io.Writer
 }
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	g := &globalOptions{stdout: stdout, stderr: stderr}
+// newRootCmd builds the command tree over g, which holds the flags'
+// values and, after a run, what run reports besides the error.
+func newRootCmd(g *globalOptions) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "imgsize",
 		Short:         "How big container images really are, and why",
@@ -62,9 +64,15 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Version:       moduleVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+
+		// Without Args, cobra reports an unknown command with a plain
+		// error; with it, the root runs and can say it is a usage error.
+		Args:                       argsCommand,
+		SuggestionsMinimumDistance: 2,
+		RunE:                       func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(g.stdout)
+	root.SetErr(g.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return errdefs.UsageError(err) })
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.format, "format", "f", "table", "output format: table, json, markdown, csv")
@@ -82,7 +90,51 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.DurationVar(&g.timeout, "timeout", 0, "give up after this long, e.g. 2m (default: no limit)")
 
 	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newVersionCmd(g))
+	// cobra adds "completion" when it executes; adding it now lets
+	// usageArgs reach its commands' argument checks too.
+	root.InitDefaultCompletionCmd()
+	usageArgs(root)
 	return root
+}
+
+// argsCommand rejects what the root gets as arguments: a word that names
+// no command. The word is redacted: it may be a reference typed with its
+// credentials and without a command.
+func argsCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", source.Redact(args[0]), cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return errdefs.UsageError(errors.New(msg))
+}
+
+// argsNone is cobra.NoArgs with a usage-kind error.
+func argsNone(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return errdefs.UsageError(fmt.Errorf("%s takes no arguments, got %d", cmd.Name(), len(args)))
+	}
+	return nil
+}
+
+// usageArgs makes every argument check in the tree fail with a usage
+// error, including those of commands cobra provides (completion), whose
+// checks return plain errors.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := check(cmd, args)
+			if err == nil || errors.Is(err, errdefs.ErrUsage) {
+				return err
+			}
+			return errdefs.UsageError(err)
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // argsAtLeast is cobra.MinimumNArgs with a usage-kind error.
@@ -111,7 +163,7 @@ func (g *globalOptions) sourceOptions() (source.Options, error) {
 	if g.jobs < 1 {
 		return source.Options{}, errdefs.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", g.jobs))
 	}
-	return source.Options{Platform: p, Insecure: g.insecure}, nil
+	return source.Options{Platform: p, Insecure: g.insecure, UserAgent: "imgsize/" + moduleVersion()}, nil
 }
 
 // loadAll opens and models each argument in order, sharing one memo so a
@@ -144,7 +196,6 @@ func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.I
 		ctx, cancel = context.WithTimeoutCause(ctx, g.timeout, fmt.Errorf("timed out after %s (--timeout)", g.timeout))
 		defer cancel()
 	}
-	sopts.UserAgent = "imgsize/" + moduleVersion()
 	out := make([]*layers.Image, 0, len(args))
 	for _, arg := range args {
 		img, err := loadOne(ctx, arg, sopts, lopts)
@@ -152,7 +203,9 @@ func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.I
 			if cause := context.Cause(ctx); cause != nil && errors.Is(err, context.DeadlineExceeded) {
 				err = cause
 			}
-			return nil, fmt.Errorf("%s: %w", arg, err)
+			// The argument may hold credentials: source.Open refuses
+			// them, and they must not be echoed either.
+			return nil, fmt.Errorf("%s: %w", source.Redact(arg), err)
 		}
 		out = append(out, img)
 	}
@@ -168,17 +221,25 @@ func loadOne(ctx context.Context, arg string, sopts source.Options, lopts layers
 	return layers.Load(ctx, src, lopts)
 }
 
-// emit writes a report to stdout or, with -o, atomically to a file, then
-// the --stats summary to stderr.
-func (g *globalOptions) emit(write func(io.Writer) error) error {
-	if g.traffic != nil {
-		defer printStats(g.stderr, g.traffic)
+// emit writes a report to stdout or, with -o, atomically to a file. A
+// failure to write is errOutput (exit 4). An interrupt before the file is
+// in place leaves any previous report untouched.
+func (g *globalOptions) emit(ctx context.Context, write func(io.Writer) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if g.output == "" || g.output == "-" {
-		return write(g.stdout)
+		if err := write(g.stdout); err != nil {
+			return errdefs.Wrap(errOutput, fmt.Errorf("writing report to stdout: %w", err))
+		}
+		return nil
 	}
-	if err := report.WriteFile(g.output, write); err != nil {
-		return fmt.Errorf("writing %s: %w", g.output, err)
-	}
-	return nil
+	err := report.WriteFile(g.output, func(w io.Writer) error {
+		if err := write(w); err != nil {
+			return err
+		}
+		return ctx.Err()
+	})
+	// WriteFile's errors already say "writing report PATH".
+	return errdefs.Wrap(errOutput, err)
 }

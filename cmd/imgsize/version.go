@@ -5,16 +5,20 @@ import (
 	"runtime"
 
 	"github.com/spf13/cobra"
+
+	"github.com/imgsize/imgsize/pkg/errdefs"
 )
 
 func newVersionCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print imgsize's version",
-		Args:  cobra.NoArgs,
+		Args:  argsNone,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(g.stdout, "imgsize %s %s %s/%s\n", moduleVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return err
+			if _, err := fmt.Fprintf(g.stdout, "imgsize %s %s %s/%s\n", moduleVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH); err != nil {
+				return errdefs.Wrap(errOutput, fmt.Errorf("writing version: %w", err))
+			}
+			return nil
 		},
 	}
 }
