@@ -5,9 +5,6 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -34,16 +31,3 @@ func writeTruncatedArchive(t *testing.T, path string) {
 }
 
 func readAllCount(r io.Reader) (int64, error) { return io.Copy(io.Discard, r) }
-
-func shellCount(t *testing.T, script string) int64 {
-	t.Helper()
-	out, err := exec.Command("bash", "-o", "pipefail", "-c", script).Output()
-	if err != nil {
-		t.Fatalf("%s: %v", script, err)
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
-	if err != nil {
-		t.Fatalf("%s printed %q", script, out)
-	}
-	return n
-}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // readmeMainJob is the README's first command; the test below runs the
@@ -47,7 +49,7 @@ func TestReadmeMainJob(t *testing.T) {
 		var sum int64
 		for _, l := range img.Layers {
 			blob := filepath.Join(out, "blobs", "sha256", strings.TrimPrefix(l.Digest, "sha256:"))
-			sum += shellCount(t, "gzip -dc "+blob+" | wc -c")
+			sum += testutil.ShellCount(t, "gzip -dc "+blob+" | wc -c")
 		}
 		if img.Uncompressed.Bytes == nil || *img.Uncompressed.Bytes != sum {
 			t.Errorf("%s: uncompressed %v, gzip -dc | wc -c sums to %d", img.Ref, img.Uncompressed.Bytes, sum)

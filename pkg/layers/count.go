@@ -12,22 +12,9 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/imgsize/imgsize/internal/ctxio"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
-
-// ctxReader stops a long read promptly when the context is cancelled
-// (Ctrl-C during --exact on a large layer).
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 // countUncompressed reads a layer blob once, returning the length of its
 // decompressed stream while checking the blob against its digest. The
@@ -42,7 +29,7 @@ func countUncompressed(ctx context.Context, blob io.Reader, digest v1.Hash) (int
 		return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: "+format+": %w", digest, err))
 	}
 	h := sha256.New()
-	br := bufio.NewReaderSize(io.TeeReader(ctxReader{ctx, blob}, h), 1<<20)
+	br := bufio.NewReaderSize(io.TeeReader(ctxio.Reader{Ctx: ctx, R: blob}, h), 1<<20)
 	magic, _ := br.Peek(4)
 	var n int64
 	var err error

@@ -44,19 +44,11 @@ type countWriter struct{ n int64 }
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 func gzipSize(ctx context.Context, img v1.Image, d v1.Hash, progress func(int64)) (int64, error) {
-	l, err := img.LayerByDigest(d)
+	r, c, err := openLayer(ctx, img, d, progress)
 	if err != nil {
-		return 0, fmt.Errorf("layer %s: %w", d, err)
+		return 0, err
 	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return 0, fmt.Errorf("opening layer %s: %w", d, err)
-	}
-	defer rc.Close()
-	var r io.Reader = ctxReader{ctx, rc}
-	if progress != nil {
-		r = progressReader{r, progress}
-	}
+	defer c.Close()
 	var cw countWriter
 	zw := gzip.NewWriter(&cw)
 	if _, err := io.Copy(zw, r); err != nil {

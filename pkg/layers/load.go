@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/imgsize/imgsize/internal/ctxio"
 	"github.com/imgsize/imgsize/pkg/cache"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/source"
@@ -228,20 +229,30 @@ func uncompressedSize(ctx context.Context, src *source.Image, d v1.Descriptor, o
 }
 
 func countLayer(ctx context.Context, img v1.Image, d v1.Hash, progress func(int64)) (int64, error) {
+	r, c, err := openLayer(ctx, img, d, progress)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	return countUncompressed(ctx, r, d)
+}
+
+// openLayer opens a layer's stored bytes for one long read that stops on
+// cancellation and reports progress.
+func openLayer(ctx context.Context, img v1.Image, d v1.Hash, progress func(int64)) (io.Reader, io.Closer, error) {
 	l, err := img.LayerByDigest(d)
 	if err != nil {
-		return 0, fmt.Errorf("layer %s: %w", d, err)
+		return nil, nil, fmt.Errorf("layer %s: %w", d, err)
 	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return 0, fmt.Errorf("opening layer %s: %w", d, err)
+		return nil, nil, fmt.Errorf("opening layer %s: %w", d, err)
 	}
-	defer rc.Close()
-	var r io.Reader = rc
+	var r io.Reader = ctxio.Reader{Ctx: ctx, R: rc}
 	if progress != nil {
 		r = progressReader{r, progress}
 	}
-	return countUncompressed(ctx, r, d)
+	return r, rc, nil
 }
 
 type progressReader struct {

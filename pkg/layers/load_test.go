@@ -12,10 +12,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -42,21 +43,6 @@ func load(t *testing.T, arg string, opts layers.Options) (*layers.Image, error) 
 	}
 	defer src.Close()
 	return layers.Load(context.Background(), src, opts)
-}
-
-// shell runs a pipeline and returns its trimmed integer output: the
-// independent count the model is checked against.
-func shellCount(t *testing.T, script string) int64 {
-	t.Helper()
-	out, err := exec.Command("bash", "-o", "pipefail", "-c", script).Output()
-	if err != nil {
-		t.Fatalf("%s: %v", script, err)
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
-	if err != nil {
-		t.Fatalf("%s printed %q", script, out)
-	}
-	return n
 }
 
 // tarLayer builds a layer whose tar stream is known byte for byte.
@@ -128,7 +114,7 @@ func TestLoadLayoutCountsUncompressedExactly(t *testing.T) {
 		}
 		// Independent cross-check: gzip itself counts the blob.
 		blob := filepath.Join(dir, "blobs", "sha256", l.Digest.Hex)
-		if n := shellCount(t, "gzip -dc "+blob+" | wc -c"); n != l.Uncompressed.Bytes {
+		if n := testutil.ShellCount(t, "gzip -dc "+blob+" | wc -c"); n != l.Uncompressed.Bytes {
 			t.Errorf("layer %d: gzip -dc | wc -c = %d, model %d", i, n, l.Uncompressed.Bytes)
 		}
 		sumC += m.Layers[i].Size
@@ -330,7 +316,7 @@ func TestFixtures(t *testing.T) {
 				if l.Compressed.Provenance != tt.compressed {
 					t.Errorf("layer %d compressed provenance %s, want %s", i, l.Compressed.Provenance, tt.compressed)
 				}
-				n := shellCount(t, "tar -xOf "+path+" "+entries[i]+" | "+tt.decompress+" | wc -c")
+				n := testutil.ShellCount(t, "tar -xOf "+path+" "+entries[i]+" | "+tt.decompress+" | wc -c")
 				if l.Uncompressed.Bytes != n || l.Uncompressed.Provenance != layers.Exact {
 					t.Errorf("layer %d uncompressed %+v, independent count %d", i, l.Uncompressed, n)
 				}
@@ -425,7 +411,7 @@ func TestEstimateCompressed(t *testing.T) {
 		if l.Compressed.Provenance != layers.Estimated || l.Compressed.Reason == "" {
 			t.Errorf("layer %d: %+v, want estimated with a reason", i, l.Compressed)
 		}
-		gz := shellCount(t, "tar -xOf "+path+" "+entries[i]+" | gzip -6 | wc -c")
+		gz := testutil.ShellCount(t, "tar -xOf "+path+" "+entries[i]+" | gzip -6 | wc -c")
 		if d := float64(l.Compressed.Bytes-gz) / float64(gz); d > 0.15 || d < -0.15 {
 			t.Errorf("layer %d: estimate %d B, gzip -6 makes %d B (%.0f%% apart)", i, l.Compressed.Bytes, gz, d*100)
 		}

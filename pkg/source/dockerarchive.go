@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/imgsize/imgsize/internal/ctxio"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
 
@@ -153,7 +154,7 @@ func newArchiveImage(ctx context.Context, t *tarFile, e dockerManifestEntry) (v1
 			// claim is checked when the layer is read. Otherwise hash now.
 			if m := hexDigestName.FindStringSubmatch(path.Base(lp)); m != nil {
 				l.digest = v1.Hash{Algorithm: "sha256", Hex: m[1]}
-			} else if l.digest, err = hashSection(ctxReader{ctx, sec}); err != nil {
+			} else if l.digest, err = hashSection(ctxio.Reader{Ctx: ctx, R: sec}); err != nil {
 				return nil, fmt.Errorf("hashing layer %s: %w", lp, err)
 			}
 		}

@@ -437,21 +437,6 @@ func needTool(t testing.TB, tool string) {
 	}
 }
 
-// shellCount runs a shell pipeline that prints one integer (such as
-// `gzip -dc F | wc -c`) and returns it.
-func shellCount(t testing.TB, script string) int64 {
-	t.Helper()
-	out, err := exec.Command("sh", "-c", script).Output()
-	if err != nil {
-		t.Fatalf("%s: %v", script, err)
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
-	if err != nil {
-		t.Fatalf("%s printed %q: %v", script, out, err)
-	}
-	return n
-}
-
 // tarListing returns each regular entry of an archive with its size, as
 // `tar -tvf` prints them: an outside view of the archive.
 func tarListing(t testing.TB, path string) map[string]int64 {

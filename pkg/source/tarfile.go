@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/imgsize/imgsize/internal/ctxio"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
 
@@ -97,7 +98,7 @@ func (t *tarFile) decompressToTemp(ctx context.Context, magic []byte) error {
 		return fmt.Errorf("creating temporary file for decompressed archive: %w", err)
 	}
 	t.tmp = tmp.Name()
-	if _, err := io.Copy(tmp, ctxReader{ctx, r}); err != nil {
+	if _, err := io.Copy(tmp, ctxio.Reader{Ctx: ctx, R: r}); err != nil {
 		tmp.Close()
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
@@ -228,18 +229,4 @@ func (t *tarFile) Close() error {
 		os.Remove(t.tmp)
 	}
 	return err
-}
-
-// ctxReader ends a long read promptly once the context is done (Ctrl-C
-// while a multi-gigabyte archive is being decompressed).
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/imgsize/imgsize/internal/testutil"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -284,7 +286,7 @@ func TestOpenSkopeoDockerArchive(t *testing.T) {
 	}
 	var want []v1.Descriptor
 	for _, l := range facts.layers {
-		n := shellCount(t, "gzip -dc "+filepath.Join(string(p), "blobs", "sha256", l.desc.Digest.Hex)+" | wc -c")
+		n := testutil.ShellCount(t, "gzip -dc "+filepath.Join(string(p), "blobs", "sha256", l.desc.Digest.Hex)+" | wc -c")
 		want = append(want, v1.Descriptor{MediaType: types.OCIUncompressedLayer, Size: n, Digest: l.diffID})
 	}
 	for _, arg := range []string{"docker-archive:" + dst, "docker-archive:" + dst + ":app:v1", dst} {
