@@ -91,6 +91,12 @@ func TestCredentialsNeverEchoed(t *testing.T) {
 		{"second image of compare", []string{"compare", "oci:" + dir + ":big", "bob:" + secret + "@127.0.0.1:5999/x:y"}},
 		{"as a command", []string{"bob:" + secret + "@127.0.0.1:5999/x:y"}},
 		{"user only", []string{"inspect", secret + "@127.0.0.1:5999/x:y"}},
+		// Forms a first redaction missed: no '/' after the '@', and a '/'
+		// or an '@' inside the password.
+		{"no path, docker transport", []string{"inspect", "docker://user:" + secret + "@alpine"}},
+		{"no path, bare", []string{"inspect", "user:" + secret + "@alpine"}},
+		{"slash in password", []string{"inspect", "user:pa/" + secret + "@127.0.0.1:5999/repo"}},
+		{"at in password", []string{"inspect", "docker://user:p@" + secret + "@127.0.0.1:5999/repo"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

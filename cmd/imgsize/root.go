@@ -80,7 +80,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf.StringVar(&g.platform, "platform", "linux/amd64", "platform to pick from a multi-platform index, as os/arch[/variant]")
 	pf.BoolVar(&g.insecure, "insecure", false, "allow plain HTTP and unverified TLS for registries that are not on loopback")
 	pf.BoolVar(&g.binary, "binary", false, "print sizes in IEC units (KiB, MiB, GiB) instead of SI (kB, MB, GB)")
-	pf.BoolVar(&g.exact, "exact", false, "count uncompressed sizes by reading every layer of registry images instead of probing a few bytes each")
+	pf.BoolVar(&g.exact, "exact", false, "read and count every layer (registry layers too, instead of probing a few bytes each; uncompressed layers are then digest-checked)")
 	pf.BoolVar(&g.estimate, "estimate-compressed", false, "estimate the compressed size of layers an archive stores uncompressed, by gzipping them")
 	pf.IntVar(&g.jobs, "jobs", 4, "layers probed or read at once")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "where to remember layer sizes by digest (default $XDG_CACHE_HOME/imgsize)")

@@ -21,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imgsize/imgsize/pkg/cache"
 	"github.com/imgsize/imgsize/pkg/errdefs"
@@ -156,5 +158,77 @@ func TestUnusableRangeFallsBack(t *testing.T) {
 		if l.Uncompressed.Bytes != n || l.Uncompressed.Provenance != layers.Exact || !strings.Contains(l.Uncompressed.Reason, "Content-Range") {
 			t.Errorf("layer %d: %+v, want %d counted with the reason", i, l.Uncompressed, n)
 		}
+	}
+}
+
+// writeLayout writes img to a new layout and returns its directory and the
+// path of its first layer's blob.
+func writeLayout(t *testing.T, img v1.Image) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	ls, _ := img.Layers()
+	d, _ := ls[0].Digest()
+	return dir, filepath.Join(dir, "blobs", "sha256", d.Hex)
+}
+
+func flipByte(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSharedLayerReadInEachLocalImage: two local images holding the same
+// layer are each read; a damaged second copy is found even though the
+// first, sound copy was read already in the same run.
+func TestSharedLayerReadInEachLocalImage(t *testing.T) {
+	img, err := random.Image(20_000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := writeLayout(t, img)
+	bad, blob := writeLayout(t, img)
+	flipByte(t, blob)
+	memo := &layers.Memo{}
+	if _, err := load(t, "oci:"+good, layers.Options{Memo: memo}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(t, "oci:"+bad, layers.Options{Memo: memo}); !errors.Is(err, errdefs.ErrCorrupt) {
+		t.Errorf("damaged copy after a sound one: err = %v, want ErrCorrupt", err)
+	}
+}
+
+// TestExactChecksUncompressedLayers: an uncompressed local layer is sized
+// from its stored size without reading it; --exact reads it and checks its
+// digest.
+func TestExactChecksUncompressedLayers(t *testing.T) {
+	_, raw := tarLayer(t, map[string]int{"a": 30_000})
+	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer(raw, types.OCIUncompressedLayer)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, blob := writeLayout(t, img)
+	flipByte(t, blob)
+	cheap, err := load(t, "oci:"+dir, layers.Options{})
+	if err != nil {
+		t.Fatalf("without --exact the layer is not read: %v", err)
+	}
+	if u := cheap.Layers[0].Uncompressed; u.Bytes != int64(len(raw)) {
+		t.Errorf("uncompressed %+v, want the stored size %d", u, len(raw))
+	}
+	if _, err := load(t, "oci:"+dir, layers.Options{Exact: true}); !errors.Is(err, errdefs.ErrCorrupt) {
+		t.Errorf("--exact on a damaged uncompressed layer: err = %v, want ErrCorrupt", err)
 	}
 }

@@ -127,16 +127,19 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 		if src.SyntheticManifest && isUncompressed(d.MediaType) {
 			l.Compressed = Size{Provenance: Unknown, Reason: "the archive stores this layer uncompressed; its compressed size depends on how it is pushed"}
 		}
-		if n, ok := annotatedSize(d); cheap && ok {
+		n, annotated := annotatedSize(d)
+		switch {
+		case isUncompressed(d.MediaType) && !opts.Exact:
+			// The stored blob is the tar stream itself: its size is the
+			// uncompressed size, no bytes read (so not digest-checked;
+			// --exact reads and checks it).
+			l.Uncompressed = Size{Bytes: d.Size, Provenance: Exact}
+		case cheap && annotated:
 			// An annotation is a statement of this manifest, not a fact of
 			// the blob: it is never memoised or cached by digest, so one
 			// manifest cannot change another image's figures.
 			l.Uncompressed = Size{Bytes: n, Provenance: Annotation}
-		} else if isUncompressed(d.MediaType) {
-			// The stored blob is the tar stream itself: its size is the
-			// uncompressed size, no bytes read.
-			l.Uncompressed = Size{Bytes: d.Size, Provenance: Exact}
-		} else {
+		default:
 			toCount = append(toCount, i)
 		}
 		out.Layers[i] = l
@@ -166,8 +169,10 @@ func sizeLayers(ctx context.Context, src *source.Image, descs []v1.Descriptor, l
 	if len(idx) == 0 {
 		return nil
 	}
+	// Local images are never answered from another image's read: each
+	// copy of a layer is read, which is what verifies it.
 	memo := opts.Memo
-	if memo == nil {
+	if memo == nil || !src.Remote {
 		memo = &Memo{}
 	}
 	jobs := opts.Jobs

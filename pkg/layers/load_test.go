@@ -237,16 +237,29 @@ func TestMemoReadsSharedLayerOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registry images share what was read of a layer...
 	var opens atomic.Int32
 	memo := &layers.Memo{}
+	for _, img := range []v1.Image{base, child} {
+		src := &source.Image{Image: countingImage{img, &opens}, Transport: source.Registry, Remote: true}
+		if _, err := layers.Load(context.Background(), src, layers.Options{Memo: memo, Jobs: 2, Exact: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := opens.Load(); got != 3 {
+		t.Errorf("registry layer bytes opened %d times, want 3 (2 shared layers once, 1 new)", got)
+	}
+	// ...local images each read their own copy, which is what checks it.
+	opens.Store(0)
+	memo = &layers.Memo{}
 	for _, img := range []v1.Image{base, child} {
 		src := &source.Image{Image: countingImage{img, &opens}, Transport: source.OCI}
 		if _, err := layers.Load(context.Background(), src, layers.Options{Memo: memo, Jobs: 2}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := opens.Load(); got != 3 {
-		t.Errorf("layer bytes opened %d times, want 3 (2 shared layers once, 1 new)", got)
+	if got := opens.Load(); got != 5 {
+		t.Errorf("local layer bytes opened %d times, want 5 (every copy read)", got)
 	}
 }
 

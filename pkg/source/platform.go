@@ -49,20 +49,39 @@ func matchPlatform(descs []v1.Descriptor, want v1.Platform, platformOf func(v1.D
 		sort.Strings(have)
 		return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("no image for platform %s (available: %s)", want.String(), strings.Join(dedupe(have), ", ")))
 	}
-	sort.Strings(matchedPlatforms)
-	if distinct := dedupe(matchedPlatforms); len(distinct) > 1 {
-		return nil, errdefs.UsageError(fmt.Errorf("several images match platform %s (%s): name the variant in --platform", want.String(), strings.Join(distinct, ", ")))
+	if distinct := dedupe(sortedCopy(matchedPlatforms)); len(distinct) > 1 {
+		// Without a variant the user means the default one (amd64 v1,
+		// arm64 v8, arm v7), as docker and containerd pick it.
+		var preferred []v1.Descriptor
+		for i, d := range out {
+			p, _ := platformOf(d)
+			if p != nil && normVariant(p.Architecture, p.Variant) == normVariant(want.Architecture, want.Variant) {
+				preferred = append(preferred, out[i])
+			}
+		}
+		if len(preferred) == 0 {
+			return nil, errdefs.UsageError(fmt.Errorf("several images match platform %s (%s): name the variant in --platform", want.String(), strings.Join(distinct, ", ")))
+		}
+		out = preferred
 	}
 	return out, nil
 }
 
-// normVariant applies the variants an index may leave unsaid: arm64 is v8
-// and arm is v7 unless stated otherwise, as containerd assumes.
+func sortedCopy(s []string) []string {
+	c := append([]string(nil), s...)
+	sort.Strings(c)
+	return c
+}
+
+// normVariant applies the variants an index may leave unsaid: amd64 is v1,
+// arm64 v8 and arm v7 unless stated otherwise, as containerd assumes.
 func normVariant(arch, variant string) string {
 	if variant != "" {
 		return variant
 	}
 	switch arch {
+	case "amd64":
+		return "v1"
 	case "arm64":
 		return "v8"
 	case "arm":

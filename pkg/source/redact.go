@@ -1,25 +1,52 @@
 package source
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
-// Redact removes credentials embedded in a registry argument
-// ("user:pass@host/repo"), which is not valid reference syntax but is easy
-// to type, so that the argument can be echoed in errors and logs.
-func Redact(arg string) string {
-	prefix := ""
-	if rest, ok := strings.CutPrefix(arg, "docker://"); ok {
-		prefix, arg = "docker://", rest
+// digestSuffix is the only place an '@' may appear in a reference.
+var digestSuffix = regexp.MustCompile(`@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
+
+// userinfoEnd returns the index just past the last '@' of a
+// user[:password]@ prefix in a registry argument, or -1. Any '@' that does
+// not introduce the trailing digest is one: hosts and repositories never
+// contain '@', while passwords may, so the prefix ends at the last such '@'.
+func userinfoEnd(s string) int {
+	s = strings.TrimPrefix(s, "docker://")
+	if loc := digestSuffix.FindStringIndex(s); loc != nil {
+		s = s[:loc[0]]
 	}
-	if hasUserinfo(arg) {
-		return prefix + "REDACTED@" + arg[strings.Index(arg, "@")+1:]
-	}
-	return prefix + arg
+	return strings.LastIndex(s, "@") + 1
 }
 
-// hasUserinfo: in a reference, '@' only ever introduces a digest, after
-// the repository path; an '@' before the first '/' of a reference that has
-// one is a user:password@ prefix.
-func hasUserinfo(s string) bool {
-	at, slash := strings.Index(s, "@"), strings.Index(s, "/")
-	return at >= 0 && slash > at
+// hasUserinfo reports whether a registry argument embeds credentials.
+func hasUserinfo(s string) bool { return userinfoEnd(s) > 0 }
+
+// Redact removes credentials embedded in a registry argument
+// ("user:pass@host/repo"), which is not reference syntax but is easy to
+// type, so that the argument can be echoed in errors and logs. Arguments
+// naming local files are returned as they are.
+func Redact(arg string) string {
+	if isLocalTransport(arg) {
+		return arg
+	}
+	end := userinfoEnd(arg)
+	if end == 0 {
+		return arg
+	}
+	prefix := ""
+	if strings.HasPrefix(arg, "docker://") {
+		prefix = "docker://"
+	}
+	return prefix + "REDACTED@" + strings.TrimPrefix(arg, prefix)[end:]
+}
+
+func isLocalTransport(arg string) bool {
+	for _, t := range []Transport{DockerArchive, OCI, OCIArchive} {
+		if strings.HasPrefix(arg, string(t)+":") {
+			return true
+		}
+	}
+	return false
 }

@@ -15,6 +15,13 @@ func TestRedact(t *testing.T) {
 		{"library/alpine:3@sha256:" + strings.Repeat("b", 64), "library/alpine:3@sha256:" + strings.Repeat("b", 64)},
 		{"localhost:5000/app@sha256:" + strings.Repeat("c", 64), "localhost:5000/app@sha256:" + strings.Repeat("c", 64)},
 		{"oci:/tmp/x:tag", "oci:/tmp/x:tag"},
+		{"oci:/tmp/a@b:tag", "oci:/tmp/a@b:tag"},
+		// No '/' after the credentials, a '/' or an '@' inside the password.
+		{"docker://user:hunter2@alpine", "docker://REDACTED@alpine"},
+		{"user:hunter2@alpine", "REDACTED@alpine"},
+		{"user:pa/hunter2@host.invalid/repo", "REDACTED@host.invalid/repo"},
+		{"docker://user:p@hunter2@host.invalid/repo", "docker://REDACTED@host.invalid/repo"},
+		{"user:hunter2@host/app@sha256:" + strings.Repeat("d", 64), "REDACTED@host/app@sha256:" + strings.Repeat("d", 64)},
 	}
 	for _, tt := range tests {
 		if got := Redact(tt.in); got != tt.want {

@@ -176,7 +176,9 @@ type loopbackHTTPOnly struct{ inner http.RoundTripper }
 
 func (t loopbackHTTPOnly) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Scheme == "http" && !isLoopback(r.URL.Hostname()) {
-		return nil, errdefs.UsageError(fmt.Errorf("refusing plain HTTP to %s, which is not on this machine: pass --insecure to allow it", r.URL.Host))
+		// Not a usage error: this is also the second try after HTTPS failed
+		// against a registry that is merely down.
+		return nil, fmt.Errorf("refusing plain HTTP to %s, which is not on this machine (--insecure allows it)", r.URL.Host)
 	}
 	return t.inner.RoundTrip(r)
 }

@@ -103,6 +103,11 @@ func Open(ctx context.Context, arg string, opts Options) (*Image, error) {
 	if arg == "" {
 		return nil, errdefs.UsageError(errors.New("empty image argument"))
 	}
+	if !isLocalTransport(arg) && hasUserinfo(arg) {
+		if _, err := os.Stat(arg); err != nil {
+			return nil, errdefs.UsageError(errors.New("credentials do not belong in an image reference; use docker login or a Docker config (DOCKER_CONFIG)"))
+		}
+	}
 	t, rest, err := splitTransport(arg)
 	if err != nil {
 		return nil, err
@@ -206,7 +211,11 @@ func openDetected(ctx context.Context, arg string, opts Options) (*Image, error)
 		// is a layout or the argument is plainly a path; a tag, digest or
 		// port is what marks a reference.
 		if _, err := os.Stat(filepath.Join(path, "index.json")); err != nil && !looksLikePath(arg) && strings.ContainsAny(arg, ":@") {
-			return openRegistry(ctx, arg, opts)
+			img, rerr := openRegistry(ctx, arg, opts)
+			if rerr != nil {
+				return nil, fmt.Errorf("%s is a directory but not an OCI image layout (no index.json); read as a registry reference: %w", path, rerr)
+			}
+			return img, nil
 		}
 		return openOCILayout(ctx, path, ref, opts.Platform)
 	}
