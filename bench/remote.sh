@@ -169,7 +169,7 @@ human() {
 # "requests bytes layer-bytes" from imgsize --stats on stderr, lines like
 #   layer       3 requests       319 B  (319 B)
 sum_stats() {
-	sed -nE 's/^ +([a-z]+) +([0-9]+) requests .*\(([0-9]+) B\)$/\1 \2 \3/p' "$1" |
+	sed -nE 's/^ +([a-z]+) +([0-9]+) requests? .*\(([0-9]+) B\)$/\1 \2 \3/p' "$1" |
 		awk '{ n += $2; t += $3; if ($1 == "layer") l = $3 } END { printf "%d %d %d\n", n, t, l }'
 }
 

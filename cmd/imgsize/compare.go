@@ -17,7 +17,8 @@ func newCompareCmd(g *globalOptions) *cobra.Command {
 		Long: `Compare images against the first one (the baseline): totals side by side,
 absolute and relative deltas, the ratio ("50.2× smaller"), bytes shared with
 and unique against the baseline (layers are the same when their digests are
-equal), and the layers found on only one side.`,
+equal; against a docker-archive, which has no compressed digests, when their
+diffIDs are), and the layers found on only one side.`,
 		Example: "  imgsize compare oci:examples/out:single-stage oci:examples/out:multistage",
 		Args:    argsAtLeast(2, "images (a baseline and at least one other)"),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -25,6 +25,10 @@ func cliReference() []byte {
 		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
 			return
 		}
+		// cobra adds -h and -v only when it executes; add them now so the
+		// reference lists every flag the binary accepts.
+		c.InitDefaultHelpFlag()
+		c.InitDefaultVersionFlag()
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n```\n%s```\n", c.CommandPath(), firstNonEmpty(c.Long, c.Short), c.UsageString())
 		for _, sub := range c.Commands() {
 			walk(sub)

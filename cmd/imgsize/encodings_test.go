@@ -822,7 +822,7 @@ func (s encStats) String() string {
 
 // encStatsLine matches a line of the --stats block printed by printStats
 // (progress.go): "  layer       3 requests     12 B  (12 B)".
-var encStatsLine = regexp.MustCompile(`(?m)^\s+(manifest|config|layer|other)\s+(\d+) requests\s.*\((\d+) B\)\s*$`)
+var encStatsLine = regexp.MustCompile(`(?m)^\s+(manifest|config|layer|other)\s+(\d+) requests?\s.*\((\d+) B\)\s*$`)
 
 // encParseStats reads the --stats block from stderr; every kind must be
 // present.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -55,6 +57,41 @@ func TestReadmeMainJob(t *testing.T) {
 			t.Errorf("%s: uncompressed %v, gzip -dc | wc -c sums to %d", img.Ref, img.Uncompressed.Bytes, sum)
 		}
 	}
+	// Markdown and CSV carry the same comparison: CSV's figures equal the
+	// JSON's, and the example's one shared layer (the binary, identical in
+	// both builds, as the README says) is reported as shared.
+	var cmp struct {
+		Comparison struct {
+			Rows []struct {
+				SharedLayers int `json:"sharedLayers"`
+			} `json:"rows"`
+		} `json:"comparison"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &cmp); err != nil {
+		t.Fatal(err)
+	}
+	if rows := cmp.Comparison.Rows; len(rows) != 2 || rows[1].SharedLayers != 1 {
+		t.Errorf("comparison rows %+v: want the multistage image to share its one layer", rows)
+	}
+	md := imgsize(t, nil, "compare", "-f", "markdown", single, multi)
+	if md.code != 0 || !strings.Contains(md.stdout, "| "+single+" (baseline)") || !strings.Contains(md.stdout, "× smaller") {
+		t.Errorf("markdown comparison lacks the baseline row or the ratio:\n%s", md.stdout)
+	}
+	c := imgsize(t, nil, "compare", "-f", "csv", single, multi)
+	recs, err := csv.NewReader(strings.NewReader(c.stdout)).ReadAll()
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("csv: %v, %d records:\n%s", err, len(recs), c.stdout)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	for i, img := range rep.Images {
+		if got := recs[i+1][col["uncompressed_bytes"]]; got != strconv.FormatInt(*img.Uncompressed.Bytes, 10) {
+			t.Errorf("csv row %d uncompressed_bytes %s, json %d", i, got, *img.Uncompressed.Bytes)
+		}
+	}
+
 	// The point of the example: the toolchain dwarfs the binary.
 	if s, m := *rep.Images[0].Uncompressed.Bytes, *rep.Images[1].Uncompressed.Bytes; s < 20*m {
 		t.Errorf("single-stage %d B is not much larger than multistage %d B", s, m)

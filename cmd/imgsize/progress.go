@@ -37,7 +37,7 @@ func printStats(w io.Writer, s *source.Stats) {
 	fmt.Fprintln(w, "registry traffic (requests, response body bytes):")
 	for _, k := range statsKinds {
 		n, b := s.Counts(k)
-		fmt.Fprintf(w, "  %-8s %4d requests  %10s  (%d B)\n", k, n, report.FormatBytes(b, false), b)
+		fmt.Fprintf(w, "  %-8s %4d %-8s  %10s  (%d B)\n", k, n, plural(n, "request"), report.FormatBytes(b, false), b)
 	}
 }
 
@@ -49,4 +49,11 @@ func requests(s *source.Stats) int64 {
 		total += n
 	}
 	return total
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

@@ -166,22 +166,33 @@ func (g *globalOptions) sourceOptions() (source.Options, error) {
 	return source.Options{Platform: p, Insecure: g.insecure, UserAgent: "imgsize/" + moduleVersion()}, nil
 }
 
+// layerOptions turns the flags that govern reading layers into options.
+func (g *globalOptions) layerOptions() (layers.Options, error) {
+	lopts := layers.Options{Exact: g.exact, EstimateCompressed: g.estimate, Jobs: g.jobs, Memo: &layers.Memo{}}
+	if !g.noCache {
+		dir := g.cacheDir
+		if dir == "" {
+			var err error
+			if dir, err = cache.DefaultDir(); err != nil {
+				return layers.Options{}, err
+			}
+		}
+		lopts.Cache = cache.New(dir)
+	}
+	return lopts, nil
+}
+
 // loadAll opens and models each argument in order, sharing one memo so a
-// layer present in several images is read once. Each error names its image.
+// layer present in several registry images is read once. Each error names
+// its image.
 func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.Image, error) {
 	sopts, err := g.sourceOptions()
 	if err != nil {
 		return nil, err
 	}
-	lopts := layers.Options{Exact: g.exact, EstimateCompressed: g.estimate, Jobs: g.jobs, Memo: &layers.Memo{}}
-	if !g.noCache {
-		dir := g.cacheDir
-		if dir == "" {
-			if dir, err = cache.DefaultDir(); err != nil {
-				return nil, err
-			}
-		}
-		lopts.Cache = cache.New(dir)
+	lopts, err := g.layerOptions()
+	if err != nil {
+		return nil, err
 	}
 	if g.stats {
 		g.traffic = &source.Stats{}

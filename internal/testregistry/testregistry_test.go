@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgsize/imgsize/internal/testutil"
+
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -348,9 +350,10 @@ func do(t *testing.T, rt http.RoundTripper, req *http.Request) (*http.Response, 
 // skopeo is not installed, as skopeo is only an independent cross-check.
 func skopeo(t *testing.T, args ...string) []byte {
 	t.Helper()
+	testutil.RequireTool(t, "skopeo")
 	path, err := exec.LookPath("skopeo")
 	if err != nil {
-		t.Skip("skopeo not installed (Debian package skopeo)")
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

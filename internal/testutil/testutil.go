@@ -2,7 +2,9 @@
 package testutil
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,4 +24,58 @@ func ShellCount(t testing.TB, script string) int64 {
 		t.Fatalf("%s printed %q", script, out)
 	}
 	return n
+}
+
+// RequireTool skips a test whose independent cross-check needs an outside
+// tool that is not installed, as on a user's machine; under CI=true, where
+// .ci/run installs every such tool, a missing one fails the test instead,
+// so CI cannot pass by skipping.
+func RequireTool(t testing.TB, tool string) {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI (.ci/run installs it): %v", tool, err)
+		}
+		t.Skipf("%s not installed: %v", tool, err)
+	}
+}
+
+// Fixtures returns the directory of images made by real tools
+// (../shared/fixtures/dive beside the repository, or $IMGSIZE_FIXTURES),
+// skipping the test where it is absent, as in a user's clone. When
+// IMGSIZE_REQUIRE_FIXTURES=1 (.ci/run sets it when it sees the folder) an
+// absent folder fails instead.
+func Fixtures(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("IMGSIZE_FIXTURES")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(t), "..", "shared", "fixtures", "dive")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("IMGSIZE_REQUIRE_FIXTURES") == "1" {
+			t.Fatalf("fixtures required but not found at %s: %v", dir, err)
+		}
+		t.Skipf("fixtures not present at %s (as in a user's clone): %v", dir, err)
+	}
+	return dir
+}
+
+// repoRoot is the directory holding go.mod, found upwards from the test's
+// working directory (its package directory).
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // estimateReason says how an estimated compressed size was made.
-const estimateReason = "the stored tar gzipped at the default level (klauspost/compress), close to what docker push produces; a registry's figure may differ by a few percent"
+const estimateReason = "the stored tar gzipped at the default level (klauspost/compress), close to what docker push produces; a registry's figure may differ, by more for small layers"
 
 // estimateCompressed gzips each layer whose compressed size is unknown and
 // counts the output. It is opt-in: it reads and compresses every such layer.

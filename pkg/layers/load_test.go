@@ -33,8 +33,6 @@ import (
 	"github.com/imgsize/imgsize/pkg/source"
 )
 
-const fixtures = "../../../shared/fixtures/dive"
-
 func load(t *testing.T, arg string, opts layers.Options) (*layers.Image, error) {
 	t.Helper()
 	src, err := source.Open(context.Background(), arg, source.Options{})
@@ -291,13 +289,9 @@ func TestTotalProvenance(t *testing.T) {
 // TestFixtures checks every image made by a real tool against an
 // independent count by tar, gzip and zstd.
 func TestFixtures(t *testing.T) {
-	if _, err := os.Stat(fixtures); err != nil {
-		t.Skipf("fixtures not present at %s (as in a user's clone): %v", fixtures, err)
-	}
+	fixtures := testutil.Fixtures(t)
 	for _, tool := range []string{"tar", "gzip", "zstd"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
+		testutil.RequireTool(t, tool)
 	}
 	tests := []struct {
 		file       string
@@ -376,10 +370,7 @@ func layerEntries(t *testing.T, path string, img *layers.Image) []string {
 // the model must not present the one the reader made as the image's; the
 // image ID is the config digest, checked with sha256sum.
 func TestDockerArchiveHasNoManifestDigest(t *testing.T) {
-	path := filepath.Join(fixtures, "test-docker-image.tar")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("fixtures not present at %s: %v", fixtures, err)
-	}
+	path := filepath.Join(testutil.Fixtures(t), "test-docker-image.tar")
 	img, err := load(t, path, layers.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -401,10 +392,7 @@ func TestDockerArchiveHasNoManifestDigest(t *testing.T) {
 // get a compressed size marked Estimated, close to what GNU gzip makes of
 // the same bytes (the two compressors differ by a few percent).
 func TestEstimateCompressed(t *testing.T) {
-	path := filepath.Join(fixtures, "test-docker-image.tar")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("fixtures not present at %s: %v", fixtures, err)
-	}
+	path := filepath.Join(testutil.Fixtures(t), "test-docker-image.tar")
 	plain, err := load(t, path, layers.Options{})
 	if err != nil {
 		t.Fatal(err)

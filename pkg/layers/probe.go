@@ -45,7 +45,7 @@ type probe struct {
 // is trustworthy; the caller then counts the stream.
 func cheapUncompressed(ctx context.Context, blobs source.BlobRanger, d v1.Descriptor) (probe, bool, error) {
 	if d.Size <= smallBlob {
-		return probe{reason: "small enough to read whole"}, false, nil
+		return probe{reason: "1 KiB or less, cheaper to read than to probe"}, false, nil
 	}
 	switch d.MediaType {
 	case types.OCILayerZStd:

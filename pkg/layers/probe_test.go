@@ -10,7 +10,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -21,7 +23,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgsize/imgsize/internal/testutil"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -109,9 +114,7 @@ func gzipGo(t testing.TB, b []byte) []byte {
 // runTool pipes in through a command line and returns its output.
 func runTool(t testing.TB, in []byte, name string, args ...string) []byte {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed", name)
-	}
+	testutil.RequireTool(t, name)
 	cmd := exec.Command(name, args...)
 	cmd.Stdin = bytes.NewReader(in)
 	out, err := cmd.Output()
@@ -125,9 +128,7 @@ func runTool(t testing.TB, in []byte, name string, args ...string) []byte {
 // the content size (from stdin it would not).
 func zstdFile(t testing.TB, b []byte, args ...string) []byte {
 	t.Helper()
-	if _, err := exec.LookPath("zstd"); err != nil {
-		t.Skip("zstd not installed")
-	}
+	testutil.RequireTool(t, "zstd")
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	if err := os.WriteFile(in, b, 0o644); err != nil {
@@ -143,9 +144,7 @@ func zstdFile(t testing.TB, b []byte, args ...string) []byte {
 // toolCount is the independent count: `TOOL -dc blob | wc -c`.
 func toolCount(t testing.TB, tool string, blob []byte) int64 {
 	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		t.Skipf("%s not installed", tool)
-	}
+	testutil.RequireTool(t, tool)
 	p := filepath.Join(t.TempDir(), "blob")
 	if err := os.WriteFile(p, blob, 0o644); err != nil {
 		t.Fatal(err)
@@ -754,4 +753,32 @@ func FuzzGzipTrailerSize(f *testing.F) {
 			t.Fatalf("accepted %d, less than a %d-byte blob must hold", n, compressed)
 		}
 	})
+}
+
+// noRanger fails the test if a ranged read is attempted.
+type noRanger struct{ t *testing.T }
+
+func (n noRanger) ReadRange(context.Context, v1.Hash, int64, int64, int64) ([]byte, error) {
+	n.t.Error("a ranged read was made")
+	return nil, errors.New("unexpected")
+}
+
+// TestCheapPathRefusesFourGiB: ISIZE cannot describe a blob of 4 GiB or
+// more, so the trailer is not even fetched.
+func TestCheapPathRefusesFourGiB(t *testing.T) {
+	d := v1.Descriptor{MediaType: types.OCILayer, Size: 1 << 32, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("a", 64)}}
+	p, ok, err := cheapUncompressed(context.Background(), noRanger{t}, d)
+	if err != nil || ok || !strings.Contains(p.reason, "4 GiB") {
+		t.Errorf("4 GiB blob: ok=%v err=%v reason=%q, want a refusal naming 4 GiB", ok, err, p.reason)
+	}
+	d.Size = 1<<32 - 1
+	if _, _, err := cheapUncompressed(context.Background(), failRanger{}, d); err == nil {
+		t.Error("just under 4 GiB the trailer should be fetched (and this ranger fails)")
+	}
+}
+
+type failRanger struct{}
+
+func (failRanger) ReadRange(context.Context, v1.Hash, int64, int64, int64) ([]byte, error) {
+	return nil, errors.New("fetched")
 }

@@ -32,6 +32,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgsize/imgsize/internal/testutil"
+
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -372,9 +374,7 @@ func rlZstd(t *testing.T, b []byte, withSize bool) []byte {
 // rlCount is the independent count: `TOOL blob | wc -c`.
 func rlCount(t *testing.T, tool string, blob []byte) int64 {
 	t.Helper()
-	if _, err := exec.LookPath(strings.Fields(tool)[0]); err != nil {
-		t.Skipf("%s not installed", tool)
-	}
+	testutil.RequireTool(t, strings.Fields(tool)[0])
 	p := filepath.Join(t.TempDir(), "blob")
 	if err := os.WriteFile(p, blob, 0o644); err != nil {
 		t.Fatal(err)
@@ -416,7 +416,7 @@ func rlLayers(t *testing.T, seed byte) []rlLayer {
 			ann:   map[string]string{"containerd.io/snapshot/stargz/toc.digest": "sha256:" + strings.Repeat("1", 64)},
 			cheap: layers.Exact, why: "eStargz",
 		},
-		{name: "small", blob: rlGzip(t, rlTar(t, seed+70, 10)), mt: types.OCILayer, tool: "gzip -dc", cheap: layers.Exact, why: "small enough"},
+		{name: "small", blob: rlGzip(t, rlTar(t, seed+70, 10)), mt: types.OCILayer, tool: "gzip -dc", cheap: layers.Exact, why: "1 KiB or less"},
 		{name: "uncompressed", blob: rlTar(t, seed+80, 5000), mt: types.OCIUncompressedLayer, tool: "cat", cheap: layers.Exact},
 	}
 	if n := len(ls[7].blob); n > 1024 {

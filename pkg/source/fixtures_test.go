@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgsize/imgsize/internal/testutil"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -15,13 +17,11 @@ import (
 	"github.com/imgsize/imgsize/pkg/source"
 )
 
-// fixtureDir holds images made by real tools (docker, kaniko, BuildKit),
-// shared read-only between the projects on this machine.
-const fixtureDir = "../../../shared/fixtures/dive"
-
+// fixture returns the path of an image made by a real tool (docker,
+// kaniko, BuildKit), read in place from the shared fixtures.
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join(fixtureDir, name)
+	p := filepath.Join(testutil.Fixtures(t), name)
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("fixture %s not available (%v); it lives in /work/shared/fixtures/dive", name, err)
 	}
@@ -46,7 +46,7 @@ func tarOutput(t *testing.T, archive, member string) []byte {
 func TestFixtures(t *testing.T) {
 	t.Parallel()
 	fixture(t, ".")
-	all, err := filepath.Glob(filepath.Join(fixtureDir, "*.tar"))
+	all, err := filepath.Glob(filepath.Join(testutil.Fixtures(t), "*.tar"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgsize/imgsize/internal/testutil"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -432,9 +434,7 @@ func gzipFile(t testing.TB, src, dst string) {
 // needTool skips the test when an outside tool it relies on is missing.
 func needTool(t testing.TB, tool string) {
 	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		t.Skipf("%s not installed: %v", tool, err)
-	}
+	testutil.RequireTool(t, tool)
 }
 
 // tarListing returns each regular entry of an archive with its size, as
