@@ -129,18 +129,8 @@ func (unusableRanger) ReadRange(_ context.Context, h v1.Hash, size, start, end i
 // TestUnusableRangeFallsBack: a ranged answer that cannot be trusted makes
 // the layer be read whole (and digest-checked), not the image fail.
 func TestUnusableRangeFallsBack(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	img, err := random.Image(50_000, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, _ := name.ParseReference(u.Host + "/app:v1")
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	src, err := source.Open(context.Background(), ref.String(), source.Options{})
+	ref, img := servedRandomImage(t, 50_000, 2)
+	src, err := source.Open(context.Background(), ref, source.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

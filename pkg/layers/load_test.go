@@ -153,11 +153,14 @@ func TestLoadDetectsTamperedLayer(t *testing.T) {
 	}
 }
 
-func TestLoadRegistryCheapPathAgreesWithExact(t *testing.T) {
+// servedRandomImage pushes a random image to an in-process registry that
+// lives as long as the test, and returns its reference.
+func servedRandomImage(t *testing.T, size int64, n int) (string, v1.Image) {
+	t.Helper()
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
-	img, err := random.Image(10_000, 3)
+	img, err := random.Image(size, int64(n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +168,12 @@ func TestLoadRegistryCheapPathAgreesWithExact(t *testing.T) {
 	if err := remote.Write(ref, img); err != nil {
 		t.Fatal(err)
 	}
-	cheap, err := load(t, u.Host+"/app:v1", layers.Options{})
+	return ref.String(), img
+}
+
+func TestLoadRegistryCheapPathAgreesWithExact(t *testing.T) {
+	ref, img := servedRandomImage(t, 10_000, 3)
+	cheap, err := load(t, ref, layers.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +189,7 @@ func TestLoadRegistryCheapPathAgreesWithExact(t *testing.T) {
 		t.Errorf("compressed %+v, want %d exact", cheap.Compressed, want)
 	}
 
-	exact, err := load(t, "docker://"+u.Host+"/app:v1", layers.Options{Exact: true})
+	exact, err := load(t, "docker://"+ref, layers.Options{Exact: true})
 	if err != nil {
 		t.Fatal(err)
 	}
