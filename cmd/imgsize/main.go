@@ -77,8 +77,6 @@ func exitCode(ctx context.Context, err error) int {
 		return exitOK
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.Is(err, errBudgetExceeded):
-		return exitBudget
 	case errors.Is(err, errOutput):
 		return exitOutput
 	case errors.Is(err, errdefs.ErrUsage):
@@ -88,12 +86,8 @@ func exitCode(ctx context.Context, err error) int {
 	}
 }
 
-var (
-	// errBudgetExceeded is returned by commands that gate on size.
-	errBudgetExceeded = errors.New("size budget exceeded")
-	// errOutput marks a report that could not be written (-o or stdout).
-	errOutput = errors.New("report could not be written")
-)
+// errOutput marks a report that could not be written (-o or stdout).
+var errOutput = errors.New("report could not be written")
 
 var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@`)
 

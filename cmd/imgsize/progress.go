@@ -21,7 +21,7 @@ func newProgress(stderr io.Writer, disabled bool) *progressbar.ProgressBar {
 	}
 	return progressbar.NewOptions64(-1,
 		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription("reading layers (compressed bytes)"),
+		progressbar.OptionSetDescription("reading layers (bytes as stored)"),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionThrottle(100_000_000), // 100 ms
 		progressbar.OptionSpinnerType(14),
@@ -29,13 +29,11 @@ func newProgress(stderr io.Writer, disabled bool) *progressbar.ProgressBar {
 	)
 }
 
-var statsKinds = []source.Kind{source.KindManifest, source.KindConfig, source.KindLayer, source.KindOther}
-
 // printStats reports registry traffic: what --stats exists to show is how
 // little a cheap run fetches beyond manifests and configs.
 func printStats(w io.Writer, s *source.Stats) {
 	fmt.Fprintln(w, "registry traffic (requests, response body bytes):")
-	for _, k := range statsKinds {
+	for _, k := range source.Kinds() {
 		n, b := s.Counts(k)
 		fmt.Fprintf(w, "  %-8s %4d %-8s  %10s  (%d B)\n", k, n, plural(n, "request"), report.FormatBytes(b, false), b)
 	}
@@ -44,7 +42,7 @@ func printStats(w io.Writer, s *source.Stats) {
 // requests is how many registry requests s counted, of every kind.
 func requests(s *source.Stats) int64 {
 	var total int64
-	for _, k := range statsKinds {
+	for _, k := range source.Kinds() {
 		n, _ := s.Counts(k)
 		total += n
 	}

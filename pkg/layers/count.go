@@ -12,7 +12,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/imgsize/imgsize/internal/ctxio"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
 
@@ -20,7 +19,8 @@ import (
 // decompressed stream while checking the blob against its digest. The
 // format is taken from the bytes, not the media type, because tools do
 // mislabel layers; bytes that are neither gzip nor zstd are an
-// uncompressed tar.
+// uncompressed tar. blob should stop on ctx (openLayer's reader does);
+// ctx tells a cancelled read from a corrupt one.
 func countUncompressed(ctx context.Context, blob io.Reader, digest v1.Hash) (int64, error) {
 	corrupt := func(format string, err error) error {
 		if cerr := ctx.Err(); cerr != nil {
@@ -29,7 +29,7 @@ func countUncompressed(ctx context.Context, blob io.Reader, digest v1.Hash) (int
 		return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: "+format+": %w", digest, err))
 	}
 	h := sha256.New()
-	br := bufio.NewReaderSize(io.TeeReader(ctxio.Reader{Ctx: ctx, R: blob}, h), 1<<20)
+	br := bufio.NewReaderSize(io.TeeReader(blob, h), 1<<20)
 	magic, _ := br.Peek(4)
 	var n int64
 	var err error

@@ -88,11 +88,7 @@ func TestLocalImagesAreAlwaysCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	p, _ := layout.Write(dir, empty.Index)
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
+	dir, blob := writeLayout(t, img)
 	d, _ := l.Digest()
 	c := cache.New(t.TempDir())
 	if err := c.Put(d, cache.Entry{Uncompressed: 512, Provenance: string(layers.GzipTrailer)}); err != nil {
@@ -107,12 +103,7 @@ func TestLocalImagesAreAlwaysCounted(t *testing.T) {
 	}
 
 	// A damaged blob is found even though the cache now knows the layer.
-	blob := filepath.Join(dir, "blobs", "sha256", d.Hex)
-	b, _ := os.ReadFile(blob)
-	b[len(b)/2] ^= 0xff
-	if err := os.WriteFile(blob, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	flipByte(t, blob)
 	if _, err := load(t, "oci:"+dir, layers.Options{Cache: c}); !errors.Is(err, errdefs.ErrCorrupt) {
 		t.Errorf("tampered local layer with a warm cache: err = %v, want ErrCorrupt", err)
 	}

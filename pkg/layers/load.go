@@ -27,7 +27,8 @@ type Options struct {
 	// Jobs bounds how many layers are read at once; 0 means GOMAXPROCS.
 	Jobs int
 	// Memo, when shared between Load calls, keeps a layer present in several
-	// images from being read more than once.
+	// registry images from being probed or read more than once. Local
+	// images never share: each copy is read, which is what verifies it.
 	Memo *Memo
 	// Cache keeps what was learned about a layer across runs; nil: none.
 	Cache *cache.Cache
@@ -76,6 +77,10 @@ func (m *Memo) size(h string, compute func() (Size, error)) (Size, error) {
 	return v.(Size), nil
 }
 
+// cheapPaths says whether sizes may come from annotations, headers and
+// trailers: for registry images, unless counting is asked for.
+func cheapPaths(src *source.Image, opts Options) bool { return src.Remote && !opts.Exact }
+
 // Load builds the size model of src.
 func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) {
 	if err := ctx.Err(); err != nil {
@@ -98,22 +103,20 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 	if err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("parsing config: %w", err))
 	}
+	// A synthetic manifest's digest and media type describe nothing real.
 	if !src.SyntheticManifest {
 		if out.Digest, err = img.Digest(); err != nil {
+			return nil, err
+		}
+		if out.MediaType, err = img.MediaType(); err != nil {
 			return nil, err
 		}
 	}
 	out.SyntheticManifest = src.SyntheticManifest
 	out.ConfigDigest = m.Config.Digest
-	if !src.SyntheticManifest {
-		if out.MediaType, err = img.MediaType(); err != nil {
-			return nil, err
-		}
-	}
 	out.Platform = cf.Platform()
 
-	// The cheap paths apply to registry images unless counting is asked for.
-	cheap := src.Remote && !opts.Exact
+	cheap := cheapPaths(src, opts)
 	diffIDs := cf.RootFS.DiffIDs
 	createdBy := historyByLayer(cf.History, len(m.Layers))
 	out.Layers = make([]Layer, len(m.Layers))
@@ -145,7 +148,7 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 		out.Layers[i] = l
 	}
 
-	if err := sizeLayers(ctx, src, m.Layers, out.Layers, toCount, opts); err != nil {
+	if err := sizeLayers(ctx, src, cheap, m.Layers, out.Layers, toCount, opts); err != nil {
 		return nil, err
 	}
 	if opts.EstimateCompressed {
@@ -165,7 +168,7 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 
 // sizeLayers finds the uncompressed size of the layers at idx, in
 // parallel, each digest once per run.
-func sizeLayers(ctx context.Context, src *source.Image, descs []v1.Descriptor, ls []Layer, idx []int, opts Options) error {
+func sizeLayers(ctx context.Context, src *source.Image, cheap bool, descs []v1.Descriptor, ls []Layer, idx []int, opts Options) error {
 	if len(idx) == 0 {
 		return nil
 	}
@@ -186,11 +189,11 @@ func sizeLayers(ctx context.Context, src *source.Image, descs []v1.Descriptor, l
 			// A figure from a cheap path must not answer a request to count
 			// (local images, --exact), so the mode is part of the key.
 			key := descs[i].Digest.String()
-			if src.Remote && !opts.Exact {
+			if cheap {
 				key += " cheap"
 			}
 			size, err := memo.size(key, func() (Size, error) {
-				return uncompressedSize(gctx, src, descs[i], opts)
+				return uncompressedSize(gctx, src, cheap, descs[i], opts)
 			})
 			if err != nil {
 				return err
@@ -208,12 +211,12 @@ func sizeLayers(ctx context.Context, src *source.Image, descs []v1.Descriptor, l
 // one full read of the blob, counted and digest-checked. Local images are
 // always counted: reading them is what verifies them, and the cache would
 // skip that.
-func uncompressedSize(ctx context.Context, src *source.Image, d v1.Descriptor, opts Options) (Size, error) {
-	if e, ok := opts.Cache.Get(d.Digest); ok && src.Remote && (!opts.Exact || e.Provenance == string(Exact)) {
+func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.Descriptor, opts Options) (Size, error) {
+	if e, ok := opts.Cache.Get(d.Digest); ok && src.Remote && (cheap || e.Provenance == string(Exact)) {
 		return Size{Bytes: e.Uncompressed, Provenance: Provenance(e.Provenance), Reason: e.Reason}, nil
 	}
 	var reason string
-	if src.Remote && !opts.Exact && src.Blobs != nil {
+	if cheap && src.Blobs != nil {
 		p, ok, err := cheapUncompressed(ctx, src.Blobs, d)
 		if err != nil {
 			return Size{}, fmt.Errorf("layer %s: %w", d.Digest, err)

@@ -9,7 +9,6 @@ import (
 	"log"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -130,23 +129,9 @@ func TestLoadDetectsTamperedLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	p, _ := layout.Write(dir, empty.Index)
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
-	ls, _ := img.Layers()
-	d, _ := ls[0].Digest()
-	blob := filepath.Join(dir, "blobs", "sha256", d.Hex)
-	b, err := os.ReadFile(blob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Same length, different bytes: only the digest check can notice.
-	b[len(b)-9] ^= 0xff
-	if err := os.WriteFile(blob, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, blob := writeLayout(t, img)
+	// Same length, different bytes: only reading the blob can notice.
+	flipByte(t, blob)
 	_, err = load(t, "oci:"+dir, layers.Options{})
 	if !errors.Is(err, errdefs.ErrCorrupt) {
 		t.Fatalf("err = %v, want ErrCorrupt", err)

@@ -213,14 +213,7 @@ func TestGzipTrailerSize(t *testing.T) {
 	// The split points below are multiples of 512 unless said otherwise.
 	head, tail := mixed[:20*512], mixed[20*512:]
 
-	tests := []struct {
-		name string
-		blob []byte
-		// ok: the trailer must be accepted and equal gzip -dc | wc -c.
-		ok bool
-		// why, when !ok, is a fragment of the reason.
-		why string
-	}{
+	tests := []sizeCase{
 		{name: "single member, Go gzip, mixed tar", blob: gzipGo(t, mixed), ok: true},
 		{name: "single member, gzip -9 tool", blob: runTool(t, mixed, "gzip", "-9", "-c"), ok: true},
 		{name: "single member, gzip -1 tool, incompressible", blob: runTool(t, random, "gzip", "-1", "-c"), ok: true},
@@ -249,35 +242,14 @@ func TestGzipTrailerSize(t *testing.T) {
 		// length a bound that assumed 64 KiB stored blocks refused the
 		// true trailer.
 		random6M := randomBytes(9, 6_487_552)
-		tests = append(tests, []struct {
-			name string
-			blob []byte
-			ok   bool
-			why  string
-		}{
+		tests = append(tests, []sizeCase{
 			{name: "single member, Go gzip, incompressible 6.2 MiB", blob: gzipGo(t, random6M), ok: true},
 			{name: "single member, gzip tool, incompressible 6.2 MiB", blob: runTool(t, random6M, "gzip", "-c"), ok: true},
 		}...)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			want := toolCount(t, "gzip", tt.blob)
-			n, why := gzipTrailerSize(trailerOf(tt.blob), int64(len(tt.blob)))
-			if tt.ok {
-				if why != "" || n != want {
-					t.Errorf("gzipTrailerSize = %d, %q; want %d accepted (gzip -dc | wc -c)", n, why, want)
-				}
-				return
-			}
-			if why == "" || n != 0 {
-				t.Errorf("gzipTrailerSize = %d, %q; want it refused (true size %d)", n, why, want)
-			}
-			if !strings.Contains(why, tt.why) {
-				t.Errorf("reason %q does not mention %q", why, tt.why)
-			}
-		})
-	}
+	runSizeCases(t, tests, "gzip", func(blob []byte) (int64, string) {
+		return gzipTrailerSize(trailerOf(blob), int64(len(blob)))
+	})
 
 	// KNOWN LIMITATION, asserted so that it stays documented (README:
 	// "a gzip stream built from several members that each end on a tar
@@ -376,12 +348,7 @@ func TestZstdContentSizeRealData(t *testing.T) {
 	skippable = binary.LittleEndian.AppendUint32(skippable, 4)
 	skippable = append(skippable, "abcd"...)
 
-	tests := []struct {
-		name string
-		blob []byte
-		ok   bool
-		why  string
-	}{
+	tests := []sizeCase{
 		{name: "klauspost EncodeAll", blob: zstdEncodeAll(t, mixed, zstd.SpeedDefault), ok: true},
 		{name: "klauspost EncodeAll, best", blob: zstdEncodeAll(t, mixed, zstd.SpeedBestCompression), ok: true},
 		{name: "klauspost EncodeAll, incompressible", blob: zstdEncodeAll(t, random, zstd.SpeedDefault), ok: true},
@@ -409,32 +376,11 @@ func TestZstdContentSizeRealData(t *testing.T) {
 		// Just under 200 × 128 KiB of incompressible bytes, written by
 		// klauspost's fastest level, which uses 64 KiB blocks: a bound
 		// that assumed 128 KiB blocks refused its true content size.
-		tests = append(tests, struct {
-			name string
-			blob []byte
-			ok   bool
-			why  string
-		}{name: "klauspost EncodeAll fastest, incompressible 25 MiB", blob: zstdEncodeAll(t, tarOfLen(t, 6, 200*131072-512), zstd.SpeedFastest), ok: true})
+		tests = append(tests, sizeCase{name: "klauspost EncodeAll fastest, incompressible 25 MiB", blob: zstdEncodeAll(t, tarOfLen(t, 6, 200*131072-512), zstd.SpeedFastest), ok: true})
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			want := toolCount(t, "zstd", tt.blob)
-			n, why := zstdContentSize(headOf(tt.blob), int64(len(tt.blob)))
-			if tt.ok {
-				if why != "" || n != want {
-					t.Errorf("zstdContentSize = %d, %q; want %d accepted (zstd -dc | wc -c)", n, why, want)
-				}
-				return
-			}
-			if why == "" || n != 0 {
-				t.Errorf("zstdContentSize = %d, %q; want it refused (true size %d)", n, why, want)
-			}
-			if !strings.Contains(why, tt.why) {
-				t.Errorf("reason %q does not mention %q", why, tt.why)
-			}
-		})
-	}
+	runSizeCases(t, tests, "zstd", func(blob []byte) (int64, string) {
+		return zstdContentSize(headOf(blob), int64(len(blob)))
+	})
 
 	t.Run("truncated header", func(t *testing.T) {
 		t.Parallel()
@@ -781,4 +727,39 @@ type failRanger struct{}
 
 func (failRanger) ReadRange(context.Context, v1.Hash, int64, int64, int64) ([]byte, error) {
 	return nil, errors.New("fetched")
+}
+
+// sizeCase is a real compressed blob and what a cheap-path parser must
+// make of it.
+type sizeCase struct {
+	name string
+	blob []byte
+	// ok: the size must be accepted and equal `TOOL -dc | wc -c`.
+	ok bool
+	// why, when !ok, is a fragment of the reason.
+	why string
+}
+
+// runSizeCases checks parse against the tool's own count of each blob.
+func runSizeCases(t *testing.T, cases []sizeCase, tool string, parse func([]byte) (int64, string)) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			want := toolCount(t, tool, tt.blob)
+			n, why := parse(tt.blob)
+			if tt.ok {
+				if why != "" || n != want {
+					t.Errorf("parsed %d, %q; want %d accepted (%s -dc | wc -c)", n, why, want, tool)
+				}
+				return
+			}
+			if why == "" || n != 0 {
+				t.Errorf("parsed %d, %q; want it refused (true size %d)", n, why, want)
+			}
+			if !strings.Contains(why, tt.why) {
+				t.Errorf("reason %q does not mention %q", why, tt.why)
+			}
+		})
+	}
 }

@@ -19,9 +19,7 @@ import (
 )
 
 func openRegistry(ctx context.Context, s string, opts Options) (*Image, error) {
-	if hasUserinfo(s) {
-		return nil, errdefs.UsageError(errors.New("credentials do not belong in an image reference; use docker login or a Docker config (DOCKER_CONFIG)"))
-	}
+	// Open has refused user:password@ prefixes already, so s can be quoted.
 	var nopts []name.Option
 	if opts.Insecure {
 		nopts = append(nopts, name.Insecure)

@@ -22,6 +22,9 @@ const (
 	numKinds
 )
 
+// Kinds lists every kind, in the order reports show them.
+func Kinds() []Kind { return []Kind{KindManifest, KindConfig, KindLayer, KindOther} }
+
 func (k Kind) String() string {
 	return [...]string{"manifest", "config", "layer", "other"}[k]
 }
