@@ -86,6 +86,9 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if src.Recorded != nil {
+		return fromRecorded(src)
+	}
 	img := src.Image
 	out := &Image{Ref: src.Arg, Name: src.Name, Transport: string(src.Transport)}
 	var err error
@@ -94,6 +97,10 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 	}
 	if out.Config, err = img.RawConfigFile(); err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	out.ConfigSize = int64(len(out.Config))
+	if !src.SyntheticManifest {
+		out.ManifestSize = int64(len(out.Manifest))
 	}
 	m, err := img.Manifest()
 	if err != nil {

@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"time"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -67,11 +69,29 @@ type Image struct {
 	SyntheticManifest bool
 	MediaType         types.MediaType
 	Platform          *v1.Platform
-	// Manifest and Config are the raw bytes of those blobs.
-	Manifest, Config []byte
-	Layers           []Layer
+	// Manifest and Config are the raw bytes of those blobs, nil when the
+	// image was recorded in a report; ManifestSize and ConfigSize are
+	// their sizes in bytes either way (ManifestSize is 0 when the manifest
+	// is synthetic: its size means nothing).
+	Manifest, Config         []byte
+	ManifestSize, ConfigSize int64
+	Layers                   []Layer
 	// Compressed and Uncompressed are totals over Layers.
 	Compressed, Uncompressed Size
+	// Recorded is set when the figures were read from a saved report, not
+	// measured from the image in this run.
+	Recorded *Recorded
+}
+
+// Recorded says which report an image's figures were read from.
+type Recorded struct {
+	// Path is the report file as the user named it; Ref the image's
+	// argument in the run that wrote it.
+	Path, Ref string
+	// Generator and Version name the program that wrote the report, and
+	// Time when (zero if it did not say).
+	Generator, Version string
+	Time               time.Time
 }
 
 // Total sums sizes, keeping the weakest provenance: one unknown layer makes

@@ -47,6 +47,8 @@ func image(ref, name, digest string, manifestLen, configLen int, ls ...layers.La
 		Platform:     &v1.Platform{OS: "linux", Architecture: "amd64"},
 		Manifest:     make([]byte, manifestLen),
 		Config:       make([]byte, configLen),
+		ManifestSize: int64(manifestLen),
+		ConfigSize:   int64(configLen),
 		Layers:       ls,
 	}
 	var c, u []layers.Size

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -49,6 +50,8 @@ type Options struct {
 	Binary bool
 	// Version of imgsize, recorded in JSON output.
 	Version string
+	// Time the report is made, recorded in JSON output.
+	Time time.Time
 }
 
 func (o Options) format() (Format, error) {

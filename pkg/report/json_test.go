@@ -12,6 +12,7 @@ import (
 	"github.com/imgsize/imgsize/pkg/analysis"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/layers"
+	"github.com/imgsize/imgsize/pkg/schema"
 )
 
 func TestDecodeJSONRoundTrip(t *testing.T) {
@@ -22,7 +23,7 @@ func TestDecodeJSONRoundTrip(t *testing.T) {
 	tests := []struct {
 		name  string
 		write func(*bytes.Buffer) error
-		want  *Document
+		want  *schema.Document
 	}{
 		{"inspect", func(b *bytes.Buffer) error { return Inspect(b, all, opts) }, inspectDocument(all, opts)},
 		{"compare", func(b *bytes.Buffer) error { return Compare(b, c, opts) }, compareDocument(c, opts)},
@@ -34,7 +35,7 @@ func TestDecodeJSONRoundTrip(t *testing.T) {
 			if err := tt.write(&buf); err != nil {
 				t.Fatal(err)
 			}
-			got, err := DecodeJSON(&buf)
+			got, err := schema.Decode(&buf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,11 +60,11 @@ func TestDecodeJSONRoundTrip(t *testing.T) {
 	if err := Compare(&buf, c, opts); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := DecodeJSON(&buf)
+	doc, err := schema.Decode(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.Generator != (Generator{Name: "imgsize", Version: "v1.2.3"}) {
+	if doc.Generator != (schema.Generator{Name: "imgsize", Version: "v1.2.3"}) {
 		t.Errorf("generator = %+v", doc.Generator)
 	}
 	if got := doc.Images[3].Uncompressed.Bytes; got != nil {
@@ -122,7 +123,7 @@ func TestDecodeJSONSyntheticManifest(t *testing.T) {
 		t.Errorf("matchedBy = %v, want diffID", got)
 	}
 
-	doc, err := DecodeJSON(strings.NewReader(written))
+	doc, err := schema.Decode(strings.NewReader(written))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestDecodeJSONWithoutMatchedBy(t *testing.T) {
 	if old == buf.String() {
 		t.Fatal("no matchedBy to remove")
 	}
-	doc, err := DecodeJSON(strings.NewReader(old))
+	doc, err := schema.Decode(strings.NewReader(old))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func TestDecodeJSONErrors(t *testing.T) {
 		if out == buf.String() {
 			t.Fatal("edit changed nothing")
 		}
-		if _, err := DecodeJSON(strings.NewReader(buf.String())); err != nil {
+		if _, err := schema.Decode(strings.NewReader(buf.String())); err != nil {
 			t.Fatalf("unedited document: %v", err)
 		}
 		return out
@@ -222,13 +223,13 @@ func TestDecodeJSONErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := DecodeJSON(strings.NewReader(tt.in))
+			_, err := schema.Decode(strings.NewReader(tt.in))
 			if !errors.Is(err, tt.kind) {
 				t.Errorf("error = %v, want one wrapping %v", err, tt.kind)
 			}
 		})
 	}
-	if _, err := DecodeJSON(strings.NewReader(valid(same) + "\n\n")); err != nil {
+	if _, err := schema.Decode(strings.NewReader(valid(same) + "\n\n")); err != nil {
 		t.Errorf("trailing whitespace: %v", err)
 	}
 }

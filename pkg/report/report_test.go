@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -60,7 +61,7 @@ func TestInspectGolden(t *testing.T) {
 			name := tt.name + "." + ext(f) + ".golden"
 			t.Run(name, func(t *testing.T) {
 				var buf bytes.Buffer
-				if err := Inspect(&buf, tt.imgs, Options{Format: f, Binary: tt.binary, Version: "v0.0.0-test"}); err != nil {
+				if err := Inspect(&buf, tt.imgs, Options{Format: f, Binary: tt.binary, Version: "v0.0.0-test", Time: goldenTime}); err != nil {
 					t.Fatal(err)
 				}
 				golden(t, name, buf.Bytes())
@@ -122,7 +123,7 @@ func TestCompareGolden(t *testing.T) {
 			name := tt.name + "." + ext(f) + ".golden"
 			t.Run(name, func(t *testing.T) {
 				var buf bytes.Buffer
-				if err := Compare(&buf, tt.cmp(), Options{Format: f, Binary: tt.binary, Version: "v0.0.0-test"}); err != nil {
+				if err := Compare(&buf, tt.cmp(), Options{Format: f, Binary: tt.binary, Version: "v0.0.0-test", Time: goldenTime}); err != nil {
 					t.Fatal(err)
 				}
 				golden(t, name, buf.Bytes())
@@ -147,3 +148,6 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// goldenTime stands in for the clock in golden files.
+var goldenTime = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
