@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/imgsize/imgsize/pkg/layers"
 )
@@ -62,12 +63,13 @@ func newImageView(img *layers.Image, opts Options) imageView {
 		field{"Image ID", hashString(img.ConfigDigest)},
 		field{"Platform", platformString(img.Platform)},
 		field{"Media type", string(img.MediaType)},
+		field{"Recorded", recordedString(img.Recorded)},
 	)
 	v.totals = []field{
 		{"Compressed", lg.size(img.Compressed, "compressed", opts.Binary)},
 		{"Uncompressed", lg.size(img.Uncompressed, "uncompressed", opts.Binary)},
 		{"Layers", strconv.Itoa(len(img.Layers))},
-		{"Config", FormatBytes(int64(len(img.Config)), opts.Binary)},
+		{"Config", FormatBytes(img.ConfigSize, opts.Binary)},
 		{"Manifest", manifestSize(img, opts.Binary)},
 	}
 	v.layers = grid{columns: []column{
@@ -250,5 +252,24 @@ func manifestSize(img *layers.Image, binary bool) string {
 	if img.SyntheticManifest {
 		return "none"
 	}
-	return FormatBytes(int64(len(img.Manifest)), binary)
+	return FormatBytes(img.ManifestSize, binary)
+}
+
+// recordedString says where figures read from a saved report were
+// measured, so they are not mistaken for this run's.
+func recordedString(r *layers.Recorded) string {
+	if r == nil {
+		return ""
+	}
+	s := "in " + r.Path
+	if r.Ref != "" {
+		s += " as " + r.Ref
+	}
+	if r.Generator != "" {
+		s += " by " + strings.TrimSpace(r.Generator+" "+r.Version)
+	}
+	if !r.Time.IsZero() {
+		s += " at " + r.Time.UTC().Format(time.RFC3339)
+	}
+	return s + "; not re-measured"
 }

@@ -27,6 +27,9 @@ const (
 	DockerArchive Transport = "docker-archive"
 	OCI           Transport = "oci"
 	OCIArchive    Transport = "oci-archive"
+	// Report is a JSON report saved by imgsize: the figures it recorded
+	// for an image, with nothing fetched.
+	Report Transport = "report"
 )
 
 // Known transports that imgsize recognises but cannot read (yet); naming them
@@ -79,6 +82,9 @@ type Image struct {
 	SyntheticManifest bool
 	// Blobs reads byte ranges of layer blobs; set for registry images only.
 	Blobs BlobRanger
+	// Recorded is set, and Image nil, when the argument named a saved
+	// report: the image is known only by the figures recorded there.
+	Recorded *Recorded
 
 	closers []io.Closer
 }
@@ -125,6 +131,9 @@ func Open(ctx context.Context, arg string, opts Options) (*Image, error) {
 	case OCIArchive:
 		path, tag := splitPathRef(rest)
 		img, err = openOCIArchive(ctx, path, tag, opts.Platform)
+	case Report:
+		path, sel := splitPathRef(rest)
+		img, err = openReport(path, sel)
 	case "":
 		img, err = openDetected(ctx, arg, opts)
 	}
@@ -146,7 +155,7 @@ func splitTransport(arg string) (Transport, string, error) {
 		return "", arg, nil
 	}
 	switch Transport(m[1]) {
-	case DockerArchive, OCI, OCIArchive:
+	case DockerArchive, OCI, OCIArchive, Report:
 		if m[2] == "" {
 			return "", "", errdefs.UsageError(fmt.Errorf("missing path after %q", m[1]+":"))
 		}
@@ -155,7 +164,7 @@ func splitTransport(arg string) (Transport, string, error) {
 		return "", "", errdefs.UsageError(errors.New("registry references are written docker://REF or as a bare REF"))
 	}
 	if unsupported[m[1]] {
-		return "", "", errdefs.UsageError(fmt.Errorf("transport %q is not supported (supported: docker://, docker-archive:, oci:, oci-archive:)", m[1]))
+		return "", "", errdefs.UsageError(fmt.Errorf("transport %q is not supported (supported: docker://, docker-archive:, oci:, oci-archive:, report:)", m[1]))
 	}
 	// "alpine:3.15" and "localhost:5000/app" also match the pattern; a
 	// remainder that cannot be a tag or a port-prefixed path means the user
@@ -163,7 +172,7 @@ func splitTransport(arg string) (Transport, string, error) {
 	if looksLikeTagOrPort(m[2]) {
 		return "", arg, nil
 	}
-	return "", "", errdefs.UsageError(fmt.Errorf("unknown transport %q (supported: docker://, docker-archive:, oci:, oci-archive:)", m[1]))
+	return "", "", errdefs.UsageError(fmt.Errorf("unknown transport %q (supported: docker://, docker-archive:, oci:, oci-archive:, report:)", m[1]))
 }
 
 var tagOrPort = regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|[0-9]+(/.*)?)(@sha256:[a-f0-9]{64})?$`)
@@ -219,6 +228,9 @@ func openDetected(ctx context.Context, arg string, opts Options) (*Image, error)
 		}
 		return openOCILayout(ctx, path, ref, opts.Platform)
 	}
+	if looksLikeReport(path) {
+		return openReport(path, ref)
+	}
 	t, err := openTar(ctx, path)
 	if err != nil {
 		return nil, err
@@ -240,5 +252,6 @@ func openDetected(ctx context.Context, arg string, opts Options) (*Image, error)
 // registry references never start with . or / and never end in .tar.
 func looksLikePath(s string) bool {
 	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") ||
-		strings.HasSuffix(s, ".tar") || strings.HasSuffix(s, ".tar.gz") || strings.HasSuffix(s, ".tgz")
+		strings.HasSuffix(s, ".tar") || strings.HasSuffix(s, ".tar.gz") || strings.HasSuffix(s, ".tgz") ||
+		strings.HasSuffix(s, ".json")
 }

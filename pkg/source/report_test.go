@@ -1,0 +1,145 @@
+package source_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imgsize/imgsize/pkg/errdefs"
+	"github.com/imgsize/imgsize/pkg/schema"
+	"github.com/imgsize/imgsize/pkg/source"
+)
+
+func int64p(n int64) *int64 { return &n }
+
+// recordedImage is a minimal, valid image record; its figures are made up
+// here, since source only selects records and never re-measures them.
+func recordedImage(ref, digestChar string) schema.ImageRecord {
+	d := "sha256:" + strings.Repeat(digestChar, 64)
+	size := schema.SizeRecord{Bytes: int64p(100), Provenance: "exact"}
+	return schema.ImageRecord{
+		Ref: ref, Name: ref, Transport: "oci", Digest: d, ConfigDigest: d,
+		MediaType: "application/vnd.oci.image.manifest.v1+json", ManifestBytes: int64p(10), ConfigBytes: 5,
+		Compressed: size, Uncompressed: size,
+		Layers: []schema.LayerRecord{{Digest: d, DiffID: d, MediaType: "application/vnd.oci.image.layer.v1.tar", Compressed: size, Uncompressed: size}},
+	}
+}
+
+func writeReport(t *testing.T, dir, name string, doc any) string {
+	t.Helper()
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func inspectDoc(imgs ...schema.ImageRecord) schema.Document {
+	return schema.Document{
+		SchemaVersion: schema.Version, Kind: schema.KindInspect,
+		Generator: schema.Generator{Name: "imgsize", Version: "v9.9.9"},
+		Time:      time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Images:    imgs,
+	}
+}
+
+func TestOpenReport(t *testing.T) {
+	dir := t.TempDir()
+	one := writeReport(t, dir, "one.json", inspectDoc(recordedImage("oci:a:app", "a")))
+	three := writeReport(t, dir, "three.json", inspectDoc(
+		recordedImage("oci:a:app", "a"), recordedImage("oci:b:app", "b"), recordedImage("docker.example/x:1", "c")))
+	// Reports are detected by content, whatever the file is called.
+	noExt := writeReport(t, dir, "baseline", inspectDoc(recordedImage("oci:n:app", "d")))
+
+	tests := []struct {
+		arg     string
+		wantRef string
+	}{
+		{one, "oci:a:app"},
+		{"report:" + one, "oci:a:app"},
+		{noExt, "oci:n:app"},
+		{three + ":0", "oci:a:app"},
+		{"report:" + three + ":2", "docker.example/x:1"},
+		{"report:" + three + ":oci:b:app", "oci:b:app"},
+		{three + ":docker.example/x:1", "docker.example/x:1"},
+	}
+	for _, tt := range tests {
+		t.Run(relArg(tt.arg, dir), func(t *testing.T) {
+			img := open(t, tt.arg, source.Options{})
+			if img.Transport != source.Report {
+				t.Errorf("transport = %q, want %q", img.Transport, source.Report)
+			}
+			if img.Image != nil {
+				t.Error("a recorded image has a v1.Image; nothing may be read from it")
+			}
+			if img.Recorded == nil {
+				t.Fatal("Recorded is nil")
+			}
+			if got := img.Recorded.Image.Ref; got != tt.wantRef {
+				t.Errorf("selected %q, want %q", got, tt.wantRef)
+			}
+			if img.Recorded.Generator.Version != "v9.9.9" || img.Recorded.Time.Year() != 2026 {
+				t.Errorf("generator/time not carried: %+v %v", img.Recorded.Generator, img.Recorded.Time)
+			}
+			if img.Arg != tt.arg {
+				t.Errorf("Arg = %q, want %q", img.Arg, tt.arg)
+			}
+		})
+	}
+}
+
+func TestOpenReportErrors(t *testing.T) {
+	dir := t.TempDir()
+	three := writeReport(t, dir, "three.json", inspectDoc(
+		recordedImage("oci:a:app", "a"), recordedImage("oci:b:app", "b"), recordedImage("oci:c:app", "c")))
+	empty := writeReport(t, dir, "empty.json", inspectDoc())
+	future := inspectDoc(recordedImage("oci:a:app", "a"))
+	future.SchemaVersion = schema.Version + 1
+	futurePath := writeReport(t, dir, "future.json", future)
+	foreign := writeReport(t, dir, "foreign.json", map[string]any{"name": "not a report"})
+	malformed := filepath.Join(dir, "malformed.json")
+	if err := os.WriteFile(malformed, []byte(`{"schemaVersion": 1, "kind": "inspect", "images": [`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badTotals := recordedImage("oci:a:app", "a")
+	badTotals.Compressed = schema.SizeRecord{Provenance: "exact"} // known provenance, no bytes
+	badPath := writeReport(t, dir, "inconsistent.json", inspectDoc(badTotals))
+
+	tests := []struct {
+		name      string
+		arg       string
+		want      error
+		fragments []string
+	}{
+		{"several images, no selector", three, errdefs.ErrUsage, []string{"holds 3 images", "0: oci:a:app", "report:PATH:N"}},
+		{"index out of range", three + ":3", errdefs.ErrUsage, []string{"image 3 is not in the report", "0 to 2"}},
+		{"unknown ref", "report:" + three + ":oci:z:app", errdefs.ErrNotFound, []string{`no image "oci:z:app"`}},
+		{"no images", empty, errdefs.ErrNotFound, []string{"holds no image"}},
+		{"future version", futurePath, errdefs.ErrUnsupported, []string{"schema version 2 is not supported", "newer imgsize"}},
+		{"not an imgsize report", foreign, errdefs.ErrCorrupt, []string{"no schemaVersion"}},
+		{"truncated JSON", malformed, errdefs.ErrCorrupt, []string{"malformed.json", "reading JSON report"}},
+		{"inconsistent size", badPath, errdefs.ErrCorrupt, []string{"exact size without bytes"}},
+		{"missing report", "report:" + filepath.Join(dir, "nope.json"), errdefs.ErrNotFound, []string{"nope.json"}},
+		// A missing .json argument must be a missing file, never a
+		// registry reference tried over the network.
+		{"missing bare json", filepath.Base(filepath.Join(dir, "gone.json")), errdefs.ErrNotFound, []string{"gone.json"}},
+		{"empty path", "report:", errdefs.ErrUsage, []string{`missing path after "report:"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img, err := source.Open(context.Background(), tt.arg, source.Options{})
+			if err == nil {
+				img.Close()
+			}
+			checkErr(t, err, tt.want, tt.fragments...)
+		})
+	}
+}
