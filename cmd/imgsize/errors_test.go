@@ -50,7 +50,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runInProcess(tt.args...)
+			r := runInProcess(t, tt.args...)
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d; stderr %q", r.code, exitUsage, r.stderr)
 			}
@@ -69,7 +69,7 @@ func TestUsageErrors(t *testing.T) {
 	// Not mistakes: no command shows the help; help on an unknown topic
 	// is still help.
 	for _, args := range [][]string{nil, {"--help"}, {"help"}, {"inspect", "--help"}} {
-		r := runInProcess(args...)
+		r := runInProcess(t, args...)
 		if r.code != exitOK || !strings.Contains(r.stdout, "Usage:") || r.stderr != "" {
 			t.Errorf("imgsize %q: exit %d, stdout %.40q…, stderr %q; want 0 and the help", args, r.code, r.stdout, r.stderr)
 		}
@@ -172,7 +172,7 @@ func TestReportWriteFailure(t *testing.T) {
 
 	t.Run("missing directory", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "nodir", "x.json")
-		r := runInProcess("inspect", "-f", "json", "-o", out, img)
+		r := runInProcess(t, "inspect", "-f", "json", "-o", out, img)
 		if r.code != exitOutput {
 			t.Errorf("exit %d, want %d; stderr %q", r.code, exitOutput, r.stderr)
 		}
@@ -246,7 +246,7 @@ func TestStatsAfterError(t *testing.T) {
 	defer srv.Close()
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:absent"
 
-	r := runInProcess("inspect", "--stats", "--no-cache", ref)
+	r := runInProcess(t, "inspect", "--stats", "--no-cache", ref)
 	if r.code != exitImage {
 		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitImage, r.stderr)
 	}
@@ -266,7 +266,7 @@ func TestStatsAfterError(t *testing.T) {
 	}
 
 	// Without --stats, only the error.
-	if r := runInProcess("inspect", "--no-cache", ref); len(stderrLines(r.stderr)) != 1 {
+	if r := runInProcess(t, "inspect", "--no-cache", ref); len(stderrLines(r.stderr)) != 1 {
 		t.Errorf("without --stats stderr is %q, want one line", r.stderr)
 	}
 }

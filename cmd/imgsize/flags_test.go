@@ -64,8 +64,8 @@ func TestFlagsBecomeOptions(t *testing.T) {
 
 func TestBinaryUnits(t *testing.T) {
 	dir, _, _ := twoImageLayout(t)
-	si := runInProcess("inspect", "oci:"+dir+":big")
-	iec := runInProcess("inspect", "--binary", "oci:"+dir+":big")
+	si := runInProcess(t, "inspect", "oci:"+dir+":big")
+	iec := runInProcess(t, "inspect", "--binary", "oci:"+dir+":big")
 	if si.code != 0 || iec.code != 0 {
 		t.Fatalf("exit %d/%d: %s%s", si.code, iec.code, si.stderr, iec.stderr)
 	}
@@ -93,7 +93,7 @@ func TestPlatformFlagPicksFromIndex(t *testing.T) {
 		platform string
 		want     v1.Image
 	}{{"linux/amd64", amd}, {"linux/arm64", arm}} {
-		r := runInProcess("inspect", "-f", "json", "--platform", tc.platform, "oci:"+dir)
+		r := runInProcess(t, "inspect", "-f", "json", "--platform", tc.platform, "oci:"+dir)
 		if r.code != 0 {
 			t.Fatalf("%s: exit %d: %s", tc.platform, r.code, r.stderr)
 		}
@@ -102,7 +102,7 @@ func TestPlatformFlagPicksFromIndex(t *testing.T) {
 			t.Errorf("--platform %s picked %s, want %s", tc.platform, got, want)
 		}
 	}
-	if r := runInProcess("inspect", "--platform", "linux/s390x", "oci:"+dir); r.code != 3 || !strings.Contains(r.stderr, "linux/arm64") {
+	if r := runInProcess(t, "inspect", "--platform", "linux/s390x", "oci:"+dir); r.code != 3 || !strings.Contains(r.stderr, "linux/arm64") {
 		t.Errorf("absent platform: exit %d, %q", r.code, r.stderr)
 	}
 }
@@ -120,7 +120,7 @@ func TestTimeoutFlag(t *testing.T) {
 	defer close(hang)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	start := time.Now()
-	r := runInProcess("inspect", "--timeout", "300ms", "--no-cache", host+"/app:v1")
+	r := runInProcess(t, "inspect", "--timeout", "300ms", "--no-cache", host+"/app:v1")
 	if r.code != 3 || !strings.Contains(r.stderr, "timed out after 300ms") {
 		t.Errorf("exit %d, stderr %q; want 3 and the timeout named", r.code, r.stderr)
 	}
@@ -158,11 +158,11 @@ func writeDockerSave(t *testing.T, path string) []byte {
 func TestEstimateCompressedFlag(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.tar")
 	raw := writeDockerSave(t, path)
-	plain := decode(t, runInProcess("inspect", "-f", "json", path).stdout).Images[0]
+	plain := decode(t, runInProcess(t, "inspect", "-f", "json", path).stdout).Images[0]
 	if plain.Compressed.Provenance != "unknown" || plain.Compressed.Bytes != nil {
 		t.Errorf("without the flag: %+v, want unknown", plain.Compressed)
 	}
-	r := runInProcess("inspect", "-f", "json", "--estimate-compressed", path)
+	r := runInProcess(t, "inspect", "-f", "json", "--estimate-compressed", path)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}

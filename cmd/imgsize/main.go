@@ -23,7 +23,7 @@ import (
 // Exit codes, documented in the README.
 const (
 	exitOK          = 0
-	exitBudget      = 1 // reserved for `imgsize check`
+	exitBudget      = 1 // imgsize check: a budget is exceeded or unknown
 	exitUsage       = 2
 	exitImage       = 3
 	exitOutput      = 4
@@ -48,7 +48,7 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 // run executes one invocation; it is main without the process, for tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	g := &globalOptions{stdout: stdout, stderr: stderr}
+	g := &globalOptions{stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	cmd := newRootCmd(g)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
@@ -79,6 +79,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitInterrupted
 	case errors.Is(err, errOutput):
 		return exitOutput
+	case errors.Is(err, errBudget):
+		return exitBudget
 	case errors.Is(err, errdefs.ErrUsage):
 		return exitUsage
 	default:

@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // binary is imgsize built once for the tests that run it as a user would:
@@ -56,7 +58,9 @@ func imgsize(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
-	return runCmd(t, cmd)
+	r := runCmd(t, cmd)
+	validateJSONOutput(t, "", args, r)
+	return r
 }
 
 // runCmd runs cmd to its end and collects its exit code and output.
@@ -75,10 +79,51 @@ func runCmd(t *testing.T, cmd *exec.Cmd) result {
 }
 
 // runInProcess calls run() directly, for fast table tests.
-func runInProcess(args ...string) result {
+func runInProcess(t *testing.T, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), args, &out, &errb)
-	return result{code, out.String(), errb.String()}
+	r := result{code, out.String(), errb.String()}
+	validateJSONOutput(t, "", args, r)
+	return r
+}
+
+// validateJSONOutput holds every JSON report a test makes imgsize write,
+// to stdout or with -o (relative to dir), to the shipped JSON Schema.
+func validateJSONOutput(t *testing.T, dir string, args []string, r result) {
+	t.Helper()
+	var isJSON bool
+	var out string
+	for i, a := range args {
+		next := ""
+		if i+1 < len(args) {
+			next = args[i+1]
+		}
+		switch {
+		case (a == "-f" || a == "--format") && strings.EqualFold(next, "json"),
+			strings.EqualFold(a, "--format=json"), strings.EqualFold(a, "-f=json"):
+			isJSON = true
+		case a == "-o" || a == "--output":
+			out = next
+		case strings.HasPrefix(a, "--output="):
+			out = strings.TrimPrefix(a, "--output=")
+		}
+	}
+	if !isJSON {
+		return
+	}
+	if out == "" || out == "-" {
+		if strings.TrimSpace(r.stdout) != "" {
+			testutil.ValidateReport(t, []byte(r.stdout))
+		}
+		return
+	}
+	if dir != "" && !filepath.IsAbs(out) {
+		out = filepath.Join(dir, out)
+	}
+	if b, err := os.ReadFile(out); err == nil && r.code != exitOutput {
+		testutil.ValidateReport(t, b)
+	}
 }
 
 // twoImageLayout writes a layout with tags "big" and "small".
@@ -150,7 +195,7 @@ func decode(t *testing.T, s string) jsonReport {
 
 func TestInspectJSONMatchesManifest(t *testing.T) {
 	dir, big, _ := twoImageLayout(t)
-	r := runInProcess("inspect", "--format", "json", "oci:"+dir+":big")
+	r := runInProcess(t, "inspect", "--format", "json", "oci:"+dir+":big")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -178,7 +223,7 @@ func TestCompareEveryFormat(t *testing.T) {
 	dir, big, small := twoImageLayout(t)
 	for _, format := range []string{"table", "json", "markdown", "csv"} {
 		t.Run(format, func(t *testing.T) {
-			r := runInProcess("compare", "--format", format, "oci:"+dir+":big", "oci:"+dir+":small")
+			r := runInProcess(t, "compare", "--format", format, "oci:"+dir+":big", "oci:"+dir+":small")
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
@@ -214,7 +259,7 @@ func TestOutputFile(t *testing.T) {
 	dir, _, _ := twoImageLayout(t)
 	outDir := t.TempDir()
 	out := filepath.Join(outDir, "report.json")
-	if r := runInProcess("inspect", "-f", "json", "-o", out, "oci:"+dir+":small"); r.code != 0 || r.stdout != "" || r.stderr != "" {
+	if r := runInProcess(t, "inspect", "-f", "json", "-o", out, "oci:"+dir+":small"); r.code != 0 || r.stdout != "" || r.stderr != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	b, err := os.ReadFile(out)
@@ -224,7 +269,7 @@ func TestOutputFile(t *testing.T) {
 	decode(t, string(b))
 
 	failed := filepath.Join(outDir, "failed.json")
-	if r := runInProcess("inspect", "-f", "json", "-o", failed, "oci:"+dir+":absent"); r.code != exitImage {
+	if r := runInProcess(t, "inspect", "-f", "json", "-o", failed, "oci:"+dir+":absent"); r.code != exitImage {
 		t.Fatalf("exit %d, want %d", r.code, exitImage)
 	}
 	if names := dirNames(t, outDir); len(names) != 1 {
@@ -258,7 +303,7 @@ func TestBadInputExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runInProcess(tt.args...)
+			r := runInProcess(t, tt.args...)
 			if r.code != tt.code {
 				t.Errorf("exit %d, want %d; stderr %q", r.code, tt.code, r.stderr)
 			}

@@ -52,6 +52,8 @@ type globalOptions struct {
 	traffic *source.Stats
 
 	stdout, stderr io.Writer
+	// getenv reads the environment (tests replace it).
+	getenv func(string) string
 }
 
 // newRootCmd builds the command tree over g, which holds the flags'
@@ -89,7 +91,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf.BoolVar(&g.noProg, "no-progress", false, "never show a progress bar (it only appears when stderr is a terminal)")
 	pf.DurationVar(&g.timeout, "timeout", 0, "give up after this long, e.g. 2m (default: no limit)")
 
-	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newVersionCmd(g))
+	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newCheckCmd(g), newVersionCmd(g))
 	// cobra adds "completion" when it executes; adding it now lets
 	// usageArgs reach its commands' argument checks too.
 	root.InitDefaultCompletionCmd()
@@ -152,7 +154,7 @@ func (g *globalOptions) reportOptions() (report.Options, error) {
 	if err != nil {
 		return report.Options{}, err
 	}
-	return report.Options{Format: f, Binary: g.binary, Version: moduleVersion()}, nil
+	return report.Options{Format: f, Binary: g.binary, Version: moduleVersion(), Time: time.Now()}, nil
 }
 
 func (g *globalOptions) sourceOptions() (source.Options, error) {
@@ -182,41 +184,74 @@ func (g *globalOptions) layerOptions() (layers.Options, error) {
 	return lopts, nil
 }
 
-// loadAll opens and models each argument in order, sharing one memo so a
-// layer present in several registry images is read once. Each error names
-// its image.
-func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.Image, error) {
+// loader opens and models images for one run: one memo, so that a layer
+// present in several registry images is read once, one progress bar, one
+// traffic count and one deadline.
+type loader struct {
+	ctx   context.Context
+	sopts source.Options
+	lopts layers.Options
+}
+
+// newLoader sets up a run's loading; the caller must call the returned
+// function when done.
+func (g *globalOptions) newLoader(ctx context.Context) (*loader, func(), error) {
 	sopts, err := g.sourceOptions()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lopts, err := g.layerOptions()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if g.stats {
 		g.traffic = &source.Stats{}
 		sopts.Stats = g.traffic
 	}
+	var done []func()
 	if bar := newProgress(g.stderr, g.noProg); bar != nil {
 		lopts.Progress = func(n int64) { _ = bar.Add64(n) }
-		defer func() { _ = bar.Finish(); _ = bar.Clear() }()
+		done = append(done, func() { _ = bar.Finish(); _ = bar.Clear() })
 	}
 	if g.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, g.timeout, fmt.Errorf("timed out after %s (--timeout)", g.timeout))
-		defer cancel()
+		done = append(done, cancel)
 	}
+	return &loader{ctx: ctx, sopts: sopts, lopts: lopts}, func() {
+		for _, f := range done {
+			f()
+		}
+	}, nil
+}
+
+// load opens and models one argument. The error names the image.
+func (l *loader) load(arg string) (*layers.Image, error) {
+	img, err := loadOne(l.ctx, arg, l.sopts, l.lopts)
+	if err != nil {
+		if cause := context.Cause(l.ctx); cause != nil && errors.Is(err, context.DeadlineExceeded) {
+			err = cause
+		}
+		// The argument may hold credentials: source.Open refuses them,
+		// and they must not be echoed either.
+		return nil, fmt.Errorf("%s: %w", source.Redact(arg), err)
+	}
+	return img, nil
+}
+
+// loadAll opens and models each argument in order, stopping at the first
+// that cannot be read.
+func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.Image, error) {
+	l, done, err := g.newLoader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	out := make([]*layers.Image, 0, len(args))
 	for _, arg := range args {
-		img, err := loadOne(ctx, arg, sopts, lopts)
+		img, err := l.load(arg)
 		if err != nil {
-			if cause := context.Cause(ctx); cause != nil && errors.Is(err, context.DeadlineExceeded) {
-				err = cause
-			}
-			// The argument may hold credentials: source.Open refuses
-			// them, and they must not be echoed either.
-			return nil, fmt.Errorf("%s: %w", source.Redact(arg), err)
+			return nil, err
 		}
 		out = append(out, img)
 	}

@@ -1,0 +1,380 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/imgsize/imgsize/pkg/analysis"
+	"github.com/imgsize/imgsize/pkg/config"
+	"github.com/imgsize/imgsize/pkg/errdefs"
+	"github.com/imgsize/imgsize/pkg/layers"
+	"github.com/imgsize/imgsize/pkg/report"
+	"github.com/imgsize/imgsize/pkg/source"
+)
+
+// errBudget marks a gate that did not pass (exit 1).
+var errBudget = errors.New("budget exceeded")
+
+type checkOptions struct {
+	maxCompressed, maxUncompressed string
+	maxLayers                      int
+	maxGrowth, baseline            string
+	growthBasis, warnAt            string
+	config, junit                  string
+}
+
+func newCheckCmd(g *globalOptions) *cobra.Command {
+	o := &checkOptions{}
+	cmd := &cobra.Command{
+		Use:   "check [IMAGE...]",
+		Short: "Fail when an image exceeds its size budgets (the CI gate)",
+		Long: `Hold each image to size budgets and exit 1 when any is exceeded: absolute
+limits on compressed size, uncompressed size and layer count, and growth
+against a baseline (an image, or a JSON report saved by an earlier run).
+
+Budgets come from flags, which apply to every image, or from a config file
+(imgsize.yaml in the current directory, or --config) giving defaults and
+per-image budgets and baselines; flags win over the file. Without IMAGE
+arguments, the images listed in the config file are checked.
+
+Growth is judged on compressed size (what a pull transfers and a registry
+stores) unless --growth-basis uncompressed. A budget whose figure cannot be
+known (the compressed size of a docker-archive, a percentage of a 0-byte
+baseline) fails: a gate must not pass what it cannot measure.
+
+When GITHUB_ACTIONS=true, failures and near misses are also written as
+::error and ::warning annotations (to stderr) and the Markdown report is
+appended to $GITHUB_STEP_SUMMARY. --junit writes JUnit XML, which GitLab,
+Jenkins and Azure DevOps show as test results.
+
+Exit codes: 0 every budget holds; 1 a budget is exceeded or unknown; 2 usage
+or config error; 3 an image or baseline could not be read; 4 the report
+could not be written.`,
+		Example: `  imgsize check oci:examples/out:multistage --max-compressed 10MB --max-layers 5
+  imgsize check app.tar --max-growth 5% --baseline report:last-release.json
+  imgsize check --config ci/imgsize.yaml --junit imgsize-junit.xml`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheck(cmd.Context(), g, o, cmd.Flags(), args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.maxCompressed, "max-compressed", "", "largest compressed size allowed, e.g. 50MB or 48MiB (none: drop the config file's)")
+	f.StringVar(&o.maxUncompressed, "max-uncompressed", "", "largest uncompressed size allowed, e.g. 200MB (none: drop the config file's)")
+	f.IntVar(&o.maxLayers, "max-layers", 0, "most layers allowed")
+	f.StringVar(&o.maxGrowth, "max-growth", "", "most growth allowed against --baseline: a percentage (5%) or a size (10MB) (none: drop the config file's)")
+	f.StringVar(&o.baseline, "baseline", "", "`IMAGE` or saved JSON report to measure growth against")
+	f.StringVar(&o.growthBasis, "growth-basis", "", "size growth is judged on: compressed (default) or uncompressed")
+	f.StringVar(&o.warnAt, "warn-at", "", "report a budget as near its limit from this fraction of it, e.g. 90% (default 90%; off to disable)")
+	f.StringVar(&o.config, "config", "", "budgets file (default imgsize.yaml in the current directory, if present)")
+	f.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to `FILE` (atomically)")
+	return cmd
+}
+
+// flagSettings turns the budget flags the user gave into settings; flags
+// not given leave the config file's values alone.
+func (o *checkOptions) flagSettings(flags *pflag.FlagSet) (config.Settings, error) {
+	var s config.Settings
+	var err error
+	// "none" removes a limit or baseline the config file gives.
+	set := func(name string) bool {
+		if !flags.Changed(name) {
+			return false
+		}
+		if v := flags.Lookup(name).Value.String(); strings.EqualFold(strings.TrimSpace(v), "none") && clearable[name] {
+			if s.Cleared == nil {
+				s.Cleared = map[string]bool{}
+			}
+			s.Cleared[name] = true
+			return false
+		}
+		return true
+	}
+	if set("max-compressed") {
+		if s.MaxCompressed, err = sizeFlag("max-compressed", o.maxCompressed); err != nil {
+			return s, err
+		}
+	}
+	if set("max-uncompressed") {
+		if s.MaxUncompressed, err = sizeFlag("max-uncompressed", o.maxUncompressed); err != nil {
+			return s, err
+		}
+	}
+	if set("max-layers") {
+		if o.maxLayers < 0 {
+			return s, errdefs.UsageError(fmt.Errorf("--max-layers must be 0 or more, got %d", o.maxLayers))
+		}
+		n := o.maxLayers
+		s.MaxLayers = &n
+	}
+	if set("max-growth") {
+		gr, err := config.ParseGrowth(o.maxGrowth)
+		if err != nil {
+			return s, flagError("max-growth", err)
+		}
+		s.MaxGrowth = &gr
+	}
+	if set("baseline") {
+		if o.baseline == "" {
+			return s, errdefs.UsageError(errors.New("--baseline needs an image or a report"))
+		}
+		b := o.baseline
+		s.Baseline = &b
+	}
+	if set("growth-basis") {
+		b, err := config.ParseBasis(o.growthBasis)
+		if err != nil {
+			return s, flagError("growth-basis", err)
+		}
+		s.GrowthBasis = &b
+	}
+	if set("warn-at") {
+		w, err := config.ParseFraction(o.warnAt)
+		if err != nil {
+			return s, flagError("warn-at", err)
+		}
+		s.WarnAt = &w
+	}
+	return s, nil
+}
+
+// clearable are the flags that take "none".
+var clearable = map[string]bool{"max-compressed": true, "max-uncompressed": true, "max-growth": true, "baseline": true}
+
+func sizeFlag(name, v string) (*int64, error) {
+	n, err := config.ParseSize(v)
+	if err != nil {
+		return nil, flagError(name, err)
+	}
+	return &n, nil
+}
+
+func flagError(name string, err error) error {
+	return errdefs.UsageError(fmt.Errorf("--%s: %w", name, err))
+}
+
+// target is one image to check, with the settings that apply to it and
+// where they came from (for messages).
+type target struct {
+	arg      string
+	settings config.Settings
+	where    string
+}
+
+// loadConfig reads --config, or imgsize.yaml when present; nil without
+// either.
+func (o *checkOptions) loadConfig() (*config.File, error) {
+	if o.config != "" {
+		return config.Load(o.config)
+	}
+	f, err := config.Load(config.DefaultPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return f, err
+}
+
+// targets decides which images are checked and under which settings:
+// the arguments, or the config's images; each with the config's defaults,
+// its own entry and the flags laid over one another in that order.
+func (o *checkOptions) targets(cfg *config.File, flags config.Settings, args []string) ([]target, error) {
+	var out []target
+	switch {
+	case len(args) > 0:
+		for _, a := range args {
+			t := target{arg: a, settings: flags, where: "the command line"}
+			if cfg != nil {
+				s := cfg.Defaults
+				t.where = cfg.Path + " defaults and the command line"
+				if e, ok := cfg.Lookup(a); ok {
+					s = s.Over(e.Settings)
+					t.where = fmt.Sprintf("%s:%d and the command line", cfg.Path, e.Line)
+				}
+				t.settings = s.Over(flags)
+			}
+			out = append(out, t)
+		}
+	case cfg != nil && len(cfg.Images) > 0:
+		for _, e := range cfg.Images {
+			out = append(out, target{
+				arg:      e.Image,
+				settings: cfg.Defaults.Over(e.Settings).Over(flags),
+				where:    fmt.Sprintf("%s:%d", cfg.Path, e.Line),
+			})
+		}
+	case cfg != nil:
+		return nil, errdefs.UsageError(fmt.Errorf("no images to check: give IMAGE arguments or list images in %s", cfg.Path))
+	default:
+		return nil, errdefs.UsageError(errors.New("no images to check: give IMAGE arguments, or list images in imgsize.yaml (or --config)"))
+	}
+	growthAnywhere := false
+	for _, t := range out {
+		b := t.settings.Budgets()
+		if b.Empty() {
+			return nil, errdefs.UsageError(fmt.Errorf("no budgets for %s (from %s): set --max-compressed, --max-uncompressed, --max-layers or --max-growth, or budgets in imgsize.yaml", source.Redact(t.arg), t.where))
+		}
+		if b.MaxGrowth != nil {
+			growthAnywhere = true
+			if t.settings.Baseline == nil {
+				return nil, errdefs.UsageError(fmt.Errorf("max-growth for %s (from %s) needs a baseline: --baseline IMAGE|REPORT.json or baseline: in imgsize.yaml", source.Redact(t.arg), t.where))
+			}
+		}
+	}
+	if flags.Baseline != nil && !growthAnywhere {
+		return nil, errdefs.UsageError(errors.New("--baseline has no effect without a growth budget (--max-growth)"))
+	}
+	return out, nil
+}
+
+func runCheck(ctx context.Context, g *globalOptions, o *checkOptions, flags *pflag.FlagSet, args []string) error {
+	ropts, err := g.reportOptions()
+	if err != nil {
+		return err
+	}
+	given, err := o.flagSettings(flags)
+	if err != nil {
+		return err
+	}
+	cfg, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	targets, err := o.targets(cfg, given, args)
+	if err != nil {
+		return err
+	}
+	l, done, err := g.newLoader(ctx)
+	if err != nil {
+		return err
+	}
+	run := checkAll(l, targets)
+	done()
+	// An interrupt is not a verdict: no report claims a result.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	if err := g.emit(ctx, func(w io.Writer) error { return report.Check(w, run, ropts) }); err != nil {
+		return err
+	}
+	if o.junit != "" {
+		err := report.WriteFile(o.junit, func(w io.Writer) error { return report.JUnit(w, run, ropts) })
+		if err != nil {
+			return errdefs.Wrap(errOutput, err)
+		}
+	}
+	if g.getenv("GITHUB_ACTIONS") == "true" {
+		if err := githubOutputs(g, run, ropts); err != nil {
+			return err
+		}
+	}
+	return checkVerdict(run)
+}
+
+// checkAll reads every image and baseline, each baseline once, and holds
+// each image to its budgets. An image that cannot be read does not stop
+// the others: a gate reports everything it can.
+func checkAll(l *loader, targets []target) *analysis.CheckRun {
+	type loaded struct {
+		img *layers.Image
+		err error
+	}
+	baselines := map[string]loaded{}
+	run := &analysis.CheckRun{}
+	for _, t := range targets {
+		if l.ctx.Err() != nil {
+			break
+		}
+		b := t.settings.Budgets()
+		ic := analysis.ImageCheck{Arg: source.Redact(t.arg), Budgets: b}
+		img, err := l.load(t.arg)
+		if err != nil {
+			ic.Err = cleanError{err}
+			run.Images = append(run.Images, ic)
+			continue
+		}
+		ic.Image = img
+		if b.MaxGrowth != nil {
+			arg := *t.settings.Baseline
+			ic.BaselineArg = source.Redact(arg)
+			got, ok := baselines[arg]
+			if !ok {
+				got.img, got.err = l.load(arg)
+				baselines[arg] = got
+			}
+			if got.err != nil {
+				ic.Err = cleanError{fmt.Errorf("baseline %w", got.err)}
+				run.Images = append(run.Images, ic)
+				continue
+			}
+			ic.Baseline = got.img
+		}
+		ic.Results = analysis.Check(ic.Image, ic.Baseline, b)
+		run.Images = append(run.Images, ic)
+	}
+	return run
+}
+
+// cleanError keeps an error's kinds for the exit code while its text is
+// one line without credentials, fit for reports and CI logs.
+type cleanError struct{ err error }
+
+func (e cleanError) Error() string { return oneLine(e.err.Error()) }
+func (e cleanError) Unwrap() error { return e.err }
+
+// checkVerdict is the gate's error: an image that could not be read (exit
+// 3) outranks a budget exceeded (exit 1), because its budgets were not
+// checked at all.
+func checkVerdict(run *analysis.CheckRun) error {
+	_, failed, _, unreadable := run.Tally()
+	for _, ic := range run.Images {
+		if ic.Err != nil {
+			if unreadable > 1 {
+				return fmt.Errorf("%d images could not be checked; first: %w", unreadable, ic.Err)
+			}
+			return ic.Err
+		}
+	}
+	if failed > 0 {
+		total := 0
+		for _, ic := range run.Images {
+			total += len(ic.Results)
+		}
+		return errdefs.Wrap(errBudget, fmt.Errorf("size check failed: %d of %d budgets exceeded or unknown", failed, total))
+	}
+	return nil
+}
+
+// githubOutputs writes annotations to stderr, where the Actions runner
+// reads workflow commands as it does on stdout, keeping stdout for the
+// report; and appends the Markdown report to the job's summary.
+func githubOutputs(g *globalOptions, run *analysis.CheckRun, ropts report.Options) error {
+	if err := report.GitHubAnnotations(g.stderr, run, ropts); err != nil {
+		return errdefs.Wrap(errOutput, err)
+	}
+	path := g.getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return errdefs.Wrap(errOutput, fmt.Errorf("writing step summary: %w", err))
+	}
+	mopts := ropts
+	mopts.Format = report.Markdown
+	werr := report.Check(f, run, mopts)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return errdefs.Wrap(errOutput, fmt.Errorf("writing step summary %s: %w", path, werr))
+	}
+	return nil
+}
