@@ -203,10 +203,19 @@ func (l *archiveLayer) Digest() (v1.Hash, error)            { return l.digest, n
 func (l *archiveLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
 func (l *archiveLayer) Size() (int64, error)                { return l.size, nil }
 func (l *archiveLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+
+// Compressed serves the layer as a section of the archive. It can seek, so
+// a reader listing an uncompressed layer's entries skips file contents.
 func (l *archiveLayer) Compressed() (io.ReadCloser, error) {
 	sec, err := l.t.section(l.path)
 	if err != nil {
 		return nil, err
 	}
-	return io.NopCloser(sec), nil
+	return readSeekCloser{sec, io.NopCloser(nil)}, nil
+}
+
+// readSeekCloser is a blob reader that keeps its Seek.
+type readSeekCloser struct {
+	io.ReadSeeker
+	io.Closer
 }

@@ -394,8 +394,5 @@ func (l *storeLayer) Compressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{r, c}, nil
+	return readSeekCloser{r, c}, nil
 }

@@ -1,0 +1,105 @@
+package files_test
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"path"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imgsize/imgsize/pkg/errdefs"
+	"github.com/imgsize/imgsize/pkg/files"
+	"github.com/imgsize/imgsize/pkg/source"
+)
+
+func TestEntryOf(t *testing.T) {
+	for _, tc := range []struct {
+		hdr  tar.Header
+		want *files.Entry // nil: no entry
+	}{
+		{tar.Header{Name: "./", Typeflag: tar.TypeDir}, nil},
+		{tar.Header{Name: "/", Typeflag: tar.TypeDir}, nil},
+		{tar.Header{Name: ".", Typeflag: tar.TypeDir}, nil},
+		{tar.Header{Name: "", Typeflag: tar.TypeReg}, nil},
+		{tar.Header{Name: "pax_global_header", Typeflag: tar.TypeXGlobalHeader, Size: 52}, nil},
+		{tar.Header{Name: "//etc//passwd", Typeflag: tar.TypeReg, Size: 9, Mode: 0o100644}, &files.Entry{Path: "etc/passwd", Type: files.Regular, Size: 9, Mode: 0o644}},
+		{tar.Header{Name: "././a/./b/", Typeflag: tar.TypeDir, Mode: 0o40755}, &files.Entry{Path: "a/b", Type: files.Dir, Mode: 0o755}},
+		{tar.Header{Name: "/./x", Typeflag: tar.TypeReg}, &files.Entry{Path: "x", Type: files.Regular}},
+		{tar.Header{Name: "../../etc/shadow", Typeflag: tar.TypeReg, Size: 1}, &files.Entry{Path: "../../etc/shadow", Type: files.Regular, Size: 1}},
+		{tar.Header{Name: "a/../../b", Typeflag: tar.TypeReg}, &files.Entry{Path: "../b", Type: files.Regular}},
+		{tar.Header{Name: "d", Typeflag: tar.TypeDir, Size: 4096}, &files.Entry{Path: "d", Type: files.Dir}},
+		{tar.Header{Name: "l", Typeflag: tar.TypeSymlink, Linkname: "../x/./y"}, &files.Entry{Path: "l", Type: files.Symlink, Linkname: "../x/./y"}},
+		{tar.Header{Name: "h", Typeflag: tar.TypeLink, Linkname: "./a//b", Size: 7}, &files.Entry{Path: "h", Type: files.Hardlink, Linkname: "a/b"}},
+		{tar.Header{Name: "dev/sda", Typeflag: tar.TypeBlock, Size: 3}, &files.Entry{Path: "dev/sda", Type: files.Other}},
+		{tar.Header{Name: "s", Typeflag: tar.TypeReg, Mode: 0o107777}, &files.Entry{Path: "s", Type: files.Regular, Mode: 0o7777}},
+		{tar.Header{Name: ".wh..wh..opq", Typeflag: tar.TypeReg}, &files.Entry{Path: ".", Type: files.Dir, Opaque: true}},
+		{tar.Header{Name: "./a/b/.wh..wh..opq", Typeflag: tar.TypeReg, Mode: 0o644}, &files.Entry{Path: "a/b", Type: files.Dir, Opaque: true}},
+		{tar.Header{Name: "a/.wh.b c", Typeflag: tar.TypeReg, Mode: 0o644}, &files.Entry{Path: "a/b c", Type: files.Other, Whiteout: true}},
+		{tar.Header{Name: ".wh.etc", Typeflag: tar.TypeReg}, &files.Entry{Path: "etc", Type: files.Other, Whiteout: true}},
+		{tar.Header{Name: "a/.wh.", Typeflag: tar.TypeReg}, nil},
+		{tar.Header{Name: ".wh..wh.plnk", Typeflag: tar.TypeDir}, nil},
+		{tar.Header{Name: ".wh..wh.plnk/12.34", Typeflag: tar.TypeReg, Size: 3}, nil},
+		{tar.Header{Name: ".wh..wh.aufs", Typeflag: tar.TypeReg}, nil},
+		{tar.Header{Name: "x/.wh..wh.orph", Typeflag: tar.TypeDir}, nil},
+	} {
+		got, ok := files.EntryOf(&tc.hdr)
+		switch {
+		case tc.want == nil && ok:
+			t.Errorf("%q: got %+v, want no entry", tc.hdr.Name, got)
+		case tc.want != nil && !ok:
+			t.Errorf("%q: no entry, want %+v", tc.hdr.Name, *tc.want)
+		case tc.want != nil:
+			if diff := cmp.Diff(*tc.want, got); diff != "" {
+				t.Errorf("%q (-want +got):\n%s", tc.hdr.Name, diff)
+			}
+		}
+	}
+}
+
+// FuzzRead: a layer of arbitrary bytes, stored as they are or gzipped, is
+// read without panic, with or without content digests; a failure is
+// ErrCorrupt; what is read is a list of clean relative paths with sane
+// sizes. A deadline bounds each input: a few bytes of sparse map can claim
+// a file whose hashing takes forever (TestReadSparseBomb).
+func FuzzRead(f *testing.F) {
+	f.Add(tarOf(f, []member{reg("a", 0o644, []byte("a")), dir("./b/", 0o755), symlink("c", "/a")}), false, true)
+	f.Add(tarOf(f, []member{reg("x/.wh..wh..opq", 0o644, nil), reg("/y/.wh.z", 0o644, nil)}), true, false)
+	f.Add(sparseBomb(), false, false)
+	f.Add([]byte("not a tar"), false, true)
+	f.Add([]byte{}, true, true)
+	f.Fuzz(func(t *testing.T, b []byte, gzipped, content bool) {
+		blob, mt := b, types.OCIUncompressedLayer
+		if gzipped {
+			blob, mt = compress(t, b, gz), types.OCILayer
+		}
+		img := imageOf(t, newLayer(t, blob, sha(b), mt))
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		ls, err := files.Read(ctx, &source.Image{Transport: source.OCI, Image: img}, files.Options{Content: content})
+		if errors.Is(err, context.DeadlineExceeded) {
+			return
+		}
+		if err != nil {
+			if !errors.Is(err, errdefs.ErrCorrupt) {
+				t.Fatalf("Read = %v, want nil or ErrCorrupt", err)
+			}
+			return
+		}
+		for _, e := range ls[0].Entries {
+			if e.Path == "" || strings.HasPrefix(e.Path, "/") || (path.Clean(e.Path) != e.Path) {
+				t.Errorf("entry path %q is not clean and relative", e.Path)
+			}
+			if e.Size < 0 || (e.Type != files.Regular && e.Size != 0) {
+				t.Errorf("entry %+v has a bad size", e)
+			}
+			if (content && e.Type == files.Regular) != (e.Digest != "") {
+				t.Errorf("entry %+v: a digest for regular files only, with Content", e)
+			}
+		}
+	})
+}

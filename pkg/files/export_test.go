@@ -1,0 +1,13 @@
+package files
+
+// Seeker exposes seeker to the external tests.
+var Seeker = seeker
+
+// EntryOf exposes entryOf to the external tests.
+var EntryOf = entryOf
+
+// Store and Cached expose the cache format to the benchmarks.
+var (
+	Store  = store
+	Cached = cached
+)
