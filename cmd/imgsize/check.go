@@ -15,6 +15,7 @@ import (
 	"github.com/imgsize/imgsize/pkg/analysis"
 	"github.com/imgsize/imgsize/pkg/config"
 	"github.com/imgsize/imgsize/pkg/errdefs"
+	"github.com/imgsize/imgsize/pkg/files"
 	"github.com/imgsize/imgsize/pkg/layers"
 	"github.com/imgsize/imgsize/pkg/report"
 	"github.com/imgsize/imgsize/pkg/source"
@@ -25,10 +26,13 @@ var errBudget = errors.New("budget exceeded")
 
 type checkOptions struct {
 	maxCompressed, maxUncompressed string
-	maxLayers                      int
+	maxLayers                      string
 	maxGrowth, baseline            string
 	growthBasis, warnAt            string
-	config, junit                  string
+	config, junit, diveCI          string
+
+	lowestEfficiency, highestWasted string
+	highestUserWasted, reclaimable  string
 }
 
 func newCheckCmd(g *globalOptions) *cobra.Command {
@@ -68,11 +72,16 @@ could not be written.`,
 	f := cmd.Flags()
 	f.StringVar(&o.maxCompressed, "max-compressed", "", "largest compressed size allowed, e.g. 50MB or 48MiB (none: drop the config file's)")
 	f.StringVar(&o.maxUncompressed, "max-uncompressed", "", "largest uncompressed size allowed, e.g. 200MB (none: drop the config file's)")
-	f.IntVar(&o.maxLayers, "max-layers", 0, "most layers allowed")
+	f.StringVar(&o.maxLayers, "max-layers", "", "most layers allowed (none: drop the config file's)")
 	f.StringVar(&o.maxGrowth, "max-growth", "", "most growth allowed against --baseline: a percentage (5%) or a size (10MB) (none: drop the config file's)")
 	f.StringVar(&o.baseline, "baseline", "", "`IMAGE` or saved JSON report to measure growth against")
 	f.StringVar(&o.growthBasis, "growth-basis", "", "size growth is judged on: compressed (default) or uncompressed")
 	f.StringVar(&o.warnAt, "warn-at", "", "report a budget as near its limit from this fraction of it, e.g. 90% (default 90%; off to disable)")
+	f.StringVar(&o.lowestEfficiency, "lowest-efficiency", "", "smallest dive efficiency allowed, e.g. 0.9 (reads every layer's files)")
+	f.StringVar(&o.highestWasted, "highest-wasted-bytes", "", "most dive wasted bytes allowed, e.g. 20MB (reads every layer's files)")
+	f.StringVar(&o.highestUserWasted, "highest-user-wasted-percent", "", "most dive wasted bytes allowed, as a ratio of the bytes above the first layer, e.g. 0.1 (reads every layer's files)")
+	f.StringVar(&o.reclaimable, "max-reclaimable", "", "most reclaimable bytes allowed (copies a later layer superseded or deleted), e.g. 50MB (reads every layer's files)")
+	f.StringVar(&o.diveCI, "dive-ci", "", "also apply dive's CI rules from `FILE` (a .dive-ci, read as dive reads it: its defaults, \"disabled\")")
 	f.StringVar(&o.config, "config", "", "budgets file (default imgsize.yaml in the current directory, if present)")
 	f.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to `FILE` (atomically)")
 	return cmd
@@ -108,10 +117,10 @@ func (o *checkOptions) flagSettings(flags *pflag.FlagSet) (config.Settings, erro
 		}
 	}
 	if set("max-layers") {
-		if o.maxLayers < 0 {
-			return s, errdefs.UsageError(fmt.Errorf("--max-layers must be 0 or more, got %d", o.maxLayers))
+		n, err := config.ParseLayers(o.maxLayers)
+		if err != nil {
+			return s, flagError("max-layers", err)
 		}
-		n := o.maxLayers
 		s.MaxLayers = &n
 	}
 	if set("max-growth") {
@@ -127,6 +136,32 @@ func (o *checkOptions) flagSettings(flags *pflag.FlagSet) (config.Settings, erro
 		}
 		b := o.baseline
 		s.Baseline = &b
+	}
+	for _, r := range []struct {
+		name string
+		v    string
+		dst  **float64
+	}{
+		{"lowest-efficiency", o.lowestEfficiency, &s.LowestEfficiency},
+		{"highest-user-wasted-percent", o.highestUserWasted, &s.HighestUserWastedPercent},
+	} {
+		if set(r.name) {
+			x, err := config.ParseRatio(r.v)
+			if err != nil {
+				return s, flagError(r.name, err)
+			}
+			*r.dst = &x
+		}
+	}
+	if set("highest-wasted-bytes") {
+		if s.HighestWastedBytes, err = sizeFlag("highest-wasted-bytes", o.highestWasted); err != nil {
+			return s, err
+		}
+	}
+	if set("max-reclaimable") {
+		if s.MaxReclaimable, err = sizeFlag("max-reclaimable", o.reclaimable); err != nil {
+			return s, err
+		}
 	}
 	if set("growth-basis") {
 		b, err := config.ParseBasis(o.growthBasis)
@@ -146,7 +181,10 @@ func (o *checkOptions) flagSettings(flags *pflag.FlagSet) (config.Settings, erro
 }
 
 // clearable are the flags that take "none".
-var clearable = map[string]bool{"max-compressed": true, "max-uncompressed": true, "max-growth": true, "baseline": true}
+var clearable = map[string]bool{
+	"max-compressed": true, "max-uncompressed": true, "max-layers": true, "max-growth": true, "baseline": true,
+	"lowest-efficiency": true, "highest-wasted-bytes": true, "highest-user-wasted-percent": true, "max-reclaimable": true,
+}
 
 func sizeFlag(name, v string) (*int64, error) {
 	n, err := config.ParseSize(v)
@@ -218,7 +256,7 @@ func (o *checkOptions) targets(cfg *config.File, flags config.Settings, args []s
 	for _, t := range out {
 		b := t.settings.Budgets()
 		if b.Empty() {
-			return nil, errdefs.UsageError(fmt.Errorf("no budgets for %s (from %s): set --max-compressed, --max-uncompressed, --max-layers or --max-growth, or budgets in imgsize.yaml", source.Redact(t.arg), t.where))
+			return nil, errdefs.UsageError(fmt.Errorf("no budgets for %s (from %s): set --max-compressed, --max-uncompressed, --max-layers, --max-growth, a file-level rule or --dive-ci, or budgets in imgsize.yaml", source.Redact(t.arg), t.where))
 		}
 		if b.MaxGrowth != nil {
 			growthAnywhere = true
@@ -241,6 +279,15 @@ func runCheck(ctx context.Context, g *globalOptions, o *checkOptions, flags *pfl
 	given, err := o.flagSettings(flags)
 	if err != nil {
 		return err
+	}
+	if o.diveCI != "" {
+		// dive's rules sit between the config file and the flags: they
+		// apply to every image, and a flag still wins.
+		dive, err := config.LoadDiveCI(o.diveCI)
+		if err != nil {
+			return err
+		}
+		given = dive.Over(given)
 	}
 	cfg, err := o.loadConfig()
 	if err != nil {
@@ -288,19 +335,28 @@ func checkAll(l *loader, targets []target) *analysis.CheckRun {
 	}
 	baselines := map[string]loaded{}
 	run := &analysis.CheckRun{}
+	// Every target gets a row, even after --timeout has expired: a gate
+	// that silently checked fewer images would pass what it never saw.
 	for _, t := range targets {
-		if l.ctx.Err() != nil {
-			break
-		}
 		b := t.settings.Budgets()
 		ic := analysis.ImageCheck{Arg: source.Redact(t.arg), Budgets: b}
-		img, err := l.load(t.arg)
+		var fr *analysis.FileReport
+		var err error
+		if b.NeedsFiles() {
+			// Only a file-level rule pays for reading every layer.
+			var fl []files.Layer
+			if ic.Image, fl, err = l.modelFiles(t.arg, false); err == nil {
+				fr, err = analysis.Files(ic.Image, fl, analysis.FilesOptions{})
+			}
+		} else {
+			ic.Image, err = l.model(t.arg)
+		}
 		if err != nil {
-			ic.Err = cleanError{err}
+			// Reports name the image beside its error.
+			ic.Image, ic.Err = nil, cleanError{err}
 			run.Images = append(run.Images, ic)
 			continue
 		}
-		ic.Image = img
 		if b.MaxGrowth != nil {
 			arg := *t.settings.Baseline
 			ic.BaselineArg = source.Redact(arg)
@@ -309,14 +365,12 @@ func checkAll(l *loader, targets []target) *analysis.CheckRun {
 				got.img, got.err = l.load(arg)
 				baselines[arg] = got
 			}
-			if got.err != nil {
-				ic.Err = cleanError{fmt.Errorf("baseline %w", got.err)}
-				run.Images = append(run.Images, ic)
-				continue
-			}
 			ic.Baseline = got.img
+			if got.err != nil {
+				ic.BaselineErr = cleanError{got.err}
+			}
 		}
-		ic.Results = analysis.Check(ic.Image, ic.Baseline, b)
+		ic.Judge(fr)
 		run.Images = append(run.Images, ic)
 	}
 	return run
@@ -329,19 +383,34 @@ type cleanError struct{ err error }
 func (e cleanError) Error() string { return oneLine(e.err.Error()) }
 func (e cleanError) Unwrap() error { return e.err }
 
-// checkVerdict is the gate's error: an image that could not be read (exit
-// 3) outranks a budget exceeded (exit 1), because its budgets were not
-// checked at all.
+// checkVerdict is the gate's error. A mistake in how the gate is set up
+// (exit 2) outranks an image or baseline that could not be read (exit 3),
+// which outranks a budget exceeded (exit 1): the budgets of what was not
+// read were not checked at all. Which image comes first does not matter.
 func checkVerdict(run *analysis.CheckRun) error {
-	_, failed, _, unreadable := run.Tally()
+	var errs []error
 	for _, ic := range run.Images {
 		if ic.Err != nil {
-			if unreadable > 1 {
-				return fmt.Errorf("%d images could not be checked; first: %w", unreadable, ic.Err)
-			}
-			return ic.Err
+			errs = append(errs, named(ic.Arg, ic.Err))
+		}
+		if ic.BaselineErr != nil {
+			errs = append(errs, fmt.Errorf("baseline of %s: %w", ic.Arg, ic.BaselineErr))
 		}
 	}
+	if len(errs) > 0 {
+		first := errs[0]
+		for _, e := range errs {
+			if errors.Is(e, errdefs.ErrUsage) {
+				first = e
+				break
+			}
+		}
+		if len(errs) > 1 {
+			return fmt.Errorf("%d images or baselines could not be read; %w", len(errs), first)
+		}
+		return first
+	}
+	_, failed, _, _ := run.Tally()
 	if failed > 0 {
 		total := 0
 		for _, ic := range run.Images {

@@ -429,3 +429,68 @@ func TestCheckCIOutputs(t *testing.T) {
 		t.Errorf("annotations outside GitHub Actions: %q", r.stderr)
 	}
 }
+
+// Found in review: an expired --timeout must not make the gate pass with
+// images unchecked; every image gets a row, and the run is exit 3.
+func TestCheckTimeout(t *testing.T) {
+	f := newCheckFixture(t)
+	r := runInProcess(t, "check", "-f", "json", "--no-cache", "--timeout", "1ns", f.small, f.big, "--max-layers", "0")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3; %s", r.code, r.stderr)
+	}
+	d := decodeCheck(t, r.stdout)
+	if len(d.Check.Results) != 2 || d.Check.Passed || d.Check.Errors != 2 {
+		t.Errorf("check %+v: want both images reported as unreadable", d.Check)
+	}
+	if !strings.Contains(r.stderr, "timed out") {
+		t.Errorf("stderr %q does not say it timed out", r.stderr)
+	}
+}
+
+// An unreadable baseline leaves growth unknown but still checks the other
+// budgets; the run is exit 3.
+func TestCheckBaselineUnreadable(t *testing.T) {
+	f := newCheckFixture(t)
+	missing := filepath.Join(t.TempDir(), "gone.json")
+	r := runInProcess(t, "check", "-f", "json", "--no-cache", f.small, "--baseline", missing, "--max-growth", "1%", "--max-layers", "10")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3; %s", r.code, r.stderr)
+	}
+	res := decodeCheck(t, r.stdout).Check.Results[0]
+	status := map[string]string{}
+	for _, b := range res.Budgets {
+		status[b.Budget] = b.Status + " " + b.Reason
+	}
+	if !strings.HasPrefix(status["max-layers"], "pass") || !strings.HasPrefix(status["max-growth"], "unknown the baseline could not be read") {
+		t.Errorf("budgets %v: want layers checked and growth unknown for the baseline", status)
+	}
+	if !strings.Contains(r.stderr, "baseline of "+f.small) || !strings.Contains(r.stderr, "gone.json") || len(stderrLines(r.stderr)) != 1 {
+		t.Errorf("stderr %q: want one line naming the image and its baseline", r.stderr)
+	}
+}
+
+// --max-layers takes none like the other limits, to drop a file's value.
+func TestCheckMaxLayersNone(t *testing.T) {
+	f := newCheckFixture(t)
+	cfg := writeFile(t, t.TempDir(), "c.yaml", "defaults:\n  max-layers: 0\n  max-compressed: 1GB\n")
+	if r := runInProcess(t, "check", "--no-cache", "--config", cfg, f.small); r.code != 1 {
+		t.Errorf("with the file's max-layers 0: exit %d, want 1", r.code)
+	}
+	if r := runInProcess(t, "check", "--no-cache", "--config", cfg, f.small, "--max-layers", "none"); r.code != 0 {
+		t.Errorf("--max-layers none: exit %d, want 0; %s", r.code, r.stderr)
+	}
+}
+
+// A JUnit file that cannot be written is exit 4, and leaves nothing behind.
+func TestCheckJUnitUnwritable(t *testing.T) {
+	f := newCheckFixture(t)
+	dir := t.TempDir()
+	junit := filepath.Join(dir, "missing-dir", "junit.xml")
+	r := runInProcess(t, "check", "--no-cache", f.small, "--max-layers", "10", "--junit", junit)
+	if r.code != 4 || !strings.Contains(r.stderr, "junit.xml") {
+		t.Errorf("exit %d, stderr %q; want 4 naming the file", r.code, r.stderr)
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("left behind: %v", names)
+	}
+}

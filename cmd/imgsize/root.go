@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/imgsize/imgsize/pkg/cache"
 	"github.com/imgsize/imgsize/pkg/errdefs"
+	"github.com/imgsize/imgsize/pkg/files"
 	"github.com/imgsize/imgsize/pkg/layers"
 	"github.com/imgsize/imgsize/pkg/report"
 	"github.com/imgsize/imgsize/pkg/source"
@@ -91,7 +93,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf.BoolVar(&g.noProg, "no-progress", false, "never show a progress bar (it only appears when stderr is a terminal)")
 	pf.DurationVar(&g.timeout, "timeout", 0, "give up after this long, e.g. 2m (default: no limit)")
 
-	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newCheckCmd(g), newVersionCmd(g))
+	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newCheckCmd(g), newFilesCmd(g), newDiffCmd(g), newVersionCmd(g))
 	// cobra adds "completion" when it executes; adding it now lets
 	// usageArgs reach its commands' argument checks too.
 	root.InitDefaultCompletionCmd()
@@ -136,6 +138,16 @@ func usageArgs(c *cobra.Command) {
 	}
 	for _, sub := range c.Commands() {
 		usageArgs(sub)
+	}
+}
+
+// argsExactly is cobra.ExactArgs with a usage-kind error.
+func argsExactly(n int, what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return errdefs.UsageError(fmt.Errorf("need exactly %d %s, got %d", n, what, len(args)))
+		}
+		return nil
 	}
 }
 
@@ -194,7 +206,7 @@ type loader struct {
 }
 
 // newLoader sets up a run's loading; the caller must call the returned
-// function when done.
+// function when done (it ends the progress bar and the --timeout).
 func (g *globalOptions) newLoader(ctx context.Context) (*loader, func(), error) {
 	sopts, err := g.sourceOptions()
 	if err != nil {
@@ -218,25 +230,47 @@ func (g *globalOptions) newLoader(ctx context.Context) (*loader, func(), error) 
 		ctx, cancel = context.WithTimeoutCause(ctx, g.timeout, fmt.Errorf("timed out after %s (--timeout)", g.timeout))
 		done = append(done, cancel)
 	}
+	// Idempotent, so a caller may finish the bar before writing the report
+	// and still defer it for the error paths.
+	var once sync.Once
 	return &loader{ctx: ctx, sopts: sopts, lopts: lopts}, func() {
-		for _, f := range done {
-			f()
-		}
+		once.Do(func() {
+			for _, f := range done {
+				f()
+			}
+		})
 	}, nil
 }
 
 // load opens and models one argument. The error names the image.
 func (l *loader) load(arg string) (*layers.Image, error) {
-	img, err := loadOne(l.ctx, arg, l.sopts, l.lopts)
+	img, err := l.model(arg)
 	if err != nil {
-		if cause := context.Cause(l.ctx); cause != nil && errors.Is(err, context.DeadlineExceeded) {
-			err = cause
-		}
-		// The argument may hold credentials: source.Open refuses them,
-		// and they must not be echoed either.
-		return nil, fmt.Errorf("%s: %w", source.Redact(arg), err)
+		return nil, named(arg, err)
 	}
 	return img, nil
+}
+
+// model is load with an error that does not name the image, for reports
+// that name it already.
+func (l *loader) model(arg string) (*layers.Image, error) {
+	img, err := loadOne(l.ctx, arg, l.sopts, l.lopts)
+	return img, l.cause(err)
+}
+
+// cause says that a deadline was the --timeout.
+func (l *loader) cause(err error) error {
+	if c := context.Cause(l.ctx); err != nil && c != nil && errors.Is(err, context.DeadlineExceeded) {
+		return c
+	}
+	return err
+}
+
+// named says which image an error is about. The argument may hold
+// credentials: source.Open refuses them, and they must not be echoed
+// either.
+func named(arg string, err error) error {
+	return fmt.Errorf("%s: %w", source.Redact(arg), err)
 }
 
 // loadAll opens and models each argument in order, stopping at the first
@@ -256,6 +290,35 @@ func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.I
 		out = append(out, img)
 	}
 	return out, nil
+}
+
+// loadFiles opens one argument and reads both its size model and what
+// each of its layers holds (with content digests when content). The error
+// names the image.
+func (l *loader) loadFiles(arg string, content bool) (*layers.Image, []files.Layer, error) {
+	img, fl, err := l.modelFiles(arg, content)
+	if err != nil {
+		return nil, nil, named(arg, err)
+	}
+	return img, fl, nil
+}
+
+// modelFiles is loadFiles with an error that does not name the image.
+func (l *loader) modelFiles(arg string, content bool) (*layers.Image, []files.Layer, error) {
+	src, err := source.Open(l.ctx, arg, l.sopts)
+	if err != nil {
+		return nil, nil, l.cause(err)
+	}
+	defer src.Close()
+	img, err := layers.Load(l.ctx, src, l.lopts)
+	if err != nil {
+		return nil, nil, l.cause(err)
+	}
+	fl, err := files.Read(l.ctx, src, files.Options{Content: content, Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress})
+	if err != nil {
+		return nil, nil, l.cause(err)
+	}
+	return img, fl, nil
 }
 
 func loadOne(ctx context.Context, arg string, sopts source.Options, lopts layers.Options) (*layers.Image, error) {

@@ -13,14 +13,16 @@ const module = "github.com/imgsize/imgsize/"
 // forbidden lists, for each step of source → layers → analysis → report,
 // the later steps it must never import. pkg/cache sits beneath layers (which
 // reads and writes it) and beside source: it knows nothing of the flow, and
-// source, which turns arguments into images, has no use for it. pkg/schema,
+// source, which turns arguments into images, has no use for it. pkg/files
+// (what each layer holds) is the model's other half, beside layers. pkg/schema,
 // the JSON report, is a leaf: report writes it and source reads it back.
 var forbidden = map[string][]string{
 	"pkg/errdefs":  {"pkg/cache", "pkg/schema", "pkg/source", "pkg/layers", "pkg/analysis", "pkg/report", "cmd/"},
 	"pkg/schema":   {"pkg/cache", "pkg/source", "pkg/layers", "pkg/analysis", "pkg/report", "cmd/"},
 	"pkg/cache":    {"pkg/source", "pkg/layers", "pkg/analysis", "pkg/report", "cmd/"},
-	"pkg/source":   {"pkg/cache", "pkg/layers", "pkg/analysis", "pkg/report", "cmd/"},
-	"pkg/layers":   {"pkg/analysis", "pkg/report", "cmd/"},
+	"pkg/source":   {"pkg/cache", "pkg/layers", "pkg/files", "pkg/analysis", "pkg/report", "cmd/"},
+	"pkg/files":    {"pkg/layers", "pkg/analysis", "pkg/config", "pkg/report", "cmd/"},
+	"pkg/layers":   {"pkg/files", "pkg/analysis", "pkg/report", "cmd/"},
 	"pkg/analysis": {"pkg/report", "pkg/config", "cmd/"},
 	"pkg/config":   {"pkg/report", "cmd/"},
 	"pkg/report":   {"cmd/"},

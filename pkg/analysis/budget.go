@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 
 	"github.com/imgsize/imgsize/pkg/layers"
 )
@@ -12,6 +14,13 @@ const (
 	MaxUncompressed = "max-uncompressed"
 	MaxLayers       = "max-layers"
 	MaxGrowth       = "max-growth"
+
+	// File-level budgets: they need each layer's files read (Files).
+	// The first three are dive's CI rules, with dive's definitions.
+	LowestEfficiency         = "lowest-efficiency"
+	HighestWastedBytes       = "highest-wasted-bytes"
+	HighestUserWastedPercent = "highest-user-wasted-percent"
+	MaxReclaimable           = "max-reclaimable"
 )
 
 // Basis names the size a budget measures.
@@ -38,6 +47,13 @@ type Budgets struct {
 	MaxUncompressed *int64
 	MaxLayers       *int
 	MaxGrowth       *Growth
+	// LowestEfficiency is a minimum of dive's efficiency (0 to 1);
+	// HighestUserWastedPercent a maximum of dive's wasted ÷ user bytes, a
+	// fraction as in dive (0.2 is 20%).
+	LowestEfficiency         *float64
+	HighestWastedBytes       *int64
+	HighestUserWastedPercent *float64
+	MaxReclaimable           *int64
 	// GrowthBasis is the size growth is judged on; empty means compressed,
 	// what a pull transfers and a registry stores.
 	GrowthBasis Basis
@@ -48,7 +64,13 @@ type Budgets struct {
 
 // Empty reports whether b checks nothing.
 func (b Budgets) Empty() bool {
-	return b.MaxCompressed == nil && b.MaxUncompressed == nil && b.MaxLayers == nil && b.MaxGrowth == nil
+	return b.MaxCompressed == nil && b.MaxUncompressed == nil && b.MaxLayers == nil && b.MaxGrowth == nil && !b.NeedsFiles()
+}
+
+// NeedsFiles reports whether a budget needs the file-level analysis,
+// which reads every layer's contents.
+func (b Budgets) NeedsFiles() bool {
+	return b.LowestEfficiency != nil || b.HighestWastedBytes != nil || b.HighestUserWastedPercent != nil || b.MaxReclaimable != nil
 }
 
 // Basis returns the growth basis, defaulting to compressed.
@@ -80,6 +102,9 @@ const (
 	UnitBytes   Unit = "bytes"
 	UnitLayers  Unit = "layers"
 	UnitPercent Unit = "percent"
+	// UnitRatio: a fraction from 0 to 1 (dive's efficiency and
+	// user-wasted figures).
+	UnitRatio Unit = "ratio"
 )
 
 // Result is one budget applied to one image.
@@ -91,10 +116,13 @@ type Result struct {
 	Unit  Unit
 	// Limit and Actual are in Unit: whole numbers for bytes and layers. For
 	// a growth budget Actual is the growth (negative when the image shrank).
-	// Margin is Limit − Actual: the headroom left, negative when exceeded.
-	// Actual and Margin are 0 when Status is Unknown.
+	// Margin is the headroom left, negative when the budget is broken:
+	// Limit − Actual, or Actual − Limit when Min. Actual and Margin are 0
+	// when Status is Unknown.
 	Limit, Actual, Margin float64
-	Status                Status
+	// Min: the limit is a minimum (lowest-efficiency), not a maximum.
+	Min    bool
+	Status Status
 	// Near is set on a budget that holds with Actual at or above
 	// Budgets.WarnAt of Limit.
 	Near bool
@@ -126,6 +154,50 @@ func Check(img, baseline *layers.Image, b Budgets) []Result {
 		out = append(out, growthBudget(img, baseline, *b.MaxGrowth, b.Basis(), b.WarnAt))
 	}
 	return out
+}
+
+// CheckFiles holds a file-level analysis to b's file-level budgets (the
+// dive rules and max-reclaimable). Every figure is exact: it comes from
+// reading each layer's entries.
+func CheckFiles(fr *FileReport, b Budgets) []Result {
+	var out []Result
+	d := fr.Dive
+	if b.LowestEfficiency != nil {
+		r := Result{Budget: LowestEfficiency, Unit: UnitRatio, Min: true, Limit: *b.LowestEfficiency, Actual: d.Efficiency, Provenance: layers.Exact}
+		out = append(out, judgeMin(r))
+	}
+	if b.HighestWastedBytes != nil {
+		r := Result{Budget: HighestWastedBytes, Unit: UnitBytes, Limit: float64(*b.HighestWastedBytes), Actual: float64(d.WastedBytes), Provenance: layers.Exact}
+		out = append(out, judge(r, b.WarnAt))
+	}
+	if b.HighestUserWastedPercent != nil {
+		r := Result{Budget: HighestUserWastedPercent, Unit: UnitRatio, Limit: *b.HighestUserWastedPercent, Provenance: layers.Exact}
+		if d.UserSizeBytes == 0 {
+			// dive divides by zero here; a gate must not guess.
+			r.Status, r.Provenance, r.Reason = Unknown, layers.Unknown, "the image has no bytes above its first layer; wasted bytes relative to them are undefined"
+		} else {
+			r.Actual = d.UserWastedPercent
+			r = judge(r, b.WarnAt)
+		}
+		out = append(out, r)
+	}
+	if b.MaxReclaimable != nil {
+		r := Result{Budget: MaxReclaimable, Unit: UnitBytes, Limit: float64(*b.MaxReclaimable), Actual: float64(fr.Reclaimable), Provenance: layers.Exact}
+		out = append(out, judge(r, b.WarnAt))
+	}
+	return out
+}
+
+// judgeMin sets the verdict of a result whose limit is a minimum. It is
+// never near: how close to a floor is worth a warning has no natural
+// fraction.
+func judgeMin(r Result) Result {
+	r.Margin = r.Actual - r.Limit
+	r.Status = Pass
+	if r.Actual < r.Limit {
+		r.Status = Fail
+	}
+	return r
 }
 
 func sizeBudget(name string, basis Basis, s layers.Size, limit int64, warnAt float64) Result {
@@ -173,8 +245,26 @@ func growthBudget(img, baseline *layers.Image, g Growth, basis Basis, warnAt flo
 	}
 	r.Provenance = layers.Total([]layers.Size{base, value}).Provenance
 	r.Actual = float64(d.Bytes)
-	if g.Percent {
-		r.Actual = d.Percent
+	if !g.Percent {
+		return judge(r, warnAt)
+	}
+	// Growth in percent is a quotient, and float division can put a
+	// growth exactly at the limit a hair above it (7/100 gives
+	// 7.000000000000001): the verdict compares exact rationals.
+	growth := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(d.Bytes), big.NewInt(100)), big.NewInt(base.Bytes))
+	limit := new(big.Rat).SetFloat64(g.Percentage)
+	r.Actual = d.Percent
+	switch growth.Cmp(limit) {
+	case 0:
+		r.Actual = r.Limit
+	case 1:
+		if r.Actual <= r.Limit {
+			r.Actual = math.Nextafter(r.Limit, math.Inf(1))
+		}
+	case -1:
+		if r.Actual >= r.Limit {
+			r.Actual = math.Nextafter(r.Limit, math.Inf(-1))
+		}
 	}
 	return judge(r, warnAt)
 }
@@ -208,13 +298,34 @@ type ImageCheck struct {
 	Image, Baseline *layers.Image
 	Budgets         Budgets
 	Results         []Result
-	// Err is why the image or its baseline could not be read.
+	// Err is why the image could not be read: nothing was checked.
 	Err error
+	// BaselineErr is why the baseline could not be read: the growth
+	// budget is unknown, the others are checked.
+	BaselineErr error
+}
+
+// Judge holds the image to its budgets, the file-level ones with fr (nil
+// when none applies). An unreadable baseline leaves growth unknown and
+// says why.
+func (c *ImageCheck) Judge(fr *FileReport) {
+	c.Results = Check(c.Image, c.Baseline, c.Budgets)
+	if fr != nil {
+		c.Results = append(c.Results, CheckFiles(fr, c.Budgets)...)
+	}
+	if c.BaselineErr == nil {
+		return
+	}
+	for i := range c.Results {
+		if c.Results[i].Budget == MaxGrowth {
+			c.Results[i].Reason = "the baseline could not be read: " + c.BaselineErr.Error()
+		}
+	}
 }
 
 // Passed reports whether the image was read and every budget holds.
 func (c ImageCheck) Passed() bool {
-	if c.Err != nil {
+	if c.Err != nil || c.BaselineErr != nil {
 		return false
 	}
 	for _, r := range c.Results {
@@ -231,12 +342,15 @@ type CheckRun struct {
 }
 
 // Tally counts budgets by outcome: failed includes Unknown; errors counts
-// images that could not be read.
+// images, and baselines, that could not be read.
 func (c *CheckRun) Tally() (passed, failed, near, errors int) {
 	for _, ic := range c.Images {
 		if ic.Err != nil {
 			errors++
 			continue
+		}
+		if ic.BaselineErr != nil {
+			errors++
 		}
 		for _, r := range ic.Results {
 			switch {

@@ -159,3 +159,87 @@ func TestCheckRunTally(t *testing.T) {
 		t.Error("Empty: a zero limit is still a budget")
 	}
 }
+
+func f64(f float64) *float64 { return &f }
+
+// dive's rules compare as dive does: efficiency fails below the minimum,
+// the others above the maximum; equality passes each.
+func TestCheckFiles(t *testing.T) {
+	fr := &analysis.FileReport{
+		Dive:        analysis.DiveStats{Efficiency: 0.9, WastedBytes: 5_000, UserSizeBytes: 20_000, UserWastedPercent: 0.25},
+		Reclaimable: 3_000,
+	}
+	got := analysis.CheckFiles(fr, analysis.Budgets{
+		LowestEfficiency:         f64(0.9),
+		HighestWastedBytes:       i64(4_999),
+		HighestUserWastedPercent: f64(0.25),
+		MaxReclaimable:           i64(3_000),
+	})
+	want := []analysis.Result{
+		{Budget: "lowest-efficiency", Unit: "ratio", Min: true, Limit: 0.9, Actual: 0.9, Margin: 0, Status: "pass", Provenance: "exact"},
+		{Budget: "highest-wasted-bytes", Unit: "bytes", Limit: 4_999, Actual: 5_000, Margin: -1, Status: "fail", Provenance: "exact"},
+		{Budget: "highest-user-wasted-percent", Unit: "ratio", Limit: 0.25, Actual: 0.25, Margin: 0, Status: "pass", Provenance: "exact"},
+		{Budget: "max-reclaimable", Unit: "bytes", Limit: 3_000, Actual: 3_000, Margin: 0, Status: "pass", Provenance: "exact"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+
+	low := analysis.CheckFiles(&analysis.FileReport{Dive: analysis.DiveStats{Efficiency: 0.85}}, analysis.Budgets{LowestEfficiency: f64(0.9), HighestUserWastedPercent: f64(0.1)})
+	if low[0].Status != analysis.Fail || low[0].Margin > -0.049 || low[0].Margin < -0.051 {
+		t.Errorf("efficiency 0.85 against 0.9: %+v, want fail by 0.05", low[0])
+	}
+	// No bytes above the base layer: dive would divide by zero.
+	if low[1].Status != analysis.Unknown {
+		t.Errorf("user-wasted of an image with no user bytes: %+v, want unknown", low[1])
+	}
+	if !(analysis.Budgets{MaxReclaimable: i64(0)}).NeedsFiles() || (analysis.Budgets{MaxLayers: intp(1)}).NeedsFiles() {
+		t.Error("NeedsFiles wrong")
+	}
+}
+
+// A growth exactly at a percentage limit passes, although float division
+// puts 7 of 100 at 7.000000000000001; one byte more fails.
+func TestGrowthPercentExactlyAtLimit(t *testing.T) {
+	base := image(layer('a', 100, 100))
+	for _, tt := range []struct {
+		value int64
+		want  analysis.Status
+	}{{107, analysis.Pass}, {108, analysis.Fail}, {106, analysis.Pass}} {
+		img := image(layer('b', tt.value, tt.value))
+		r := analysis.Check(img, base, analysis.Budgets{MaxGrowth: &analysis.Growth{Percent: true, Percentage: 7}})[0]
+		if r.Status != tt.want {
+			t.Errorf("%d against 100 with a 7%% limit: %s (actual %v), want %s", tt.value, r.Status, r.Actual, tt.want)
+		}
+		if tt.value == 107 && (r.Actual != 7 || r.Margin != 0) {
+			t.Errorf("exactly at the limit: actual %v, margin %v; want 7 and 0", r.Actual, r.Margin)
+		}
+	}
+	// Exhaustively over small sizes: the verdict is the exact one.
+	for b := int64(1); b <= 300; b++ {
+		for pct := 1; pct <= 30; pct++ {
+			v := b + b*int64(pct)/100
+			exact := (v-b)*100 <= int64(pct)*b
+			r := analysis.Check(image(layer('v', v, v)), image(layer('w', b, b)), analysis.Budgets{MaxGrowth: &analysis.Growth{Percent: true, Percentage: float64(pct)}})[0]
+			if (r.Status == analysis.Pass) != exact {
+				t.Fatalf("%d against %d at %d%%: %s, want pass=%v", v, b, pct, r.Status, exact)
+			}
+		}
+	}
+}
+
+func TestJudgeBaselineError(t *testing.T) {
+	img := image(layer('a', 100, 100))
+	ic := analysis.ImageCheck{Image: img, Budgets: analysis.Budgets{MaxLayers: intp(5), MaxGrowth: &analysis.Growth{Bytes: 1}}, BaselineErr: errors.New("not found")}
+	ic.Judge(nil)
+	if len(ic.Results) != 2 || ic.Results[0].Status != analysis.Pass || ic.Results[1].Status != analysis.Unknown || ic.Results[1].Reason != "the baseline could not be read: not found" {
+		t.Errorf("results %+v: want layers checked and growth unknown with the baseline's error", ic.Results)
+	}
+	if ic.Passed() {
+		t.Error("an image whose baseline could not be read passed")
+	}
+	run := analysis.CheckRun{Images: []analysis.ImageCheck{ic}}
+	if p, f, _, e := run.Tally(); p != 1 || f != 1 || e != 1 {
+		t.Errorf("tally %d passed %d failed %d errors; want 1, 1, 1", p, f, e)
+	}
+}

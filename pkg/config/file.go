@@ -13,6 +13,7 @@ import (
 
 	"github.com/imgsize/imgsize/pkg/analysis"
 	"github.com/imgsize/imgsize/pkg/errdefs"
+	"github.com/imgsize/imgsize/pkg/source"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -236,7 +237,7 @@ func (p *parser) images(v *yaml.Node, f *File) error {
 		}
 		e := Entry{Image: *img, Settings: s, Line: item.Line}
 		if first, ok := lines[e.Image]; ok {
-			return p.errorf(e.Line, "image %q is listed twice, on lines %d and %d: give each image one entry", e.Image, first, e.Line)
+			return p.errorf(e.Line, "image %q is listed twice, on lines %d and %d: give each image one entry", source.Redact(e.Image), first, e.Line)
 		}
 		lines[e.Image] = e.Line
 		f.Images = append(f.Images, e)
@@ -281,9 +282,17 @@ func (p *parser) settings(m *yaml.Node, where string, known []string) (Settings,
 		case analysis.MaxUncompressed:
 			s.MaxUncompressed, err = parsePtr(text, ParseSize)
 		case analysis.MaxLayers:
-			s.MaxLayers, err = parsePtr(text, parseLayers)
+			s.MaxLayers, err = parsePtr(text, ParseLayers)
 		case analysis.MaxGrowth:
 			s.MaxGrowth, err = parsePtr(text, ParseGrowth)
+		case analysis.LowestEfficiency:
+			s.LowestEfficiency, err = parsePtr(text, ParseRatio)
+		case analysis.HighestWastedBytes:
+			s.HighestWastedBytes, err = parsePtr(text, ParseSize)
+		case analysis.HighestUserWastedPercent:
+			s.HighestUserWastedPercent, err = parsePtr(text, ParseRatio)
+		case analysis.MaxReclaimable:
+			s.MaxReclaimable, err = parsePtr(text, ParseSize)
 		case keyGrowthBasis:
 			s.GrowthBasis, err = parsePtr(text, ParseBasis)
 		case keyWarnAt:
@@ -304,13 +313,17 @@ func (p *parser) settings(m *yaml.Node, where string, known []string) (Settings,
 
 // expected says, for each setting, what its value is written as.
 var expected = map[string]string{
-	analysis.MaxCompressed:   "a size such as 50MB",
-	analysis.MaxUncompressed: "a size such as 200MiB",
-	analysis.MaxLayers:       "a number of layers such as 20",
-	analysis.MaxGrowth:       "a growth limit such as 5% or 10MB",
-	keyGrowthBasis:           "compressed or uncompressed",
-	keyWarnAt:                "a fraction of the limit such as 90% or 0.9, or off",
-	keyBaseline:              "the image or report to measure growth against, such as baseline.json",
+	analysis.MaxCompressed:            "a size such as 50MB",
+	analysis.MaxUncompressed:          "a size such as 200MiB",
+	analysis.MaxLayers:                "a number of layers such as 20",
+	analysis.MaxGrowth:                "a growth limit such as 5% or 10MB",
+	keyGrowthBasis:                    "compressed or uncompressed",
+	analysis.LowestEfficiency:         "dive's efficiency as a ratio such as 0.9",
+	analysis.HighestWastedBytes:       "a size such as 20MB",
+	analysis.HighestUserWastedPercent: "a ratio of wasted to user bytes such as 0.2",
+	analysis.MaxReclaimable:           "a size such as 50MB",
+	keyWarnAt:                         "a fraction of the limit such as 90% or 0.9, or off",
+	keyBaseline:                       "the image or report to measure growth against, such as baseline.json",
 }
 
 func parsePtr[T any](s string, parse func(string) (T, error)) (*T, error) {
@@ -321,9 +334,9 @@ func parsePtr[T any](s string, parse func(string) (T, error)) (*T, error) {
 	return &v, nil
 }
 
-// parseLayers reads max-layers: a whole number, 0 allowed (an image of
+// ParseLayers reads max-layers: a whole number, 0 allowed (an image of
 // no layers).
-func parseLayers(s string) (int, error) {
+func ParseLayers(s string) (int, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "-") {
 		return 0, usagef("%q is not a number of layers: it cannot be negative", s)

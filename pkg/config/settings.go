@@ -19,7 +19,9 @@ const (
 // messages list them.
 var settingKeys = []string{
 	analysis.MaxCompressed, analysis.MaxUncompressed, analysis.MaxLayers,
-	analysis.MaxGrowth, keyGrowthBasis, keyWarnAt, keyBaseline,
+	analysis.MaxGrowth, analysis.LowestEfficiency, analysis.HighestWastedBytes,
+	analysis.HighestUserWastedPercent, analysis.MaxReclaimable,
+	keyGrowthBasis, keyWarnAt, keyBaseline,
 }
 
 // Settings are budgets as given in one place: the config file's defaults,
@@ -29,7 +31,10 @@ type Settings struct {
 	MaxCompressed, MaxUncompressed *int64
 	MaxLayers                      *int
 	MaxGrowth                      *analysis.Growth
-	GrowthBasis                    *analysis.Basis
+	// The file-level budgets: dive's three CI rules and max-reclaimable.
+	LowestEfficiency, HighestUserWastedPercent *float64
+	HighestWastedBytes, MaxReclaimable         *int64
+	GrowthBasis                                *analysis.Basis
 	// WarnAt is a fraction as ParseFraction returns it; a pointer to 0
 	// turns warnings off, which differs from nil (DefaultWarnAt).
 	WarnAt *float64
@@ -54,9 +59,15 @@ func (s Settings) Over(o Settings) Settings {
 		MaxUncompressed: over(&l, analysis.MaxUncompressed, s.MaxUncompressed, o.MaxUncompressed),
 		MaxLayers:       over(&l, analysis.MaxLayers, s.MaxLayers, o.MaxLayers),
 		MaxGrowth:       over(&l, analysis.MaxGrowth, s.MaxGrowth, o.MaxGrowth),
-		GrowthBasis:     over(&l, keyGrowthBasis, s.GrowthBasis, o.GrowthBasis),
-		WarnAt:          over(&l, keyWarnAt, s.WarnAt, o.WarnAt),
-		Baseline:        over(&l, keyBaseline, s.Baseline, o.Baseline),
+
+		LowestEfficiency:         over(&l, analysis.LowestEfficiency, s.LowestEfficiency, o.LowestEfficiency),
+		HighestWastedBytes:       over(&l, analysis.HighestWastedBytes, s.HighestWastedBytes, o.HighestWastedBytes),
+		HighestUserWastedPercent: over(&l, analysis.HighestUserWastedPercent, s.HighestUserWastedPercent, o.HighestUserWastedPercent),
+		MaxReclaimable:           over(&l, analysis.MaxReclaimable, s.MaxReclaimable, o.MaxReclaimable),
+
+		GrowthBasis: over(&l, keyGrowthBasis, s.GrowthBasis, o.GrowthBasis),
+		WarnAt:      over(&l, keyWarnAt, s.WarnAt, o.WarnAt),
+		Baseline:    over(&l, keyBaseline, s.Baseline, o.Baseline),
 	}
 	if len(l.out) > 0 {
 		out.Cleared = l.out
@@ -95,6 +106,11 @@ func (s Settings) Budgets() analysis.Budgets {
 		MaxLayers:       s.MaxLayers,
 		MaxGrowth:       s.MaxGrowth,
 		WarnAt:          DefaultWarnAt,
+
+		LowestEfficiency:         s.LowestEfficiency,
+		HighestWastedBytes:       s.HighestWastedBytes,
+		HighestUserWastedPercent: s.HighestUserWastedPercent,
+		MaxReclaimable:           s.MaxReclaimable,
 	}
 	if s.GrowthBasis != nil {
 		b.GrowthBasis = *s.GrowthBasis

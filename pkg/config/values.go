@@ -196,3 +196,23 @@ func ParseBasis(s string) (analysis.Basis, error) {
 func usagef(format string, args ...any) error {
 	return errdefs.UsageError(fmt.Errorf(format, args...))
 }
+
+// ParseRatio reads a ratio from 0 to 1, as dive's CI rules write
+// efficiency and user-wasted figures: "0.9" or "90%". Errors wrap
+// errdefs.ErrUsage.
+func ParseRatio(s string) (float64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	num, pct := strings.CutSuffix(t, "%")
+	num = strings.TrimSpace(num)
+	if len(num) > maxValueLen || !decimalRE.MatchString(num) {
+		return 0, usagef("%q is not a ratio (write a fraction from 0 to 1 such as 0.9, or a percentage such as 90%%)", s)
+	}
+	if pct {
+		num += "e-2"
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f > 1 {
+		return 0, usagef("%q is not a ratio: it must be from 0 to 1 (or 0%% to 100%%)", s)
+	}
+	return f, nil
+}

@@ -3,6 +3,7 @@ package layers
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -71,6 +72,15 @@ func fromRecorded(src *source.Image) (*Image, error) {
 		}
 		out.Layers[i] = l
 		cs[i], us[i] = l.Compressed, l.Uncompressed
+	}
+	for _, sizes := range [][]Size{cs, us} {
+		var sum int64
+		for _, sz := range sizes {
+			if sz.Bytes > math.MaxInt64-sum {
+				return nil, corruptRecord("layer sizes", errors.New("they add up to more than 8 EiB"))
+			}
+			sum += sz.Bytes
+		}
 	}
 	out.Compressed, out.Uncompressed = Total(cs), Total(us)
 	for _, t := range []struct {

@@ -106,6 +106,14 @@ func budgetLabel(ic analysis.ImageCheck, r analysis.Result) string {
 // "compressed size", "uncompressed growth", "layer count".
 func measure(r analysis.Result) string {
 	switch {
+	case r.Budget == analysis.LowestEfficiency:
+		return "dive efficiency"
+	case r.Budget == analysis.HighestWastedBytes:
+		return "dive wasted bytes"
+	case r.Budget == analysis.HighestUserWastedPercent:
+		return "dive wasted ÷ user bytes"
+	case r.Budget == analysis.MaxReclaimable:
+		return "reclaimable bytes"
 	case r.Unit == analysis.UnitLayers:
 		return "layer count"
 	case r.Budget == analysis.MaxGrowth:
@@ -149,13 +157,21 @@ func resultFigures(r analysis.Result, binary bool) figures {
 		f.limit = trimPercent(r.Limit)
 	case analysis.UnitLayers:
 		f.limit = wholeNumber(r.Limit)
+	case analysis.UnitRatio:
+		f.limit = strconv.FormatFloat(r.Limit, 'f', -1, 64)
 	default:
 		f.limit = FormatBytes(wholeBytes(r.Limit), binary)
+	}
+	if r.Min {
+		f.limit = "≥ " + f.limit
 	}
 	if !f.known {
 		return f
 	}
 	switch {
+	case r.Unit == analysis.UnitRatio:
+		// dive prints these ratios raw; four decimals tell 0.9844 from 0.98.
+		f.actual, f.margin = ratio(r.Actual), ratio(r.Margin)
 	case r.Unit == analysis.UnitPercent:
 		f.actual = signedPercent(r.Actual, d)
 		if r.Growth != nil && r.Growth.Known {
@@ -176,6 +192,8 @@ func resultFigures(r analysis.Result, binary bool) figures {
 }
 
 func wholeBytes(v float64) int64 { return int64(math.Round(v)) }
+
+func ratio(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 
 func wholeNumber(v float64) string { return strconv.FormatInt(int64(math.Round(v)), 10) }
 
@@ -276,7 +294,7 @@ var checkColumns = []column{
 func newCheckView(run *analysis.CheckRun, opts Options) checkView {
 	var lg legend
 	v := checkView{passed: run.Passed(), summary: checkSummary(run)}
-	var unknown, anyRow bool
+	var unknown, anyRow, anyMin bool
 	bases := map[analysis.Basis]bool{}
 	var warnAts []float64
 	for _, ic := range run.Images {
@@ -308,6 +326,7 @@ func newCheckView(run *analysis.CheckRun, opts Options) checkView {
 			if r.Near && !slices.Contains(warnAts, ic.Budgets.WarnAt) {
 				warnAts = append(warnAts, ic.Budgets.WarnAt)
 			}
+			anyMin = anyMin || r.Min
 			v.rows = append(v.rows, checkRow{
 				cells:   []string{label, budgetLabel(ic, r), f.limit, actual, margin, verdict(r)},
 				outcome: resultOutcome(r),
@@ -316,6 +335,9 @@ func newCheckView(run *analysis.CheckRun, opts Options) checkView {
 	}
 	if anyRow {
 		v.notes = append(v.notes, "MARGIN: limit − actual, the headroom left; negative when the budget is exceeded.")
+	}
+	if anyMin {
+		v.notes = append(v.notes, "≥: a minimum (dive's lowestEfficiency); its MARGIN is actual − limit.")
 	}
 	switch {
 	case bases[analysis.BasisCompressed] && bases[analysis.BasisUncompressed]:
@@ -585,6 +607,7 @@ func budgetRecord(r analysis.Result) schema.BudgetRecord {
 		Basis:      string(r.Basis),
 		Unit:       string(r.Unit),
 		Limit:      r.Limit,
+		Min:        r.Min,
 		Status:     string(r.Status),
 		Near:       r.Near,
 		Provenance: string(r.Provenance),
@@ -630,6 +653,10 @@ func budgetMessage(ic analysis.ImageCheck, r analysis.Result, binary bool) strin
 	}
 	var msg string
 	switch {
+	case r.Min && r.Status == analysis.Fail:
+		msg = what + " is below the minimum of " + strings.TrimPrefix(f.limit, "≥ ") + " by " + overshoot(r, binary)
+	case r.Min:
+		msg = what + " is at or above the minimum of " + strings.TrimPrefix(f.limit, "≥ ")
 	case r.Status == analysis.Fail:
 		msg = what + " exceeds " + budget + " by " + overshoot(r, binary)
 	case r.Margin == 0:
@@ -652,6 +679,8 @@ func overshoot(r analysis.Result, binary bool) string {
 		return strconv.FormatFloat(-r.Margin, 'f', percentDecimals(r), 64) + "%"
 	case analysis.UnitLayers:
 		return wholeNumber(-r.Margin)
+	case analysis.UnitRatio:
+		return ratio(-r.Margin)
 	default:
 		return FormatBytes(wholeBytes(-r.Margin), binary)
 	}

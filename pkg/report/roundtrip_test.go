@@ -155,3 +155,23 @@ func TestRecordedTotalsChecked(t *testing.T) {
 		t.Errorf("err = %v, want ErrCorrupt", err)
 	}
 }
+
+// Layer sizes that overflow int64 cannot make a recorded total agree.
+func TestRecordedOverflowRefused(t *testing.T) {
+	big := layers.Size{Bytes: 1 << 62, Provenance: layers.Exact}
+	ls := []layers.Layer{layer("a", big, big, ""), layer("b", big, big, ""), layer("c", big, big, ""), layer("d", big, big, "")}
+	img := image("app", "app", "e", 10, 10, ls...)
+	// What the writer's own sum says (wrapped to 0) is what an attacker
+	// would record.
+	var buf bytes.Buffer
+	if err := Inspect(&buf, []*layers.Image{img}, Options{Format: JSON}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "overflow.json")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadRecorded(t, path, 0); err == nil || !errors.Is(err, errdefs.ErrCorrupt) || !strings.Contains(err.Error(), "8 EiB") {
+		t.Errorf("err = %v, want the overflow refused as corrupt", err)
+	}
+}

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +16,22 @@ import (
 // errdefs.ErrUnsupported; malformed or inconsistent content one wrapping
 // errdefs.ErrCorrupt.
 func Decode(r io.Reader) (*Document, error) {
-	dec := json.NewDecoder(r)
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading JSON report: %w", err)
+	}
+	// The version decides how the rest reads: a newer report may have
+	// changed a field's type, which must read as "too new", not "corrupt".
+	var head struct {
+		SchemaVersion int `json:"schemaVersion"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: %w", err))
+	}
+	if head.SchemaVersion != Version && head.SchemaVersion != 0 {
+		return nil, errdefs.Wrap(errdefs.ErrUnsupported, fmt.Errorf("reading JSON report: schema version %d is not supported (this imgsize reads version %d; a newer imgsize wrote it)", head.SchemaVersion, Version))
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	var d Document
 	if err := dec.Decode(&d); err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: %w", err))
@@ -44,21 +60,25 @@ func Decode(r io.Reader) (*Document, error) {
 }
 
 func (d *Document) validate() error {
-	switch d.Kind {
-	case KindInspect:
-		if d.Comparison != nil || d.Check != nil {
-			return errors.New(`kind "inspect" with a comparison or check`)
-		}
-	case KindCompare:
-		if d.Comparison == nil || d.Check != nil {
-			return errors.New(`kind "compare" needs a comparison and no check`)
-		}
-	case KindCheck:
-		if d.Check == nil || d.Comparison != nil {
-			return errors.New(`kind "check" needs a check and no comparison`)
-		}
-	default:
+	if !slices.Contains(Kinds, d.Kind) {
 		return fmt.Errorf("unknown kind %q", d.Kind)
+	}
+	// Each kind but inspect has its record, and no other kind's.
+	for _, r := range []struct {
+		kind, name string
+		present    bool
+	}{
+		{KindCompare, "comparison", d.Comparison != nil},
+		{KindCheck, "check", d.Check != nil},
+		{KindFiles, "files", d.Files != nil},
+		{KindDiff, "diff", d.Diff != nil},
+	} {
+		switch {
+		case r.kind == d.Kind && !r.present:
+			return fmt.Errorf("kind %q without a %s record", d.Kind, r.name)
+		case r.kind != d.Kind && r.present:
+			return fmt.Errorf("kind %q with a %s record", d.Kind, r.name)
+		}
 	}
 	for i, img := range d.Images {
 		if err := img.validate(); err != nil {
@@ -73,6 +93,16 @@ func (d *Document) validate() error {
 	if c := d.Check; c != nil {
 		if err := c.validate(len(d.Images)); err != nil {
 			return err
+		}
+	}
+	if f := d.Files; f != nil {
+		if err := f.validate(d.Images); err != nil {
+			return fmt.Errorf("files: %w", err)
+		}
+	}
+	if df := d.Diff; df != nil {
+		if err := df.validate(d.Images); err != nil {
+			return fmt.Errorf("diff: %w", err)
 		}
 	}
 	return nil
@@ -151,15 +181,15 @@ func (c *CheckRecord) validate(images int) error {
 }
 
 func (b *BudgetRecord) validate() error {
-	switch b.Budget {
-	case "max-compressed", "max-uncompressed", "max-layers", "max-growth":
-	default:
+	if !slices.Contains(Budgets, b.Budget) {
 		return fmt.Errorf("unknown budget %q", b.Budget)
 	}
-	switch b.Unit {
-	case "bytes", "layers", "percent":
-	default:
+	if !slices.Contains(Units, b.Unit) {
 		return fmt.Errorf("unknown unit %q", b.Unit)
+	}
+	// Min says which way the margin is measured; only a floor has it.
+	if b.Min != (b.Budget == BudgetLowestEfficiency) {
+		return fmt.Errorf("budget %q with min %v", b.Budget, b.Min)
 	}
 	switch b.Status {
 	case StatusUnknown:
@@ -197,4 +227,90 @@ func (s SizeRecord) validate() error {
 	default:
 		return fmt.Errorf("unknown provenance %q", s.Provenance)
 	}
+}
+
+// layerIndex reports whether i is the index of one of img's layers.
+func layerIndex(img ImageRecord, i int) bool { return i >= 0 && i < len(img.Layers) }
+
+func (f *FilesRecord) validate(images []ImageRecord) error {
+	if f.Image < 0 || f.Image >= len(images) {
+		return fmt.Errorf("image %d is not an image index", f.Image)
+	}
+	img := images[f.Image]
+	for i, l := range f.Layers {
+		if !layerIndex(img, l.Index) {
+			return fmt.Errorf("layer record %d: layer %d is not a layer of image %d", i, l.Index, f.Image)
+		}
+	}
+	for i, l := range f.Largest {
+		if !layerIndex(img, l.Layer) {
+			return fmt.Errorf("largest file %d: layer %d is not a layer of image %d", i, l.Layer, f.Image)
+		}
+	}
+	for i, r := range f.Reclaimable {
+		if !layerIndex(img, r.Layer) || !layerIndex(img, r.ByLayer) {
+			return fmt.Errorf("reclaimable item %d: layer %d or %d is not a layer of image %d", i, r.Layer, r.ByLayer, f.Image)
+		}
+		switch r.Why {
+		case ReclaimSuperseded, ReclaimDeleted:
+		default:
+			return fmt.Errorf("reclaimable item %d: unknown why %q", i, r.Why)
+		}
+	}
+	for i, h := range f.Hints {
+		for _, l := range h.Layers {
+			if !layerIndex(img, l) {
+				return fmt.Errorf("hint %d (%s): layer %d is not a layer of image %d", i, h.ID, l, f.Image)
+			}
+		}
+	}
+	return nil
+}
+
+func (d *DiffRecord) validate(images []ImageRecord) error {
+	for _, i := range []int{d.ImageA, d.ImageB} {
+		if i < 0 || i >= len(images) {
+			return fmt.Errorf("image %d is not an image index", i)
+		}
+	}
+	a, b := images[d.ImageA], images[d.ImageB]
+	for i, e := range d.Entries {
+		var wantA, wantB bool
+		switch e.Change {
+		case ChangeAdded:
+			wantB = true
+		case ChangeRemoved:
+			wantA = true
+		case ChangeChanged:
+			wantA, wantB = true, true
+		default:
+			return fmt.Errorf("entry %d (%s): unknown change %q", i, e.Path, e.Change)
+		}
+		if (e.A != nil) != wantA || (e.B != nil) != wantB {
+			return fmt.Errorf("entry %d (%s): a %s path needs %s", i, e.Path, e.Change, map[string]string{
+				ChangeAdded: "b and no a", ChangeRemoved: "a and no b", ChangeChanged: "both a and b",
+			}[e.Change])
+		}
+		for _, side := range []struct {
+			name string
+			info *FileInfoRecord
+			img  ImageRecord
+		}{{"a", e.A, a}, {"b", e.B, b}} {
+			if side.info == nil {
+				continue
+			}
+			if !slices.Contains(FileTypes, side.info.Type) {
+				return fmt.Errorf("entry %d (%s) %s: unknown type %q", i, e.Path, side.name, side.info.Type)
+			}
+			if !layerIndex(side.img, side.info.Layer) {
+				return fmt.Errorf("entry %d (%s) %s: layer %d is not a layer of its image", i, e.Path, side.name, side.info.Layer)
+			}
+		}
+		for _, f := range e.Fields {
+			if !slices.Contains(DiffFields, f) {
+				return fmt.Errorf("entry %d (%s): unknown field %q", i, e.Path, f)
+			}
+		}
+	}
+	return nil
 }

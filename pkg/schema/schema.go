@@ -21,7 +21,12 @@ const (
 	KindInspect = "inspect"
 	KindCompare = "compare"
 	KindCheck   = "check"
+	KindFiles   = "files"
+	KindDiff    = "diff"
 )
+
+// Kinds lists every kind, in the order the JSON Schema's enum gives them.
+var Kinds = []string{KindInspect, KindCompare, KindCheck, KindFiles, KindDiff}
 
 // Provenances are the values a SizeRecord's provenance takes (the model's
 // layers.Provenance).
@@ -40,6 +45,52 @@ const (
 	StatusUnknown = "unknown"
 )
 
+// The budgets (BudgetRecord.Budget), named as their flags are.
+const (
+	BudgetMaxCompressed            = "max-compressed"
+	BudgetMaxUncompressed          = "max-uncompressed"
+	BudgetMaxLayers                = "max-layers"
+	BudgetMaxGrowth                = "max-growth"
+	BudgetLowestEfficiency         = "lowest-efficiency"
+	BudgetHighestWastedBytes       = "highest-wasted-bytes"
+	BudgetHighestUserWastedPercent = "highest-user-wasted-percent"
+	BudgetMaxReclaimable           = "max-reclaimable"
+)
+
+// Budgets lists every budget, in the order the JSON Schema's enum gives
+// them.
+var Budgets = []string{
+	BudgetMaxCompressed, BudgetMaxUncompressed, BudgetMaxLayers, BudgetMaxGrowth,
+	BudgetLowestEfficiency, BudgetHighestWastedBytes, BudgetHighestUserWastedPercent, BudgetMaxReclaimable,
+}
+
+// Units are the values a BudgetRecord's unit takes. "ratio" is a fraction
+// (dive's efficiency and wasted ÷ user bytes: 0.2 is 20%).
+var Units = []string{"bytes", "layers", "percent", "ratio"}
+
+// The reasons bytes are reclaimable (ReclaimRecord.Why).
+const (
+	// ReclaimSuperseded: a later layer wrote the same path again.
+	ReclaimSuperseded = "superseded"
+	// ReclaimDeleted: a later layer deleted the path (a whiteout or an
+	// opaque directory).
+	ReclaimDeleted = "deleted"
+)
+
+// The kinds of difference between two filesystems (DiffEntryRecord.Change).
+const (
+	ChangeAdded   = "added"
+	ChangeRemoved = "removed"
+	ChangeChanged = "changed"
+)
+
+// FileTypes are the values a FileInfoRecord's type takes.
+var FileTypes = []string{"file", "dir", "symlink", "hardlink", "other"}
+
+// DiffFields are what can differ between two entries of a path
+// (DiffEntryRecord.Fields), in the order they are listed.
+var DiffFields = []string{"type", "size", "mode", "link", "content"}
+
 // Document is imgsize's JSON report. It is a DTO of its own, not the model:
 // its field names and meanings are stable within a Version. Bytes are
 // always integers; a size that is not known is null, never 0.
@@ -51,12 +102,17 @@ type Document struct {
 	Time time.Time `json:"time"`
 	// Images are the images reported. In a comparison, one per row, in the
 	// order of Comparison.Rows; in a check, each image read and then each
-	// distinct baseline.
+	// distinct baseline; in a files report, the one image; in a diff, A
+	// then B.
 	Images []ImageRecord `json:"images"`
 	// Comparison is set when Kind is KindCompare.
 	Comparison *ComparisonRecord `json:"comparison,omitempty"`
 	// Check is set when Kind is KindCheck.
 	Check *CheckRecord `json:"check,omitempty"`
+	// Files is set when Kind is KindFiles.
+	Files *FilesRecord `json:"files,omitempty"`
+	// Diff is set when Kind is KindDiff.
+	Diff *DiffRecord `json:"diff,omitempty"`
 }
 
 // Generator names the program that wrote a Document.
@@ -234,19 +290,25 @@ type ImageCheckRecord struct {
 
 // BudgetRecord is one budget applied to one image.
 type BudgetRecord struct {
-	// Budget is "max-compressed", "max-uncompressed", "max-layers" or
-	// "max-growth".
+	// Budget is one of Budgets: "max-compressed", "max-uncompressed",
+	// "max-layers", "max-growth", or a file-level budget measured by
+	// reading every layer: "lowest-efficiency",
+	// "highest-wasted-bytes" and "highest-user-wasted-percent" (dive's CI
+	// rules, with dive's definitions) and "max-reclaimable".
 	Budget string `json:"budget"`
 	// Basis is the size measured, "compressed" or "uncompressed"; absent
-	// for max-layers.
+	// for max-layers and the file-level budgets.
 	Basis string `json:"basis,omitempty"`
-	// Unit is "bytes", "layers" or "percent"; Limit, Actual and Margin are
-	// in it, whole numbers unless it is "percent".
+	// Unit is one of Units; Limit, Actual and Margin are in it, whole
+	// numbers for "bytes" and "layers".
 	Unit  string  `json:"unit"`
 	Limit float64 `json:"limit"`
+	// Min: Limit is a minimum (lowest-efficiency), not a maximum.
+	Min bool `json:"min,omitempty"`
 	// Actual is the measured figure (the growth, for max-growth; negative
-	// when the image shrank); Margin is Limit − Actual, negative when the
-	// budget is exceeded. Both null when Status is "unknown".
+	// when the image shrank); Margin is the headroom left, negative when
+	// the budget is broken: Limit − Actual, or Actual − Limit when Min.
+	// Both null when Status is "unknown".
 	Actual *float64 `json:"actual"`
 	Margin *float64 `json:"margin"`
 	// Status is "pass", "fail" or "unknown" (the figure could not be
@@ -261,4 +323,230 @@ type BudgetRecord struct {
 	// Growth is the image's size against its baseline's, for max-growth
 	// when both are known.
 	Growth *DeltaRecord `json:"growth,omitempty"`
+}
+
+// CountRecord is a number of filesystem entries and the bytes of the
+// regular files among them.
+type CountRecord struct {
+	// Entries counts every entry: regular files, directories, links and
+	// others.
+	Entries int `json:"entries"`
+	// Bytes is the sum of the regular files' sizes.
+	Bytes int64 `json:"bytes"`
+}
+
+// FilesRecord is the file-level analysis of one image (`imgsize files`).
+// Every byte count in it is regular-file bytes of the layers' tar entries:
+// uncompressed and exact, from reading every layer. Paths are absolute
+// ("/usr/local/go"); layers are indices in the image's layers.
+type FilesRecord struct {
+	// Image is the index in Document.Images of the image analysed.
+	Image int `json:"image"`
+	// Filesystem is the final filesystem, after every layer and whiteout:
+	// its entries and the bytes of its regular files (the `files` size;
+	// hard links count once).
+	Filesystem CountRecord `json:"filesystem"`
+	// Layers is what each layer did to the filesystem below it, one
+	// record per layer in the image's order.
+	Layers []LayerFilesRecord `json:"layers"`
+	// Largest are the largest regular files of the final filesystem,
+	// largest first; Dirs its largest directories (to the depth asked).
+	Largest []FileSizeRecord `json:"largest"`
+	Dirs    []DirSizeRecord  `json:"dirs"`
+	// Dive are dive's figures, defined exactly as dive defines them.
+	Dive DiveRecord `json:"dive"`
+	// ReclaimableBytes are the bytes a better build would not ship: every
+	// copy a later layer superseded and every file a later layer deleted:
+	// the sum of Reclaimable's Bytes.
+	ReclaimableBytes int64 `json:"reclaimableBytes"`
+	// Reclaimable are those bytes path by path, largest first.
+	Reclaimable []ReclaimRecord `json:"reclaimable"`
+	// Hints are recognised patterns of bloat, what they cost and the fix.
+	Hints []HintRecord `json:"hints"`
+}
+
+// LayerFilesRecord is what one layer did to the filesystem below it.
+type LayerFilesRecord struct {
+	// Index is the layer's index in the image's layers; Digest its digest,
+	// as there (the image's layer record has its createdBy).
+	Index  int    `json:"index"`
+	Digest string `json:"digest"`
+	// Added are paths the layer creates; Changed paths it writes again
+	// (any entry over an existing one, even with equal content); Deleted
+	// paths it removes by whiteout or opaque directory, with the bytes the
+	// deleted regular files held.
+	Added   CountRecord `json:"added"`
+	Changed CountRecord `json:"changed"`
+	Deleted CountRecord `json:"deleted"`
+	// TarBytes is the sum of the layer's tar entry sizes: dive's layer
+	// size.
+	TarBytes int64 `json:"tarBytes"`
+}
+
+// FileSizeRecord is a regular file of the final filesystem.
+type FileSizeRecord struct {
+	Path  string `json:"path"`
+	Bytes int64  `json:"bytes"`
+	// Layer is the layer that wrote the file.
+	Layer int `json:"layer"`
+}
+
+// DirSizeRecord is a directory of the final filesystem.
+type DirSizeRecord struct {
+	Path string `json:"path"`
+	// Bytes and Files are the bytes and the number of the regular files
+	// under the directory, at any depth.
+	Bytes int64 `json:"bytes"`
+	Files int   `json:"files"`
+}
+
+// DiveRecord are dive's figures (dive's filetree/efficiency.go and
+// image/analysis.go), so they can be set against dive's and its CI rules
+// carried over.
+type DiveRecord struct {
+	// Efficiency is the sum over paths of the smallest size seen ÷ the sum
+	// of all sizes seen, from 0 to 1 (1 when nothing was seen).
+	Efficiency float64 `json:"efficiency"`
+	// WastedBytes is the sum of Inefficiencies' Bytes: every copy of a path
+	// found in more than one layer, the copy kept included (dive#684).
+	WastedBytes int64 `json:"wastedBytes"`
+	// SizeBytes is the sum of every layer's tar entry sizes;
+	// UserSizeBytes the same without the first layer.
+	SizeBytes     int64 `json:"sizeBytes"`
+	UserSizeBytes int64 `json:"userSizeBytes"`
+	// UserWastedPercent is WastedBytes ÷ UserSizeBytes, a fraction as in
+	// dive (0.2 is 20%); null when UserSizeBytes is 0, where dive divides
+	// by zero.
+	UserWastedPercent *float64 `json:"userWastedPercent"`
+	// Inefficiencies are dive's inefficient paths, largest first.
+	Inefficiencies []InefficiencyRecord `json:"inefficiencies"`
+}
+
+// InefficiencyRecord is a path found in more than one layer.
+type InefficiencyRecord struct {
+	Path string `json:"path"`
+	// Count is the number of layers the path is in; Bytes dive's
+	// cumulative size over all of them, the copy kept included.
+	Count int   `json:"count"`
+	Bytes int64 `json:"bytes"`
+}
+
+// ReclaimRecord is bytes a layer added that the final filesystem does not
+// show.
+type ReclaimRecord struct {
+	Path  string `json:"path"`
+	Bytes int64  `json:"bytes"`
+	// Layer added the bytes; ByLayer is the later layer that superseded
+	// or deleted them, as Why says (ReclaimSuperseded, ReclaimDeleted).
+	Layer   int    `json:"layer"`
+	ByLayer int    `json:"byLayer"`
+	Why     string `json:"why"`
+}
+
+// HintRecord is a recognised pattern of bloat.
+type HintRecord struct {
+	// ID is stable, for tools: "toolchain-in-runtime",
+	// "package-manager-cache", "deleted-in-later-layer",
+	// "duplicate-content"; new ones may appear within a version.
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// Bytes is what following the hint would save.
+	Bytes int64 `json:"bytes"`
+	// Paths are the paths concerned, largest first (a few); Layers the
+	// layers responsible.
+	Paths  []string `json:"paths"`
+	Layers []int    `json:"layers"`
+	// Fix is the concrete change to make.
+	Fix string `json:"fix"`
+}
+
+// DiffRecord is what differs between the final filesystems of two images
+// (`imgsize diff A B`). Byte counts are regular-file bytes, uncompressed
+// and exact; paths are absolute.
+type DiffRecord struct {
+	// ImageA and ImageB are the indices in Document.Images of A and B.
+	ImageA int `json:"imageA"`
+	ImageB int `json:"imageB"`
+	// Content: file contents were compared by digest. Without it a path
+	// counts as changed only when its type, size, mode or link target
+	// differ.
+	Content bool `json:"content"`
+	// FilesystemA and FilesystemB are the two final filesystems' totals.
+	FilesystemA CountRecord `json:"filesystemA"`
+	FilesystemB CountRecord `json:"filesystemB"`
+	// Added, Removed and Changed count every difference, listed or not,
+	// with the bytes involved: B's for added and changed paths, A's for
+	// removed ones.
+	Added   CountRecord `json:"added"`
+	Removed CountRecord `json:"removed"`
+	Changed CountRecord `json:"changed"`
+	// Dirs roll the differences up by directory, largest |DeltaBytes|
+	// first (the top ones).
+	Dirs []DiffDirRecord `json:"dirs"`
+	// Entries are the differences with the largest |DeltaBytes| first (the
+	// top ones), a directory added or removed whole listed once for
+	// everything under it (see DiffEntryRecord.Subtree).
+	Entries []DiffEntryRecord `json:"entries"`
+}
+
+// DiffDirRecord is one row of the roll-up by directory. Each path belongs
+// to one row: that of the directory holding it, cut to the roll-up's depth
+// ("/" for paths at the top). So with depth 2, /usr/local/go/bin/go and
+// /usr/local/x are in /usr/local's row, /usr/y in /usr's and /etc in
+// "/"'s: rows do not overlap, and their DeltaBytes add up to the
+// difference of the two filesystems' bytes. Only rows with a difference
+// are listed.
+type DiffDirRecord struct {
+	Path string `json:"path"`
+	// BytesA and BytesB are the regular-file bytes of the row's paths (all
+	// of them, not only those that differ) in each filesystem: the whole
+	// subtree for a directory at the depth limit, the files directly in it
+	// for a shallower one. DeltaBytes is BytesB − BytesA.
+	BytesA     int64 `json:"bytesA"`
+	BytesB     int64 `json:"bytesB"`
+	DeltaBytes int64 `json:"deltaBytes"`
+	// Added, Removed and Changed count the row's paths that differ, every
+	// path (directories too) on its own.
+	Added   int `json:"added"`
+	Removed int `json:"removed"`
+	Changed int `json:"changed"`
+}
+
+// DiffEntryRecord is a path that differs between the two filesystems.
+type DiffEntryRecord struct {
+	Path string `json:"path"`
+	// Change is ChangeAdded (only in B), ChangeRemoved (only in A) or
+	// ChangeChanged (in both, differing in Fields).
+	Change string `json:"change"`
+	// A and B are the path's entry in each filesystem; null where absent.
+	A *FileInfoRecord `json:"a"`
+	B *FileInfoRecord `json:"b"`
+	// DeltaBytes is B's bytes − A's bytes.
+	DeltaBytes int64 `json:"deltaBytes"`
+	// Fields names what differs for a changed path, in DiffFields' order;
+	// empty for added and removed paths.
+	Fields []string `json:"fields"`
+	// Subtree is set on a directory added or removed whole, which stands
+	// for everything under it: the paths beneath it (itself not included)
+	// and the bytes of their regular files, which DeltaBytes is (negative
+	// when removed). The paths beneath are not listed on their own.
+	Subtree *CountRecord `json:"subtree,omitempty"`
+}
+
+// FileInfoRecord is one entry of a final filesystem.
+type FileInfoRecord struct {
+	// Type is one of FileTypes.
+	Type string `json:"type"`
+	// Bytes is a regular file's size; 0 for other types.
+	Bytes int64 `json:"bytes"`
+	// Mode is the permission and special bits (0o7777) as a number: 0755
+	// octal is 493.
+	Mode int64 `json:"mode"`
+	// Linkname is the target of a symlink or hard link.
+	Linkname string `json:"linkname,omitempty"`
+	// Digest is "sha256:…" of a regular file's content, when contents
+	// were read.
+	Digest string `json:"digest,omitempty"`
+	// Layer is the layer of this entry's image that last wrote it.
+	Layer int `json:"layer"`
 }

@@ -82,13 +82,30 @@ func TestJSONSchemaEnums(t *testing.T) {
 		want []string
 	}{
 		{"provenance", defs["provenance"].(map[string]any)["enum"], schema.Provenances},
-		{"kind", prop("", "kind")["enum"], []string{schema.KindInspect, schema.KindCompare, schema.KindCheck}},
+		{"kind", prop("", "kind")["enum"], schema.Kinds},
 		{"matchedBy", prop("row", "matchedBy")["enum"], []string{schema.MatchDigest, schema.MatchDiffID}},
 		{"status", prop("budget", "status")["enum"], []string{schema.StatusPass, schema.StatusFail, schema.StatusUnknown}},
+		{"budget", prop("budget", "budget")["enum"], schema.Budgets},
+		{"unit", prop("budget", "unit")["enum"], schema.Units},
+		{"why", prop("reclaim", "why")["enum"], []string{schema.ReclaimSuperseded, schema.ReclaimDeleted}},
+		{"change", prop("diffEntry", "change")["enum"], []string{schema.ChangeAdded, schema.ChangeRemoved, schema.ChangeChanged}},
+		{"type", prop("fileInfo", "type")["enum"], schema.FileTypes},
+		{"fields", prop("diffEntry", "fields")["items"].(map[string]any)["enum"], schema.DiffFields},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, strs(tt.got)); diff != "" {
 			t.Errorf("%s enum (-want +got):\n%s", tt.name, diff)
+		}
+	}
+	// Every kind but inspect has its record, named as the kind is or as
+	// the Go field says.
+	for _, k := range schema.Kinds[1:] {
+		name := k
+		if k == schema.KindCompare {
+			name = "comparison"
+		}
+		if _, ok := doc["properties"].(map[string]any)[name]; !ok {
+			t.Errorf("kind %q: no property %q", k, name)
 		}
 	}
 	if got := prop("", "schemaVersion")["const"]; got != float64(schema.Version) {
@@ -489,7 +506,8 @@ func TestJSONSchemaRejects(t *testing.T) {
 		{"inspect with a check", func(t *testing.T, d map[string]any) {
 			d["kind"] = schema.KindInspect
 		}},
-		{"unknown kind", func(t *testing.T, d map[string]any) { d["kind"] = "files" }},
+		{"unknown kind", func(t *testing.T, d map[string]any) { d["kind"] = "sizes" }},
+		{"files kind with a check", func(t *testing.T, d map[string]any) { d["kind"] = schema.KindFiles }},
 		{"schemaVersion 2", func(t *testing.T, d map[string]any) { d["schemaVersion"] = 2 }},
 		{"missing images", func(t *testing.T, d map[string]any) {
 			inspectOf(t, d)
@@ -690,6 +708,564 @@ func TestJSONSchemaAccepts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := parse(t, checkDoc)
+			tt.edit(t, doc)
+			data, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testutil.ValidateReport(t, data)
+			if _, err := schema.Decode(bytes.NewReader(data)); err != nil {
+				t.Errorf("Decode: %v", err)
+			}
+		})
+	}
+}
+
+// filesDoc is a files report written by hand from the type comments. Its
+// image has three layers (sizes are regular-file bytes):
+//
+//	0: dir bin, bin/sh 1,000 B. Added 2 entries, 1,000 B; tar 1,000 B.
+//	1: dir tmp, tmp/cache 500 B; bin/sh again, 1,500 B.
+//	   Added 2 entries, 500 B; changed 1, 1,500 B; tar 2,000 B.
+//	2: a whiteout of tmp/cache: deleted 1 entry, 500 B; tar 0 B.
+//
+// The final filesystem is bin, bin/sh (1,500 B) and tmp: 3 entries,
+// 1,500 B. Reclaimable: bin/sh's first copy (1,000 B, superseded by 1) and
+// tmp/cache (500 B, deleted by 2): 1,500 B = 3,000 − 1,500 tar bytes.
+//
+// dive sees bin/sh in two layers (1,000 + 1,500 B) and tmp/cache in two
+// (500 B, then a whiteout of a file, which dive sizes 0): 3,000 B seen,
+// 1,000 B the smallest per path, efficiency 1/3. Wasted is every copy,
+// 2,500 + 500 = 3,000 B: twice the 2,000 B above the first layer, so the
+// user-wasted ratio is 1.5 — it is not bounded by 1.
+const filesDoc = `{
+  "schemaVersion": 1,
+  "kind": "files",
+  "generator": {"name": "imgsize", "version": "v1.5.0"},
+  "time": "2026-11-27T12:00:00Z",
+  "images": [
+    {
+      "ref": "oci:out:slim",
+      "name": "example.com/app:slim",
+      "transport": "oci",
+      "digest": "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+      "configDigest": "sha256:1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c",
+      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+      "platform": "linux/amd64",
+      "manifestBytes": 900,
+      "configBytes": 1100,
+      "compressed": {"bytes": 2100, "provenance": "exact"},
+      "uncompressed": {"bytes": 9216, "provenance": "exact"},
+      "layers": [
+        {
+          "index": 0,
+          "digest": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+          "diffID": "sha256:afafafafafafafafafafafafafafafafafafafafafafafafafafafafafafafaf",
+          "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+          "compressed": {"bytes": 900, "provenance": "exact"},
+          "uncompressed": {"bytes": 3072, "provenance": "exact"},
+          "createdBy": "ADD rootfs.tar / # buildkit"
+        },
+        {
+          "index": 1,
+          "digest": "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+          "diffID": "sha256:bfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbf",
+          "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+          "compressed": {"bytes": 1000, "provenance": "exact"},
+          "uncompressed": {"bytes": 4608, "provenance": "exact"},
+          "createdBy": "RUN /bin/sh -c build.sh # buildkit"
+        },
+        {
+          "index": 2,
+          "digest": "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+          "diffID": "sha256:cfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcf",
+          "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+          "compressed": {"bytes": 200, "provenance": "exact"},
+          "uncompressed": {"bytes": 1536, "provenance": "exact"},
+          "createdBy": "RUN /bin/sh -c rm /tmp/cache # buildkit"
+        }
+      ]
+    }
+  ],
+  "files": {
+    "image": 0,
+    "filesystem": {"entries": 3, "bytes": 1500},
+    "layers": [
+      {
+        "index": 0, "digest": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "added": {"entries": 2, "bytes": 1000}, "changed": {"entries": 0, "bytes": 0}, "deleted": {"entries": 0, "bytes": 0},
+        "tarBytes": 1000
+      },
+      {
+        "index": 1, "digest": "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        "added": {"entries": 2, "bytes": 500}, "changed": {"entries": 1, "bytes": 1500}, "deleted": {"entries": 0, "bytes": 0},
+        "tarBytes": 2000
+      },
+      {
+        "index": 2, "digest": "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+        "added": {"entries": 0, "bytes": 0}, "changed": {"entries": 0, "bytes": 0}, "deleted": {"entries": 1, "bytes": 500},
+        "tarBytes": 0
+      }
+    ],
+    "largest": [{"path": "/bin/sh", "bytes": 1500, "layer": 1}],
+    "dirs": [{"path": "/bin", "bytes": 1500, "files": 1}],
+    "dive": {
+      "efficiency": 0.3333333333333333,
+      "wastedBytes": 3000,
+      "sizeBytes": 3000,
+      "userSizeBytes": 2000,
+      "userWastedPercent": 1.5,
+      "inefficiencies": [
+        {"path": "/bin/sh", "count": 2, "bytes": 2500},
+        {"path": "/tmp/cache", "count": 2, "bytes": 500}
+      ]
+    },
+    "reclaimableBytes": 1500,
+    "reclaimable": [
+      {"path": "/bin/sh", "bytes": 1000, "layer": 0, "byLayer": 1, "why": "superseded"},
+      {"path": "/tmp/cache", "bytes": 500, "layer": 1, "byLayer": 2, "why": "deleted"}
+    ],
+    "hints": [
+      {
+        "id": "deleted-in-later-layer",
+        "title": "Files deleted by a later layer still ship in the layer that added them",
+        "bytes": 500,
+        "paths": ["/tmp/cache"],
+        "layers": [1],
+        "fix": "Delete /tmp/cache in the RUN that creates it."
+      }
+    ]
+  }
+}`
+
+// diffDoc is a diff written by hand. A (image 0, one layer) holds bin,
+// bin/sh (1,000 B, mode 0755), etc and etc/motd (200 B); B (image 1, two
+// layers) holds bin, bin/sh (1,200 B, mode 0700, other content) and
+// usr/bin/app (5,000 B) under new directories usr and usr/bin.
+//
+// Added: usr, usr/bin, usr/bin/app (3 entries, 5,000 B); removed: etc and
+// etc/motd (2 entries, 200 B); changed: bin/sh (size, mode, content; B's
+// 1,200 B). B − A = 6,200 − 1,200 = 5,000 B. The entries list usr once for
+// its subtree (2 paths, 5,000 B) and etc once for its (1 path, 200 B).
+//
+// The roll-up, to depth 2, puts each path in its directory's row: usr and
+// etc in "/" (no bytes directly there), usr/bin in /usr, usr/bin/app in
+// /usr/bin, etc/motd in /etc, bin/sh in /bin. Deltas: 0 + 0 + 5,000 − 200
+// + 200 = 5,000 B.
+const diffDoc = `{
+  "schemaVersion": 1,
+  "kind": "diff",
+  "generator": {"name": "imgsize", "version": "v1.5.0"},
+  "time": "2026-11-27T12:00:00Z",
+  "images": [
+    {
+      "ref": "example.com/app:v1",
+      "name": "example.com/app:v1",
+      "transport": "docker",
+      "digest": "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+      "configDigest": "sha256:1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c",
+      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+      "manifestBytes": 500,
+      "configBytes": 700,
+      "compressed": {"bytes": 800, "provenance": "exact"},
+      "uncompressed": {"bytes": 4096, "provenance": "exact"},
+      "layers": [
+        {
+          "index": 0,
+          "digest": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+          "diffID": "sha256:afafafafafafafafafafafafafafafafafafafafafafafafafafafafafafafaf",
+          "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+          "compressed": {"bytes": 800, "provenance": "exact"},
+          "uncompressed": {"bytes": 4096, "provenance": "exact"},
+          "createdBy": "ADD rootfs.tar / # buildkit"
+        }
+      ]
+    },
+    {
+      "ref": "example.com/app:v2",
+      "name": "example.com/app:v2",
+      "transport": "docker",
+      "digest": "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+      "configDigest": "sha256:2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c",
+      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+      "manifestBytes": 700,
+      "configBytes": 900,
+      "compressed": {"bytes": 3000, "provenance": "exact"},
+      "uncompressed": {"bytes": 10240, "provenance": "exact"},
+      "layers": [
+        {
+          "index": 0,
+          "digest": "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+          "diffID": "sha256:bfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfbf",
+          "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+          "compressed": {"bytes": 900, "provenance": "exact"},
+          "uncompressed": {"bytes": 4096, "provenance": "exact"},
+          "createdBy": "ADD rootfs.tar / # buildkit"
+        },
+        {
+          "index": 1,
+          "digest": "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+          "diffID": "sha256:cfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcfcf",
+          "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+          "compressed": {"bytes": 2100, "provenance": "exact"},
+          "uncompressed": {"bytes": 6144, "provenance": "exact"},
+          "createdBy": "COPY app /usr/bin/app # buildkit"
+        }
+      ]
+    }
+  ],
+  "diff": {
+    "imageA": 0,
+    "imageB": 1,
+    "content": true,
+    "filesystemA": {"entries": 4, "bytes": 1200},
+    "filesystemB": {"entries": 5, "bytes": 6200},
+    "added": {"entries": 3, "bytes": 5000},
+    "removed": {"entries": 2, "bytes": 200},
+    "changed": {"entries": 1, "bytes": 1200},
+    "dirs": [
+      {"path": "/usr/bin", "bytesA": 0, "bytesB": 5000, "deltaBytes": 5000, "added": 1, "removed": 0, "changed": 0},
+      {"path": "/bin", "bytesA": 1000, "bytesB": 1200, "deltaBytes": 200, "added": 0, "removed": 0, "changed": 1},
+      {"path": "/etc", "bytesA": 200, "bytesB": 0, "deltaBytes": -200, "added": 0, "removed": 1, "changed": 0},
+      {"path": "/", "bytesA": 0, "bytesB": 0, "deltaBytes": 0, "added": 1, "removed": 1, "changed": 0},
+      {"path": "/usr", "bytesA": 0, "bytesB": 0, "deltaBytes": 0, "added": 1, "removed": 0, "changed": 0}
+    ],
+    "entries": [
+      {
+        "path": "/usr", "change": "added", "a": null,
+        "b": {"type": "dir", "bytes": 0, "mode": 493, "layer": 1},
+        "deltaBytes": 5000, "fields": [], "subtree": {"entries": 2, "bytes": 5000}
+      },
+      {
+        "path": "/bin/sh", "change": "changed",
+        "a": {"type": "file", "bytes": 1000, "mode": 493, "digest": "sha256:3333333333333333333333333333333333333333333333333333333333333333", "layer": 0},
+        "b": {"type": "file", "bytes": 1200, "mode": 448, "digest": "sha256:4444444444444444444444444444444444444444444444444444444444444444", "layer": 0},
+        "deltaBytes": 200, "fields": ["size", "mode", "content"]
+      },
+      {
+        "path": "/etc", "change": "removed",
+        "a": {"type": "dir", "bytes": 0, "mode": 493, "layer": 0},
+        "b": null,
+        "deltaBytes": -200, "fields": [], "subtree": {"entries": 1, "bytes": 200}
+      }
+    ]
+  }
+}`
+
+func TestFilesDocument(t *testing.T) {
+	testutil.ValidateReport(t, []byte(filesDoc))
+	doc, err := schema.Decode(strings.NewReader(filesDoc))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if doc.Kind != schema.KindFiles || doc.Files == nil || doc.Diff != nil || doc.Check != nil || doc.Comparison != nil {
+		t.Fatalf("kind %q, files %v, diff %v", doc.Kind, doc.Files, doc.Diff)
+	}
+	f := doc.Files
+	if f.Filesystem != (schema.CountRecord{Entries: 3, Bytes: 1500}) {
+		t.Errorf("filesystem = %+v", f.Filesystem)
+	}
+	var sum int64
+	for _, r := range f.Reclaimable {
+		sum += r.Bytes
+	}
+	var tar int64
+	for _, l := range f.Layers {
+		tar += l.TarBytes
+	}
+	// What the layers hold = what the final filesystem shows + what a
+	// better build would not ship.
+	if sum != f.ReclaimableBytes || tar != f.Filesystem.Bytes+f.ReclaimableBytes || tar != f.Dive.SizeBytes {
+		t.Errorf("reclaimable %d (items %d), tar %d, filesystem %d, dive size %d", f.ReclaimableBytes, sum, tar, f.Filesystem.Bytes, f.Dive.SizeBytes)
+	}
+	var wasted int64
+	for _, in := range f.Dive.Inefficiencies {
+		wasted += in.Bytes
+	}
+	if wasted != f.Dive.WastedBytes || f.Dive.UserWastedPercent == nil || *f.Dive.UserWastedPercent != float64(wasted)/float64(f.Dive.UserSizeBytes) {
+		t.Errorf("dive = %+v", f.Dive)
+	}
+	if h := f.Hints[0]; h.ID != "deleted-in-later-layer" || h.Bytes != 500 || !slices.Equal(h.Layers, []int{1}) {
+		t.Errorf("hint = %+v", h)
+	}
+}
+
+func TestDiffDocument(t *testing.T) {
+	testutil.ValidateReport(t, []byte(diffDoc))
+	doc, err := schema.Decode(strings.NewReader(diffDoc))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if doc.Kind != schema.KindDiff || doc.Diff == nil || doc.Files != nil {
+		t.Fatalf("kind %q, diff %v, files %v", doc.Kind, doc.Diff, doc.Files)
+	}
+	d := doc.Diff
+	if got := d.FilesystemB.Bytes - d.FilesystemA.Bytes; got != 5000 {
+		t.Errorf("B − A = %d, want 5000", got)
+	}
+	// The rows do not overlap: their deltas add up to B − A.
+	var rows int64
+	for _, r := range d.Dirs {
+		rows += r.DeltaBytes
+	}
+	if rows != 5000 {
+		t.Errorf("rows add up to %d, want 5000", rows)
+	}
+	// The entries stand for every difference, subtrees included.
+	n := 0
+	for _, e := range d.Entries {
+		n++
+		if e.Subtree != nil {
+			n += e.Subtree.Entries
+		}
+	}
+	if n != d.Added.Entries+d.Removed.Entries+d.Changed.Entries {
+		t.Errorf("entries stand for %d paths, want %d", n, d.Added.Entries+d.Removed.Entries+d.Changed.Entries)
+	}
+	e := d.Entries[1]
+	if e.Change != schema.ChangeChanged || e.A.Mode != 0o755 || e.B.Mode != 0o700 || !slices.Equal(e.Fields, []string{"size", "mode", "content"}) || e.Subtree != nil {
+		t.Errorf("changed entry = %+v", e)
+	}
+	if e := d.Entries[2]; e.B != nil || e.A == nil || e.DeltaBytes != -200 || e.Subtree == nil || *e.Subtree != (schema.CountRecord{Entries: 1, Bytes: 200}) {
+		t.Errorf("removed entry = %+v", e)
+	}
+	if d.ImageA != 0 || d.ImageB != 1 || doc.Images[d.ImageB].Layers[d.Entries[0].B.Layer].CreatedBy != "COPY app /usr/bin/app # buildkit" {
+		t.Errorf("images or layers wrong: %+v", d)
+	}
+}
+
+// docMutation is a named edit of one of the hand-written documents.
+type docMutation struct {
+	name string
+	base string
+	edit func(t *testing.T, doc map[string]any)
+}
+
+// fileLevelSchemaOnly lists the mutations of TestJSONSchemaRejectsFileLevel
+// that only the schema rejects, and why Decode accepts them.
+var fileLevelSchemaOnly = map[string]string{
+	"efficiency above 1":                  "Decode does not check ranges",
+	"userWastedPercent with no user size": "Decode does not relate dive's figures",
+	"null userWastedPercent":              "Decode does not relate dive's figures",
+	"negative file bytes":                 "Decode does not check signs of byte counts outside sizes",
+	"relative path":                       "Decode does not check path syntax",
+	"hint id with spaces":                 "Decode does not check hint ids",
+	"inefficiency in one layer":           "Decode does not check counts",
+	"changed without fields":              "Decode does not relate fields and change",
+	"added with fields":                   "Decode does not relate fields and change",
+	"directory with bytes":                "Decode does not relate bytes and type",
+	"mode above 07777":                    "Decode does not check ranges",
+	"missing content":                     "Decode reads an absent boolean as false",
+	"repeated field":                      "Decode does not check uniqueness",
+	"added directory without subtree":     "Decode does not relate subtree and change",
+	"subtree on a changed file":           "Decode does not relate subtree and change",
+	"lowest-efficiency with a basis":      "Decode does not relate budget and basis",
+	"lowest-efficiency above 1":           "Decode does not check ranges",
+}
+
+func TestJSONSchemaRejectsFileLevel(t *testing.T) {
+	budget := func(d map[string]any) map[string]any {
+		return d["check"].(map[string]any)["results"].([]any)[0].(map[string]any)["budgets"].([]any)[0].(map[string]any)
+	}
+	efficiency := func(t *testing.T, d map[string]any) {
+		b := budget(d)
+		for k, v := range map[string]any{"budget": "lowest-efficiency", "unit": "ratio", "min": true, "limit": 0.9, "actual": 0.95, "margin": 0.05} {
+			b[k] = v
+		}
+		delete(b, "basis")
+	}
+	tests := []docMutation{
+		{"files kind without files", filesDoc, func(t *testing.T, d map[string]any) { delete(d, "files") }},
+		{"files kind with a diff", filesDoc, func(t *testing.T, d map[string]any) { d["diff"] = parse(t, diffDoc)["diff"] }},
+		{"diff kind with files", diffDoc, func(t *testing.T, d map[string]any) { d["files"] = parse(t, filesDoc)["files"] }},
+		{"inspect with files", filesDoc, func(t *testing.T, d map[string]any) { d["kind"] = schema.KindInspect }},
+		{"files without images", filesDoc, func(t *testing.T, d map[string]any) { d["images"] = []any{} }},
+		{"efficiency above 1", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "dive")["efficiency"] = 1.2 }},
+		{"userWastedPercent with no user size", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "dive")["userSizeBytes"] = 0 }},
+		{"null userWastedPercent", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "dive")["userWastedPercent"] = nil }},
+		{"negative file bytes", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "largest", 0)["bytes"] = -1 }},
+		{"relative path", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "dirs", 0)["path"] = "bin" }},
+		{"unknown why", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "reclaimable", 0)["why"] = "moved" }},
+		{"reclaim bytes as a float", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "reclaimable", 0)["bytes"] = 1.5 }},
+		{"hint id with spaces", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "hints", 0)["id"] = "Deleted later" }},
+		{"inefficiency in one layer", filesDoc, func(t *testing.T, d map[string]any) {
+			at(t, d, "files", "dive", "inefficiencies", 0)["count"] = 1
+		}},
+		{"diff without imageB", diffDoc, func(t *testing.T, d map[string]any) { delete(at(t, d, "diff"), "imageB") }},
+		{"unknown change", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 0)["change"] = "moved" }},
+		{"added with a", diffDoc, func(t *testing.T, d map[string]any) {
+			e := at(t, d, "diff", "entries", 0)
+			e["a"] = e["b"]
+		}},
+		{"unknown type", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 1, "b")["type"] = "socket" }},
+		{"removed without a", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 2)["a"] = nil }},
+		{"added directory without subtree", diffDoc, func(t *testing.T, d map[string]any) { delete(at(t, d, "diff", "entries", 0), "subtree") }},
+		{"subtree on a changed file", diffDoc, func(t *testing.T, d map[string]any) {
+			at(t, d, "diff", "entries", 1)["subtree"] = map[string]any{"entries": 0, "bytes": 0}
+		}},
+		{"changed without fields", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 1)["fields"] = []any{} }},
+		{"added with fields", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 0)["fields"] = []any{"size"} }},
+		{"unknown field", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 1)["fields"] = []any{"owner"} }},
+		{"repeated field", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 1)["fields"] = []any{"size", "size"} }},
+		{"directory with bytes", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 2, "a")["bytes"] = 4096 }},
+		{"mode above 07777", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 1, "b")["mode"] = 0o10000 }},
+		{"missing content", diffDoc, func(t *testing.T, d map[string]any) { delete(at(t, d, "diff"), "content") }},
+		// The file-level budgets of check.
+		{"lowest-efficiency without min", checkDoc, func(t *testing.T, d map[string]any) {
+			efficiency(t, d)
+			delete(budget(d), "min")
+		}},
+		{"min on max-compressed", checkDoc, func(t *testing.T, d map[string]any) { budget(d)["min"] = true }},
+		{"lowest-efficiency with a basis", checkDoc, func(t *testing.T, d map[string]any) {
+			efficiency(t, d)
+			budget(d)["basis"] = "compressed"
+		}},
+		{"lowest-efficiency above 1", checkDoc, func(t *testing.T, d map[string]any) {
+			efficiency(t, d)
+			budget(d)["limit"] = 90
+		}},
+		{"unit ratio unknown to budgets", checkDoc, func(t *testing.T, d map[string]any) { budget(d)["unit"] = "fraction" }},
+	}
+	for name := range fileLevelSchemaOnly {
+		if !slices.ContainsFunc(tests, func(m docMutation) bool { return m.name == name }) {
+			t.Errorf("fileLevelSchemaOnly lists %q, which is no test case", name)
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := parse(t, tt.base)
+			tt.edit(t, doc)
+			data, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := testutil.CheckReport(data); err == nil {
+				t.Errorf("the schema accepts it:\n%s", data)
+			} else {
+				summary, _, _ := strings.Cut(err.Error(), "\ndetailed output:")
+				t.Logf("schema: %s", summary)
+			}
+			_, err = schema.Decode(bytes.NewReader(data))
+			why, only := fileLevelSchemaOnly[tt.name]
+			switch {
+			case only && err != nil:
+				t.Errorf("listed as schema-only (%s), but Decode rejects it: %v", why, err)
+			case !only && err == nil:
+				t.Error("Decode accepts it; list it in fileLevelSchemaOnly if that is meant")
+			case !only && !errors.Is(err, errdefs.ErrCorrupt):
+				t.Errorf("Decode error = %v, want one wrapping ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+// Indices into the images and their layers, which JSON Schema cannot
+// compare with an array's length: Decode checks them.
+func TestDecodeOnlyFileLevel(t *testing.T) {
+	tests := []docMutation{
+		{"files image past the images", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files")["image"] = 1 }},
+		{"layer record past the layers", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "layers", 2)["index"] = 3 }},
+		{"largest file's layer past the layers", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "largest", 0)["layer"] = 5 }},
+		{"reclaimed by a layer past the layers", filesDoc, func(t *testing.T, d map[string]any) {
+			at(t, d, "files", "reclaimable", 1)["byLayer"] = 3
+		}},
+		{"hint layer past the layers", filesDoc, func(t *testing.T, d map[string]any) {
+			at(t, d, "files", "hints", 0)["layers"] = []any{1, 9}
+		}},
+		{"imageB past the images", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff")["imageB"] = 2 }},
+		// A's only layer is 0; B has two.
+		{"entry layer past A's layers", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 1, "a")["layer"] = 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := parse(t, tt.base)
+			tt.edit(t, doc)
+			data, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testutil.ValidateReport(t, data)
+			if _, err := schema.Decode(bytes.NewReader(data)); !errors.Is(err, errdefs.ErrCorrupt) {
+				t.Errorf("Decode error = %v, want one wrapping ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+// Valid variations: what a newer imgsize may add, the edge values, and the
+// file-level budgets in a check.
+func TestJSONSchemaAcceptsFileLevel(t *testing.T) {
+	tests := []docMutation{
+		{"files unchanged", filesDoc, func(*testing.T, map[string]any) {}},
+		{"diff unchanged", diffDoc, func(*testing.T, map[string]any) {}},
+		{"new fields", filesDoc, func(t *testing.T, d map[string]any) {
+			at(t, d, "files")["depth"] = 3
+			at(t, d, "files", "dive")["note"] = "x"
+			at(t, d, "files", "hints", 0)["severity"] = "high"
+		}},
+		{"new hint id", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "hints", 0)["id"] = "pip-cache" }},
+		{"one layer, nothing above it", filesDoc, func(t *testing.T, d map[string]any) {
+			dv := at(t, d, "files", "dive")
+			dv["userSizeBytes"], dv["userWastedPercent"] = 0, nil
+		}},
+		{"nothing listed", filesDoc, func(t *testing.T, d map[string]any) {
+			f := at(t, d, "files")
+			for _, k := range []string{"largest", "dirs", "reclaimable", "hints"} {
+				f[k] = []any{}
+			}
+		}},
+		{"root path", filesDoc, func(t *testing.T, d map[string]any) { at(t, d, "files", "dirs", 0)["path"] = "/" }},
+		{"contents not compared", diffDoc, func(t *testing.T, d map[string]any) {
+			at(t, d, "diff")["content"] = false
+			at(t, d, "diff", "entries", 1)["fields"] = []any{"size", "mode"}
+			for _, e := range []int{0, 1, 2} {
+				for _, side := range []string{"a", "b"} {
+					if fi, ok := at(t, d, "diff", "entries", e)[side].(map[string]any); ok {
+						delete(fi, "digest")
+					}
+				}
+			}
+		}},
+		{"symlink changed", diffDoc, func(t *testing.T, d map[string]any) {
+			e := at(t, d, "diff", "entries", 1)
+			e["a"] = map[string]any{"type": "symlink", "bytes": 0, "mode": 511, "linkname": "busybox", "layer": 0}
+			e["b"] = map[string]any{"type": "symlink", "bytes": 0, "mode": 511, "linkname": "dash", "layer": 0}
+			e["deltaBytes"], e["fields"] = 0, []any{"link"}
+		}},
+		{"file-level budgets", checkDoc, func(t *testing.T, d map[string]any) {
+			r := at(t, d, "check", "results", 2)
+			r["budgets"] = append(r["budgets"].([]any),
+				map[string]any{
+					"budget": "lowest-efficiency", "unit": "ratio", "min": true,
+					"limit": 0.9, "actual": 0.95, "margin": 0.05,
+					"status": "pass", "near": false, "provenance": "exact",
+				},
+				map[string]any{
+					"budget": "highest-wasted-bytes", "unit": "bytes",
+					"limit": 20000000, "actual": 12000000, "margin": 8000000,
+					"status": "pass", "near": false, "provenance": "exact",
+				},
+				map[string]any{
+					"budget": "highest-user-wasted-percent", "unit": "ratio",
+					"limit": 0.1, "actual": nil, "margin": nil,
+					"status": "unknown", "near": false, "provenance": "unknown",
+					"reason": "the image has no bytes above its first layer; wasted bytes relative to them are undefined",
+				},
+				map[string]any{
+					"budget": "max-reclaimable", "unit": "bytes",
+					"limit": 1000, "actual": 900, "margin": 100,
+					"status": "pass", "near": true, "provenance": "exact",
+				},
+			)
+			// The unknown one fails the image and the gate.
+			r["passed"] = false
+			c := at(t, d, "check")
+			c["budgets"], c["failed"], c["near"] = 9, 3, 2
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := parse(t, tt.base)
 			tt.edit(t, doc)
 			data, err := json.Marshal(doc)
 			if err != nil {

@@ -39,13 +39,14 @@ func openReport(path, selector string) (*Image, error) {
 		return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("opening report: %w", err))
 	}
 	defer f.Close()
+	// The caller names the argument, and with it the file, in any error.
 	doc, err := schema.Decode(io.LimitReader(f, maxReport))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	i, err := selectRecorded(doc, selector)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	rec := doc.Images[i]
 	return &Image{

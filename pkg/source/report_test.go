@@ -105,6 +105,8 @@ func TestOpenReportErrors(t *testing.T) {
 	future.SchemaVersion = schema.Version + 1
 	futurePath := writeReport(t, dir, "future.json", future)
 	foreign := writeReport(t, dir, "foreign.json", map[string]any{"name": "not a report"})
+	// A version that changed a field's type is still "too new", not corrupt.
+	reshaped := writeReport(t, dir, "reshaped.json", map[string]any{"schemaVersion": schema.Version + 1, "kind": "inspect", "images": map[string]any{"a": 1}})
 	malformed := filepath.Join(dir, "malformed.json")
 	if err := os.WriteFile(malformed, []byte(`{"schemaVersion": 1, "kind": "inspect", "images": [`), 0o644); err != nil {
 		t.Fatal(err)
@@ -124,8 +126,9 @@ func TestOpenReportErrors(t *testing.T) {
 		{"unknown ref", "report:" + three + ":oci:z:app", errdefs.ErrNotFound, []string{`no image "oci:z:app"`}},
 		{"no images", empty, errdefs.ErrNotFound, []string{"holds no image"}},
 		{"future version", futurePath, errdefs.ErrUnsupported, []string{"schema version 2 is not supported", "newer imgsize"}},
+		{"future version, new shape", reshaped, errdefs.ErrUnsupported, []string{"schema version 2 is not supported"}},
 		{"not an imgsize report", foreign, errdefs.ErrCorrupt, []string{"no schemaVersion"}},
-		{"truncated JSON", malformed, errdefs.ErrCorrupt, []string{"malformed.json", "reading JSON report"}},
+		{"truncated JSON", malformed, errdefs.ErrCorrupt, []string{"reading JSON report", "unexpected end of JSON input"}},
 		{"inconsistent size", badPath, errdefs.ErrCorrupt, []string{"exact size without bytes"}},
 		{"missing report", "report:" + filepath.Join(dir, "nope.json"), errdefs.ErrNotFound, []string{"nope.json"}},
 		// A missing .json argument must be a missing file, never a

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/imgsize/imgsize/internal/testutil"
+)
+
+var (
+	examplesOnce sync.Once
+	examplesDir  string
+	examplesErr  error
+)
+
+// examples builds the README's two example images once per test run, in
+// the binary's temporary directory.
+func examples(t *testing.T) (single, multi, dir string) {
+	t.Helper()
+	examplesOnce.Do(func() {
+		examplesDir = filepath.Join(filepath.Dir(binary), "examples-out")
+		build := exec.Command("go", "run", "./examples/build", "-o", examplesDir)
+		build.Dir = "../.."
+		if b, err := build.CombinedOutput(); err != nil {
+			examplesErr = err
+			t.Logf("%s", b)
+		}
+	})
+	if examplesErr != nil {
+		t.Fatalf("examples/build: %v", examplesErr)
+	}
+	return "oci:" + examplesDir + ":single-stage", "oci:" + examplesDir + ":multistage", examplesDir
+}
+
+// toolchainBytes sums the regular-file sizes under usr/local/go in the
+// single-stage image's layers, as GNU tar lists them: a figure imgsize has
+// no part in.
+func toolchainBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var idx struct {
+		Manifests []struct {
+			Digest      string            `json:"digest"`
+			Annotations map[string]string `json:"annotations"`
+		} `json:"manifests"`
+	}
+	readJSON(t, filepath.Join(dir, "index.json"), &idx)
+	blob := func(d string) string {
+		return filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))
+	}
+	var total int64
+	for _, m := range idx.Manifests {
+		if m.Annotations["org.opencontainers.image.ref.name"] != "single-stage" {
+			continue
+		}
+		var man struct {
+			Layers []struct {
+				Digest string `json:"digest"`
+			} `json:"layers"`
+		}
+		readJSON(t, blob(m.Digest), &man)
+		for _, l := range man.Layers {
+			total += testutil.ShellCount(t, `tar -tvzf `+blob(l.Digest)+` | awk '$1 ~ /^-/ && $6 ~ /^(\.\/|\/)?usr\/local\/go\// {s += $3} END {print s+0}'`)
+		}
+	}
+	if total == 0 {
+		t.Fatal("no usr/local/go files in the single-stage image")
+	}
+	return total
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// The issue's acceptance: diff names the Go toolchain as what makes the
+// single-stage image bigger, and files raises the toolchain hint with its
+// size.
+func TestExamplesFileLevel(t *testing.T) {
+	single, multi, dir := examples(t)
+	want := toolchainBytes(t, dir)
+
+	r := runInProcess(t, "diff", "-f", "json", "--no-cache", multi, single)
+	if r.code != 0 {
+		t.Fatalf("diff: exit %d: %s", r.code, r.stderr)
+	}
+	var d struct {
+		Diff struct {
+			Dirs []struct {
+				Path  string `json:"path"`
+				Delta int64  `json:"deltaBytes"`
+			} `json:"dirs"`
+			Entries []struct {
+				Path  string `json:"path"`
+				Delta int64  `json:"deltaBytes"`
+			} `json:"entries"`
+		} `json:"diff"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatalf("diff JSON: %v\n%s", err, r.stdout)
+	}
+	if len(d.Diff.Dirs) == 0 || strings.Trim(d.Diff.Dirs[0].Path, "/") != "usr/local/go" || d.Diff.Dirs[0].Delta != want {
+		t.Errorf("largest directory difference %+v; want usr/local/go, +%d bytes (tar's sum)", d.Diff.Dirs, want)
+	}
+	if len(d.Diff.Entries) == 0 || strings.Trim(d.Diff.Entries[0].Path, "/") != "usr/local/go" {
+		t.Errorf("largest entry %+v; want the toolchain directory", d.Diff.Entries)
+	}
+	table := runInProcess(t, "diff", "--no-cache", multi, single)
+	if !strings.Contains(table.stdout, "usr/local/go") {
+		t.Errorf("diff table does not name usr/local/go:\n%s", table.stdout)
+	}
+
+	r = runInProcess(t, "files", "-f", "json", "--no-cache", single)
+	if r.code != 0 {
+		t.Fatalf("files: exit %d: %s", r.code, r.stderr)
+	}
+	var f struct {
+		Files struct {
+			Hints []struct {
+				ID    string   `json:"id"`
+				Bytes int64    `json:"bytes"`
+				Paths []string `json:"paths"`
+			} `json:"hints"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &f); err != nil {
+		t.Fatalf("files JSON: %v\n%s", err, r.stdout)
+	}
+	var found bool
+	for _, h := range f.Files.Hints {
+		if h.ID == "toolchain-in-runtime" {
+			found = true
+			if h.Bytes != want {
+				t.Errorf("toolchain hint %d bytes, tar sums usr/local/go to %d", h.Bytes, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no toolchain-in-runtime hint: %+v", f.Files.Hints)
+	}
+	table = runInProcess(t, "files", "--no-cache", single)
+	if !strings.Contains(table.stdout, "toolchain-in-runtime") || !strings.Contains(table.stdout, "multistage") {
+		t.Errorf("files table lacks the toolchain hint and its fix:\n%s", table.stdout)
+	}
+	// The multistage image ships no toolchain.
+	r = runInProcess(t, "files", "-f", "json", "--no-cache", multi)
+	if strings.Contains(r.stdout, "toolchain-in-runtime") {
+		t.Errorf("the multistage image got a toolchain hint")
+	}
+}
+
+// dive's CI rules on the fixture dive's own tests measure: efficiency
+// 0.9844212134184309, wasted 32025 bytes, user-wasted ratio
+// 0.4834911001404049 (dive/image/docker/image_archive_analysis_test.go).
+func TestCheckDiveRules(t *testing.T) {
+	fx := testutil.Fixtures(t)
+	img := filepath.Join(fx, "test-docker-image.tar")
+	tests := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--lowest-efficiency", "0.98"}, 0},
+		{[]string{"--lowest-efficiency", "0.99"}, 1},
+		{[]string{"--highest-wasted-bytes", "32025"}, 0},
+		{[]string{"--highest-wasted-bytes", "32024"}, 1},
+		{[]string{"--highest-user-wasted-percent", "0.49"}, 0},
+		{[]string{"--highest-user-wasted-percent", "0.48"}, 1},
+		{[]string{"--max-reclaimable", "1GB"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, "="), func(t *testing.T) {
+			r := runInProcess(t, append([]string{"check", "-f", "json", "--no-cache", img}, tt.args...)...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d; %s\n%s", r.code, tt.code, r.stderr, r.stdout)
+			}
+		})
+	}
+
+	// A .dive-ci read as is: the documented example file, and dive's
+	// defaults (user-wasted 0.1 fails this image).
+	dir := t.TempDir()
+	strict := writeFile(t, dir, "strict.dive-ci", "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 20MB\n  highestUserWastedPercent: 0.50\n")
+	defaults := writeFile(t, dir, "defaults.dive-ci", "# nothing: dive's defaults\n")
+	for _, c := range []struct {
+		file string
+		code int
+	}{{strict, 0}, {defaults, 1}} {
+		r := runInProcess(t, "check", "--no-cache", "--dive-ci", c.file, img)
+		if r.code != c.code {
+			t.Errorf("--dive-ci %s: exit %d, want %d; %s\n%s", filepath.Base(c.file), r.code, c.code, r.stderr, r.stdout)
+		}
+		// dive itself, where installed, gives the same verdict.
+		dive := diveBinary(t)
+		if dive == "" {
+			continue
+		}
+		cmd := exec.Command(dive, "docker-archive://"+img, "--ci", "--ci-config", c.file)
+		cmd.Env = append(os.Environ(), "CI=true")
+		dr := runCmd(t, cmd)
+		if (dr.code == 0) != (c.code == 0) {
+			t.Errorf("dive with %s exits %d, imgsize %d:\n%s", filepath.Base(c.file), dr.code, c.code, dr.stdout)
+		}
+	}
+}
+
+// diveBinary finds dive for cross-checks: on PATH, or where .ci/run
+// installs it; "" when absent (required under CI=true).
+func diveBinary(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("dive"); err == nil {
+		return p
+	}
+	for _, p := range []string{os.Getenv("IMGSIZE_DIVE"), "/tmp/divebin/dive"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("dive is not installed; .ci/run installs it with go install")
+	}
+	t.Log("dive is not installed: skipping the cross-check against it")
+	return ""
+}
+
+func TestFilesUsage(t *testing.T) {
+	_, multi, _ := examples(t)
+	for _, args := range [][]string{
+		{"files"},
+		{"files", multi, multi},
+		{"files", multi, "--top", "0"},
+		{"diff", multi},
+		{"diff", multi, multi, "--depth", "0"},
+	} {
+		if r := runInProcess(t, args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2; %s", args, r.code, r.stderr)
+		}
+	}
+	// A saved report has sizes, not files.
+	rep := filepath.Join(t.TempDir(), "r.json")
+	if r := runInProcess(t, "inspect", "-f", "json", "-o", rep, multi); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := runInProcess(t, "files", rep); r.code != 3 || !strings.Contains(r.stderr, "records sizes, not files") {
+		t.Errorf("files on a report: exit %d, %q", r.code, r.stderr)
+	}
+}
