@@ -59,7 +59,11 @@ case $BENCH_DIR in
 	"$PWD"/*|./*|bench/*|pkg/*) die "BENCH_DIR must be outside the repository, got '$BENCH_DIR'" ;;
 esac
 DIVE=""
-if [[ -x /tmp/divebin/dive ]]; then
+if [[ -n ${IMGSIZE_DIVE:-} && -x $IMGSIZE_DIVE ]]; then
+	DIVE=$IMGSIZE_DIVE
+elif [[ -x $(go env GOPATH)/bin/dive ]]; then
+	DIVE=$(go env GOPATH)/bin/dive
+elif [[ -x /tmp/divebin/dive ]]; then
 	DIVE=/tmp/divebin/dive
 elif command -v dive >/dev/null 2>&1; then
 	DIVE=$(command -v dive)
@@ -134,6 +138,11 @@ for mode in docker-archive docker-archive+content oci-gzip oci-gzip+content; do
 	measure "files.Read, $mode" "read-$mode" "$OUT/files.test" -test.run XXX -test.bench "BenchmarkRead/$pat\$" -test.benchtime 1x
 done
 
+echo "== imgsize files, the whole command (read, model, analysis, JSON), $RUNS runs each"
+go build -o "$OUT/imgsize" ./cmd/imgsize
+measure "imgsize files (docker-archive)" cli-archive "$OUT/imgsize" files --no-cache --no-progress -f json -o "$RAW/imgsize-archive.json" "$ARCHIVE"
+measure "imgsize files (OCI layout, gzip)" cli-layout "$OUT/imgsize" files --no-cache --no-progress -f json -o "$RAW/imgsize-layout.json" "oci:$LAYOUT"
+
 DIVE_NOTE=""
 if [[ -n $DIVE ]]; then
 	echo "== dive ($DIVE), $RUNS runs"
@@ -146,13 +155,23 @@ if [[ -n $DIVE ]]; then
 	else
 		DIVE_NOTE="**dive's image.sizeBytes is $dive_bytes, the generator's regular-file total $FILE_BYTES: they disagree.**"
 	fi
+	same="efficiency, wasted and size bytes"
+	for f in imgsize-archive imgsize-layout; do
+		ours=$(jq -c '[.files.dive.efficiency, .files.dive.wastedBytes, .files.dive.sizeBytes]' "$RAW/$f.json")
+		theirs=$(jq -c '[.image.efficiencyScore, .image.inefficientBytes, .image.sizeBytes]' "$RAW/dive.json")
+		if [[ $ours == "$theirs" ]]; then
+			DIVE_NOTE="$DIVE_NOTE $f: dive's $same equal imgsize's ($ours)."
+		else
+			DIVE_NOTE="$DIVE_NOTE **$f: imgsize $ours, dive $theirs: they disagree.**"
+		fi
+	done
 else
 	DIVE_NOTE="dive not found (/tmp/divebin/dive or on PATH): skipped."
 	echo "  $DIVE_NOTE"
 fi
 
 {
-	echo "# files.Read against dive"
+	echo "# files.Read and imgsize files against dive"
 	echo
 	echo "\`$BENCH_CMD\` (RUNS=$RUNS), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(go env GOVERSION), load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)."
 	echo

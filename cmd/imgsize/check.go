@@ -198,14 +198,6 @@ func flagError(name string, err error) error {
 	return errdefs.UsageError(fmt.Errorf("--%s: %w", name, err))
 }
 
-// target is one image to check, with the settings that apply to it and
-// where they came from (for messages).
-type target struct {
-	arg      string
-	settings config.Settings
-	where    string
-}
-
 // loadConfig reads --config, or imgsize.yaml when present; nil without
 // either.
 func (o *checkOptions) loadConfig() (*config.File, error) {
@@ -217,58 +209,6 @@ func (o *checkOptions) loadConfig() (*config.File, error) {
 		return nil, nil
 	}
 	return f, err
-}
-
-// targets decides which images are checked and under which settings:
-// the arguments, or the config's images; each with the config's defaults,
-// its own entry and the flags laid over one another in that order.
-func (o *checkOptions) targets(cfg *config.File, flags config.Settings, args []string) ([]target, error) {
-	var out []target
-	switch {
-	case len(args) > 0:
-		for _, a := range args {
-			t := target{arg: a, settings: flags, where: "the command line"}
-			if cfg != nil {
-				s := cfg.Defaults
-				t.where = cfg.Path + " defaults and the command line"
-				if e, ok := cfg.Lookup(a); ok {
-					s = s.Over(e.Settings)
-					t.where = fmt.Sprintf("%s:%d and the command line", cfg.Path, e.Line)
-				}
-				t.settings = s.Over(flags)
-			}
-			out = append(out, t)
-		}
-	case cfg != nil && len(cfg.Images) > 0:
-		for _, e := range cfg.Images {
-			out = append(out, target{
-				arg:      e.Image,
-				settings: cfg.Defaults.Over(e.Settings).Over(flags),
-				where:    fmt.Sprintf("%s:%d", cfg.Path, e.Line),
-			})
-		}
-	case cfg != nil:
-		return nil, errdefs.UsageError(fmt.Errorf("no images to check: give IMAGE arguments or list images in %s", cfg.Path))
-	default:
-		return nil, errdefs.UsageError(errors.New("no images to check: give IMAGE arguments, or list images in imgsize.yaml (or --config)"))
-	}
-	growthAnywhere := false
-	for _, t := range out {
-		b := t.settings.Budgets()
-		if b.Empty() {
-			return nil, errdefs.UsageError(fmt.Errorf("no budgets for %s (from %s): set --max-compressed, --max-uncompressed, --max-layers, --max-growth, a file-level rule or --dive-ci, or budgets in imgsize.yaml", source.Redact(t.arg), t.where))
-		}
-		if b.MaxGrowth != nil {
-			growthAnywhere = true
-			if t.settings.Baseline == nil {
-				return nil, errdefs.UsageError(fmt.Errorf("max-growth for %s (from %s) needs a baseline: --baseline IMAGE|REPORT.json or baseline: in imgsize.yaml", source.Redact(t.arg), t.where))
-			}
-		}
-	}
-	if flags.Baseline != nil && !growthAnywhere {
-		return nil, errdefs.UsageError(errors.New("--baseline has no effect without a growth budget (--max-growth)"))
-	}
-	return out, nil
 }
 
 func runCheck(ctx context.Context, g *globalOptions, o *checkOptions, flags *pflag.FlagSet, args []string) error {
@@ -293,7 +233,7 @@ func runCheck(ctx context.Context, g *globalOptions, o *checkOptions, flags *pfl
 	if err != nil {
 		return err
 	}
-	targets, err := o.targets(cfg, given, args)
+	targets, err := config.Targets(cfg, given, args)
 	if err != nil {
 		return err
 	}
@@ -328,7 +268,7 @@ func runCheck(ctx context.Context, g *globalOptions, o *checkOptions, flags *pfl
 // checkAll reads every image and baseline, each baseline once, and holds
 // each image to its budgets. An image that cannot be read does not stop
 // the others: a gate reports everything it can.
-func checkAll(l *loader, targets []target) *analysis.CheckRun {
+func checkAll(l *loader, targets []config.Target) *analysis.CheckRun {
 	type loaded struct {
 		img *layers.Image
 		err error
@@ -338,18 +278,18 @@ func checkAll(l *loader, targets []target) *analysis.CheckRun {
 	// Every target gets a row, even after --timeout has expired: a gate
 	// that silently checked fewer images would pass what it never saw.
 	for _, t := range targets {
-		b := t.settings.Budgets()
-		ic := analysis.ImageCheck{Arg: source.Redact(t.arg), Budgets: b}
+		b := t.Settings.Budgets()
+		ic := analysis.ImageCheck{Arg: source.Redact(t.Image), Budgets: b}
 		var fr *analysis.FileReport
 		var err error
 		if b.NeedsFiles() {
 			// Only a file-level rule pays for reading every layer.
 			var fl []files.Layer
-			if ic.Image, fl, err = l.modelFiles(t.arg, false); err == nil {
+			if ic.Image, fl, err = l.modelFiles(t.Image, false); err == nil {
 				fr, err = analysis.Files(ic.Image, fl, analysis.FilesOptions{})
 			}
 		} else {
-			ic.Image, err = l.model(t.arg)
+			ic.Image, err = l.model(t.Image)
 		}
 		if err != nil {
 			// Reports name the image beside its error.
@@ -358,7 +298,7 @@ func checkAll(l *loader, targets []target) *analysis.CheckRun {
 			continue
 		}
 		if b.MaxGrowth != nil {
-			arg := *t.settings.Baseline
+			arg := *t.Settings.Baseline
 			ic.BaselineArg = source.Redact(arg)
 			got, ok := baselines[arg]
 			if !ok {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/imgsize/imgsize/pkg/cache"
@@ -310,11 +311,20 @@ func (l *loader) modelFiles(arg string, content bool) (*layers.Image, []files.La
 		return nil, nil, l.cause(err)
 	}
 	defer src.Close()
-	img, err := layers.Load(l.ctx, src, l.lopts)
+	fl, err := files.Read(l.ctx, src, files.Options{Content: content, Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress})
 	if err != nil {
 		return nil, nil, l.cause(err)
 	}
-	fl, err := files.Read(l.ctx, src, files.Options{Content: content, Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress})
+	// Listing the files decompressed each layer once already; its counts
+	// spare the model a second pass.
+	lopts := l.lopts
+	lopts.Counted = map[v1.Hash]int64{}
+	for _, f := range fl {
+		if f.Uncompressed > 0 {
+			lopts.Counted[f.Digest] = f.Uncompressed
+		}
+	}
+	img, err := layers.Load(l.ctx, src, lopts)
 	if err != nil {
 		return nil, nil, l.cause(err)
 	}

@@ -51,4 +51,8 @@ type Entry struct {
 type Layer struct {
 	Digest, DiffID v1.Hash
 	Entries        []Entry
+	// Uncompressed is the length of the layer's uncompressed tar stream,
+	// counted while reading a blob whose digest was then checked; 0 when
+	// the layer was not read whole (listed by seeking, or from the cache).
+	Uncompressed int64
 }

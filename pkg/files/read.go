@@ -73,12 +73,12 @@ func Read(ctx context.Context, src *source.Image, opts Options) ([]Layer, error)
 		}
 		diffID := out[i].DiffID
 		g.Go(func() error {
-			es, err := readLayer(gctx, src, d, diffID, opts)
+			es, n, err := readLayer(gctx, src, d, diffID, opts)
 			if err != nil {
 				return err
 			}
 			// Each goroutine writes only its own slot.
-			out[i].Entries = es
+			out[i].Entries, out[i].Uncompressed = es, n
 			return nil
 		})
 	}
@@ -99,35 +99,35 @@ func Read(ctx context.Context, src *source.Image, opts Options) ([]Layer, error)
 // checked), so the cache can stand for it, as it does for pkg/layers'
 // sizes. Entries are cached only from a read that checked the digest, from
 // any source, so the cache holds only what a digest's bytes really hold.
-func readLayer(ctx context.Context, src *source.Image, d v1.Descriptor, diffID v1.Hash, opts Options) ([]Entry, error) {
+func readLayer(ctx context.Context, src *source.Image, d v1.Descriptor, diffID v1.Hash, opts Options) ([]Entry, int64, error) {
 	if src.Remote {
 		if es, ok := cached(opts.Cache, d.Digest, opts.Content); ok {
 			if opts.Progress != nil {
 				opts.Progress(d.Size)
 			}
-			return es, nil
+			return es, 0, nil
 		}
 	}
 	l, err := src.Image.LayerByDigest(d.Digest)
 	if err != nil {
-		return nil, fmt.Errorf("layer %s: %w", d.Digest, err)
+		return nil, 0, fmt.Errorf("layer %s: %w", d.Digest, err)
 	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return nil, fmt.Errorf("opening layer %s: %w", d.Digest, err)
+		return nil, 0, fmt.Errorf("opening layer %s: %w", d.Digest, err)
 	}
 	defer rc.Close()
 	// Closing the blob unblocks a read waiting on the network when ctx
 	// ends; the reading loop then reports ctx's error.
 	stop := context.AfterFunc(ctx, func() { rc.Close() })
 	defer stop()
-	es, verified, err := scanLayer(ctx, rc, d, diffID, opts)
+	es, res, err := scanLayer(ctx, rc, d, diffID, opts)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if verified {
+	if res.verified {
 		// A cache that cannot be written only costs a later run time.
 		_ = store(opts.Cache, d.Digest, opts.Content, es)
 	}
-	return es, nil
+	return es, res.uncompressed, nil
 }

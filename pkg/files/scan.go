@@ -37,18 +37,38 @@ var (
 // whether the blob was checked against its digest, which only a read of
 // every byte does: a header-only read of an uncompressed local layer
 // (seekLayer) is not.
-func scanLayer(ctx context.Context, rc io.ReadCloser, d v1.Descriptor, diffID v1.Hash, opts Options) ([]Entry, bool, error) {
+func scanLayer(ctx context.Context, rc io.ReadCloser, d v1.Descriptor, diffID v1.Hash, opts Options) ([]Entry, scanned, error) {
 	if !opts.Content {
 		if rs, ok := seeker(rc); ok {
 			es, done, err := seekLayer(ctx, rs, d, opts)
 			if done || err != nil {
-				return es, false, err
+				return es, scanned{}, err
 			}
 			// Compressed: fall through to the stream, rs rewound.
 			rc = io.NopCloser(rs)
 		}
 	}
 	return streamLayer(ctx, rc, d, diffID, opts)
+}
+
+// scanned is what a read established besides the entries: whether the
+// blob was checked against its digest, and the length of its uncompressed
+// stream when every byte of it was read (0 otherwise).
+type scanned struct {
+	verified     bool
+	uncompressed int64
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
 }
 
 // storedReader reads a layer's stored bytes once: it stops on ctx, hashes
@@ -93,7 +113,7 @@ func (h hashReader) Read(p []byte) (int, error) {
 // parsing the tar, hashing contents when asked, and checking both the
 // stored bytes against the layer digest and the tar stream against the
 // diff_id.
-func streamLayer(ctx context.Context, rc io.Reader, d v1.Descriptor, diffID v1.Hash, opts Options) ([]Entry, bool, error) {
+func streamLayer(ctx context.Context, rc io.Reader, d v1.Descriptor, diffID v1.Hash, opts Options) ([]Entry, scanned, error) {
 	st := &storedReader{r: ctxio.Reader{Ctx: ctx, R: rc}, h: sha256.New(), progress: opts.Progress}
 	fail := func(what string, err error) error { return failure(ctx, d.Digest, st.err, what, err) }
 
@@ -106,18 +126,22 @@ func streamLayer(ctx context.Context, rc io.Reader, d v1.Descriptor, diffID v1.H
 		// concatenated layers are read whole.
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, false, fail("bad gzip header", err)
+			return nil, scanned{}, fail("bad gzip header", err)
 		}
 		stream = zr
 	case hasPrefix(magic, zstdMagic):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(zstdConcurrency))
 		if err != nil {
-			return nil, false, fail("bad zstd header", err)
+			return nil, scanned{}, fail("bad zstd header", err)
 		}
 		defer zr.Close()
 		stream = zr
 	}
 	compressed := stream != io.Reader(br)
+	// Counting the uncompressed stream as it passes spares pkg/layers a
+	// second decompression of the same blob for its uncompressed size.
+	var count int64
+	stream = countingReader{stream, &count}
 	// The diff_id is hashed only when it says something the digest does
 	// not: for an uncompressed blob the two must simply be equal.
 	var dh hash.Hash
@@ -128,37 +152,42 @@ func streamLayer(ctx context.Context, rc io.Reader, d v1.Descriptor, diffID v1.H
 
 	es, err := readTar(ctx, stream, opts.Content)
 	if err != nil {
-		return nil, false, fail("reading tar", err)
+		return nil, scanned{}, fail("reading tar", err)
 	}
 	// Drain what follows the tar's end: its padding belongs to the diff_id,
 	// and reading to the end checks the last gzip member's CRC or zstd
 	// frame's checksum; then whatever follows the compressed stream, which
 	// the digest covers too.
 	if _, err := io.Copy(io.Discard, stream); err != nil {
-		return nil, false, fail("reading after the tar's end", err)
+		return nil, scanned{}, fail("reading after the tar's end", err)
 	}
 	if _, err := io.Copy(io.Discard, br); err != nil {
-		return nil, false, fail("reading", err)
+		return nil, scanned{}, fail("reading", err)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, false, err
+		return nil, scanned{}, err
 	}
-	verified := false
+	var res scanned
 	if d.Digest.Algorithm == "sha256" {
 		if got := hex.EncodeToString(st.h.Sum(nil)); got != d.Digest.Hex {
-			return nil, false, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: digest mismatch: content is sha256:%s", d.Digest, got))
+			return nil, scanned{}, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: digest mismatch: content is sha256:%s", d.Digest, got))
 		}
-		verified = true
+		res.verified = true
 	}
 	switch {
 	case dh != nil:
 		if got := hex.EncodeToString(dh.Sum(nil)); got != diffID.Hex {
-			return nil, false, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: diff_id mismatch: config says %s, uncompressed content is sha256:%s", d.Digest, diffID, got))
+			return nil, scanned{}, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: diff_id mismatch: config says %s, uncompressed content is sha256:%s", d.Digest, diffID, got))
 		}
 	case !compressed && diffID != (v1.Hash{}) && diffID != d.Digest:
-		return nil, false, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: diff_id mismatch: config says %s of an uncompressed layer", d.Digest, diffID))
+		return nil, scanned{}, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: diff_id mismatch: config says %s of an uncompressed layer", d.Digest, diffID))
 	}
-	return es, verified, nil
+	// With the digest checked, the count is a fact of the blob the
+	// digest names.
+	if res.verified {
+		res.uncompressed = count
+	}
+	return es, res, nil
 }
 
 // readTar lists the entries of a tar stream, skipping contents unless

@@ -39,6 +39,11 @@ type Options struct {
 	// Progress, when set, is called with the number of layer bytes read
 	// each time a counted read advances; it must be safe for concurrent use.
 	Progress func(n int64)
+	// Counted holds uncompressed sizes already counted in this run from
+	// this image's own blobs, by layer digest, each read whole and checked
+	// against its digest (pkg/files does so while listing entries): they
+	// are exact and stand in for reading the layer again.
+	Counted map[v1.Hash]int64
 }
 
 // Memo remembers uncompressed sizes by layer digest for one run, and
@@ -138,7 +143,10 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 			l.Compressed = Size{Provenance: Unknown, Reason: "the archive stores this layer uncompressed; its compressed size depends on how it is pushed"}
 		}
 		n, annotated := annotatedSize(d)
+		counted, isCounted := opts.Counted[d.Digest]
 		switch {
+		case isCounted && counted > 0:
+			l.Uncompressed = Size{Bytes: counted, Provenance: Exact}
 		case isUncompressed(d.MediaType) && !opts.Exact:
 			// The stored blob is the tar stream itself: its size is the
 			// uncompressed size, no bytes read (so not digest-checked;

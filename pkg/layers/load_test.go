@@ -414,3 +414,40 @@ func TestEstimateCompressed(t *testing.T) {
 		}
 	}
 }
+
+// Sizes already counted from the image's blobs stand in for reading them:
+// the counted figure is used, exact, and no layer byte is read again.
+func TestLoadUsesCounted(t *testing.T) {
+	l1, raw1 := tarLayer(t, map[string]int{"a": 5_000})
+	l2, raw2 := tarLayer(t, map[string]int{"b": 7_000})
+	img, err := mutate.AppendLayers(empty.Image, l1, l2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := l1.Digest()
+	var read int64
+	// Only the first layer was counted: the second is still read.
+	got, err := load(t, "oci:"+dir, layers.Options{
+		Counted:  map[v1.Hash]int64{d1: int64(len(raw1))},
+		Progress: func(n int64) { read += n },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Layers[0].Uncompressed != (layers.Size{Bytes: int64(len(raw1)), Provenance: layers.Exact}) ||
+		got.Layers[1].Uncompressed != (layers.Size{Bytes: int64(len(raw2)), Provenance: layers.Exact}) {
+		t.Errorf("uncompressed %+v, %+v; want %d and %d exact", got.Layers[0].Uncompressed, got.Layers[1].Uncompressed, len(raw1), len(raw2))
+	}
+	m, _ := img.Manifest()
+	if read != m.Layers[1].Size {
+		t.Errorf("read %d stored bytes, want only the second layer's %d", read, m.Layers[1].Size)
+	}
+}
