@@ -365,25 +365,30 @@ func knownFilesRecord(t *testing.T, out string) map[string]any {
 //	   names an existing directory (nothing to count); adds lists/small:
 //	   1 entry, 10 bytes. Filesystem: 12 entries, 6150 - 5000 + 10 = 1160.
 //	L5 adds data/ and data/a (2500): 2 entries, 2500 bytes (data was
-//	   deleted in L3, so both are new). Filesystem: 14 entries, 3660.
+//	   deleted in L3, so both are new). Filesystem: 14 entries, 3660 + the
+//	   1000 bytes the hard link keeps (below) = 4660.
 //
 // The final filesystem, 14 entries: usr/ (L2), usr/bin/ (L2),
 // usr/bin/tool 1000 (L2), usr/bin/t (symlink, L0), usr/bin/tool2 (hard
 // link, L0), etc/ (L1), etc/conf 150 (L1), var/, var/lib/, var/lib/apt/,
 // var/lib/apt/lists/ (L4), lists/small 10 (L4), data/ (L5), data/a 2500
-// (L5). Bytes: 1000 + 150 + 10 + 2500 = 3660. (Check: 12 + 5 - 1 - 4 + 0
-// + 2 = 14 entries.)
+// (L5). Bytes: 1000 + 150 + 10 + 2500 = 3660, plus 1000: L2 rewrote tool
+// (chmod), but the hard link tool2 still names L0's content, as GNU tar
+// extracting the layers in order shows (two inodes of 1000 bytes), so
+// those bytes ship: 4660, shown on tool2. (Check: 12 + 5 - 1 - 4 + 0 + 2 =
+// 14 entries.)
 //
 // Reclaimable, every copy a later layer superseded or deleted: big 5000
 // (L0 by L4, deleted), b 3000 (L1 by L2, deleted), a 2000 (L1 by L3,
-// deleted), tool 1000 (L0 by L2, superseded), sub/c 400 (L1 by L3,
-// deleted), conf 100 (L0 by L1, superseded): 5000 + 3000 + 2000 + 1000 +
-// 400 + 100 = 11500. (Check: every regular byte ever written, 6100 + 5550
-// + 1000 + 0 + 10 + 2500 = 15160, minus the 3660 shipped, is 11500.)
+// deleted), sub/c 400 (L1 by L3, deleted), conf 100 (L0 by L1,
+// superseded): 5000 + 3000 + 2000 + 400 + 100 = 10500. L0's tool is not
+// reclaimable: tool2 keeps it. (Check: every regular byte ever written,
+// 6100 + 5550 + 1000 + 0 + 10 + 2500 = 15160, minus the 4660 shipped, is
+// 10500.)
 func knownWantFiles() knownFilesDoc {
 	var w knownFilesDoc
 	f := &w.Files
-	f.Filesystem = knownCount{14, 3660}
+	f.Filesystem = knownCount{14, 4660}
 	f.Layers = []knownLayerFiles{
 		{Index: 0, Added: knownCount{12, 6100}, TarBytes: 6100},
 		{Index: 1, Added: knownCount{5, 5400}, Changed: knownCount{2, 150}, TarBytes: 5550},
@@ -392,11 +397,12 @@ func knownWantFiles() knownFilesDoc {
 		{Index: 4, Added: knownCount{1, 10}, Changed: knownCount{4, 0}, Deleted: knownCount{1, 5000}, TarBytes: 10},
 		{Index: 5, Added: knownCount{2, 2500}, TarBytes: 2500},
 	}
-	// The final filesystem's four regular files, largest first (the hard
-	// link tool2 is not a regular file: its bytes are tool's).
+	// The final filesystem's files, largest first (ties by path): the four
+	// regular files and the hard link tool2, which holds L0's content.
 	f.Largest = []knownFileSize{
 		{"/data/a", 2500, 5},
 		{"/usr/bin/tool", 1000, 2},
+		{"/usr/bin/tool2", 1000, 0},
 		{"/etc/conf", 150, 1},
 		{"/var/lib/apt/lists/small", 10, 4},
 	}
@@ -404,19 +410,18 @@ func knownWantFiles() knownFilesDoc {
 	// has 4), with the regular files beneath at any depth; ties by path.
 	f.Dirs = []knownDirSize{
 		{"/data", 2500, 1},
-		{"/usr", 1000, 1},
-		{"/usr/bin", 1000, 1},
+		{"/usr", 2000, 2},
+		{"/usr/bin", 2000, 2},
 		{"/etc", 150, 1},
 		{"/var", 10, 1},
 		{"/var/lib", 10, 1},
 		{"/var/lib/apt", 10, 1},
 	}
-	f.ReclaimableBytes = 11500
+	f.ReclaimableBytes = 10500
 	f.Reclaimable = []knownReclaim{
 		{"/var/lib/apt/lists/big", 5000, 0, 4, "deleted"},
 		{"/data/b", 3000, 1, 2, "deleted"},
 		{"/data/a", 2000, 1, 3, "deleted"},
-		{"/usr/bin/tool", 1000, 0, 2, "superseded"},
 		{"/data/sub/c", 400, 1, 3, "deleted"},
 		{"/etc/conf", 100, 0, 1, "superseded"},
 	}
@@ -425,15 +430,15 @@ func knownWantFiles() knownFilesDoc {
 	//     by what deleted them: the opaque lists (5000), the whiteout of
 	//     data/b (3000), the whiteout of data (2000 + 400 = 2400); added
 	//     by layers 0 (big) and 1 (b, a, c).
-	//   superseded-in-later-layer: 1000 + 100 = 1100: tool, then conf;
-	//     both copies were added by layer 0.
+	//   superseded-in-later-layer: conf's 100, added by layer 0 (tool's
+	//     old copy is kept by its hard link).
 	//   package-manager-cache: /var/lib/apt/lists still holds small, 10
 	//     bytes, written by layer 4.
 	// No toolchain (no bin/go, javac, rustc, cc1), no duplicate-content
 	// (no content digests without --content).
 	f.Hints = []knownHint{
 		{ID: "deleted-in-later-layer", Bytes: 10400, Paths: []string{"/var/lib/apt/lists", "/data/b", "/data"}, Layers: []int{0, 1}},
-		{ID: "superseded-in-later-layer", Bytes: 1100, Paths: []string{"/usr/bin/tool", "/etc/conf"}, Layers: []int{0}},
+		{ID: "superseded-in-later-layer", Bytes: 100, Paths: []string{"/etc/conf"}, Layers: []int{0}},
 		{ID: "package-manager-cache", Bytes: 10, Paths: []string{"/var/lib/apt/lists"}, Layers: []int{4}},
 	}
 	f.Dive = knownWantDive()
@@ -655,8 +660,8 @@ func TestKnownImageFiles(t *testing.T) {
 //
 // B's final filesystem: A's 14 entries, less usr/bin/t (whiteout), plus
 // opt/, opt/app/, opt/app/bin/, opt/app/bin/app 7000, opt/app/lib/,
-// opt/app/lib/libx.so 3000: 19 entries; bytes 3660 + (180 - 150) + 7000
-// + 3000 = 13690.
+// opt/app/lib/libx.so 3000: 19 entries; bytes 4660 + (180 - 150) + 7000
+// + 3000 = 14690.
 //
 //	added:   the 6 opt paths, 7000 + 3000 = 10000 bytes (B's);
 //	removed: usr/bin/t, a symlink: 1 entry, 0 bytes;
@@ -671,9 +676,9 @@ func TestKnownImageFiles(t *testing.T) {
 // two files below them → /opt/app (added 4; bytes A 0, B 7000 + 3000 =
 // 10000); etc/conf → /etc (changed 1; 150 → 180, +30); data/a → /data
 // (changed 1; 2500 both); usr/bin/t → /usr/bin (removed 1; the row's
-// files, tool, 1000 on both sides). By |delta| then path: /opt/app
-// +10000, /etc +30, then the zero rows /, /data, /opt, /usr/bin. The
-// deltas add up to 13690 - 3660 = 10030.
+// files, tool and tool2 (which keeps L0's content), 2000 on both sides).
+// By |delta| then path: /opt/app +10000, /etc +30, then the zero rows /,
+// /data, /opt, /usr/bin. The deltas add up to 14690 - 4660 = 10030.
 //
 // Entries: /opt added whole (5 paths beneath, 10000 bytes, listed once),
 // /etc/conf +30, then /data/a and /usr/bin/t at 0, by path.
@@ -696,7 +701,7 @@ func TestKnownImageDiff(t *testing.T) {
 		{"/", 0, 0, 0, 1, 0, 0},
 		{"/data", 2500, 2500, 0, 0, 0, 1},
 		{"/opt", 0, 0, 0, 1, 0, 0},
-		{"/usr/bin", 1000, 1000, 0, 0, 1, 0},
+		{"/usr/bin", 2000, 2000, 0, 0, 1, 0},
 	}
 	wantEntries := []entry{
 		{"/opt", "added", 10000, []string{}, &knownCount{5, 10000}},
@@ -749,8 +754,8 @@ func TestKnownImageDiff(t *testing.T) {
 			what      string
 			got, want knownCount
 		}{
-			{"filesystem A", x.FilesystemA, knownCount{14, 3660}},
-			{"filesystem B", x.FilesystemB, knownCount{19, 13690}},
+			{"filesystem A", x.FilesystemA, knownCount{14, 4660}},
+			{"filesystem B", x.FilesystemB, knownCount{19, 14690}},
 			{"added", x.Added, knownCount{6, 10000}},
 			{"removed", x.Removed, knownCount{1, 0}},
 			{"changed", x.Changed, knownCount{2, 2680}},
@@ -783,7 +788,7 @@ func TestKnownImageDiff(t *testing.T) {
 	}
 }
 
-// check --max-reclaimable holds at exactly the 11500 bytes worked out in
+// check --max-reclaimable holds at exactly the 10500 bytes worked out in
 // knownWantFiles and fails a byte below, from either source.
 func TestKnownImageCheckReclaimable(t *testing.T) {
 	ociA, _, archA, _ := knownImages(t)
@@ -791,7 +796,7 @@ func TestKnownImageCheckReclaimable(t *testing.T) {
 		for _, c := range []struct {
 			limit int64
 			code  int
-		}{{11500, 0}, {11499, 1}} {
+		}{{10500, 0}, {10499, 1}} {
 			r := imgsize(t, nil, "check", "-f", "json", "--no-cache", "--max-reclaimable", strconv.FormatInt(c.limit, 10), ref)
 			if r.code != c.code {
 				t.Errorf("%s --max-reclaimable %d: exit %d, want %d; %s\n%s", ref, c.limit, r.code, c.code, r.stderr, r.stdout)
@@ -818,10 +823,10 @@ func TestKnownImageCheckReclaimable(t *testing.T) {
 			}
 			b := doc.Check.Results[0].Budgets[0]
 			wantStatus := map[int]string{0: "pass", 1: "fail"}[c.code]
-			if b.Budget != "max-reclaimable" || b.Limit != float64(c.limit) || b.Actual == nil || *b.Actual != 11500 ||
-				b.Margin == nil || *b.Margin != float64(c.limit-11500) || b.Status != wantStatus {
-				t.Errorf("%s --max-reclaimable %d: budget %+v (actual %v, margin %v); want actual 11500, margin %d, %s",
-					ref, c.limit, b, knownDeref(b.Actual), knownDeref(b.Margin), c.limit-11500, wantStatus)
+			if b.Budget != "max-reclaimable" || b.Limit != float64(c.limit) || b.Actual == nil || *b.Actual != 10500 ||
+				b.Margin == nil || *b.Margin != float64(c.limit-10500) || b.Status != wantStatus {
+				t.Errorf("%s --max-reclaimable %d: budget %+v (actual %v, margin %v); want actual 10500, margin %d, %s",
+					ref, c.limit, b, knownDeref(b.Actual), knownDeref(b.Margin), c.limit-10500, wantStatus)
 			}
 		}
 	}

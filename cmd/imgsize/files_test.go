@@ -257,3 +257,22 @@ func TestFilesUsage(t *testing.T) {
 		t.Errorf("files on a report: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// A one-layer image has no bytes above its first layer: dive's
+// user-wasted ratio is 0/0 and its rule passes; so does imgsize's.
+func TestCheckDiveRulesOneLayer(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "one.tar")
+	writeDockerSave(t, archive)
+	cfg := writeFile(t, t.TempDir(), "p.dive-ci", "rules:\n  lowestEfficiency: 0.9\n")
+	r := runInProcess(t, "check", "-f", "json", "--no-cache", "--dive-ci", cfg, archive)
+	if r.code != 0 {
+		t.Errorf("exit %d, want 0; %s\n%s", r.code, r.stderr, r.stdout)
+	}
+	if dive := diveBinary(t); dive != "" {
+		cmd := exec.Command(dive, "docker-archive://"+archive, "--ci", "--ci-config", cfg)
+		cmd.Env = append(os.Environ(), "CI=true")
+		if dr := runCmd(t, cmd); dr.code != 0 {
+			t.Errorf("dive exits %d on the same image and rules:\n%s", dr.code, dr.stdout)
+		}
+	}
+}

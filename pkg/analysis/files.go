@@ -103,10 +103,11 @@ func byBytes(a, b PathSize) int {
 // a few times top candidates at once, not every path.
 func largest(fs *Filesystem, top, depth int) (fls, dirs []PathSize) {
 	fs.Walk(func(fi FileInfo) {
-		switch fi.Type {
-		case files.Regular:
+		switch {
+		case fi.Type == files.Regular || regularBytes(fi.Entry) > 0:
+			// A hard link holding content its file no longer has counts.
 			fls = keepTop(append(fls, PathSize{Path: fi.Path, Bytes: fi.Size, Files: 1, Layer: fi.Layer}), top, false)
-		case files.Dir:
+		case fi.Type == files.Dir:
 			if strings.Count(fi.Path, "/")+1 <= depth {
 				b, n := fs.dirTotals(fi.Path)
 				dirs = keepTop(append(dirs, PathSize{Path: fi.Path, Bytes: b, Files: n, Layer: -1}), top, false)

@@ -45,6 +45,52 @@ type fsNode struct {
 	// it, set when the filesystem is complete.
 	bytes int64
 	files int
+	// ino is the content a regular file or hard link names: the bytes are
+	// the filesystem's until the last path naming them goes.
+	ino *inode
+}
+
+// inode is one regular file's content, shared by its hard links.
+type inode struct {
+	bytes int64
+	refs  int
+	// paths name it, for finish to put the bytes on a surviving one.
+	paths map[*fsNode]bool
+}
+
+func (a *applier) link(n *fsNode) {
+	switch n.info.Type {
+	case files.Regular:
+		n.ino = &inode{bytes: n.info.Size, paths: map[*fsNode]bool{}}
+	case files.Hardlink:
+		// A hard link names an entry of its own layer's tar; the content
+		// is that entry's, whichever path keeps it later.
+		t := a.fs.node(cleanPath(n.info.Linkname))
+		if t == nil || t.ino == nil {
+			return
+		}
+		n.ino = t.ino
+	default:
+		return
+	}
+	n.ino.refs++
+	n.ino.paths[n] = true
+}
+
+// unlink drops n's name for its content and reports the bytes freed: all
+// of them when n was the last name, none while another link keeps them.
+func (a *applier) unlink(n *fsNode) int64 {
+	if n.ino == nil {
+		return 0
+	}
+	ino := n.ino
+	n.ino = nil
+	delete(ino.paths, n)
+	ino.refs--
+	if ino.refs > 0 {
+		return 0
+	}
+	return ino.bytes
 }
 
 // NewFilesystem applies ls in order and returns the final filesystem.
@@ -126,9 +172,11 @@ func cleanPath(p string) string {
 }
 
 // regularBytes is what an entry holds: a regular file's size, 0 for
-// anything else (a hard link's bytes belong to its target).
+// anything else. A hard link's bytes belong to its target; when the target
+// is gone and a link keeps the content, finish gives the link the bytes
+// (its Size), so it counts them then.
 func regularBytes(e files.Entry) int64 {
-	if e.Type == files.Regular {
+	if e.Type == files.Regular || e.Type == files.Hardlink {
 		return e.Size
 	}
 	return 0
@@ -224,6 +272,7 @@ func (a *applier) put(p string, e files.Entry, i int) {
 			n.children = map[string]*fsNode{}
 		}
 		parent.children[name] = n
+		a.link(n)
 		a.fs.total.Files++
 		a.fs.total.Bytes += regularBytes(e)
 		a.countAdded(n, i)
@@ -242,10 +291,12 @@ func (a *applier) replace(n *fsNode, info FileInfo, i int, cause string) {
 		}
 		n.children = nil
 	}
-	a.reclaim(n.info, i, Superseded, cause)
+	freed := a.unlink(n)
+	a.reclaimBytes(n.info, freed, i, Superseded, cause)
 	oldBytes, newBytes := regularBytes(n.info.Entry), regularBytes(info.Entry)
-	a.fs.total.Bytes += newBytes - oldBytes
+	a.fs.total.Bytes += newBytes - freed
 	n.info = info
+	a.link(n)
 	if newDir && n.children == nil {
 		n.children = map[string]*fsNode{}
 	}
@@ -322,7 +373,8 @@ func (a *applier) remove(parent *fsNode, name string, i int, why, cause string) 
 		for _, c := range n.children {
 			drop(c)
 		}
-		b := regularBytes(n.info.Entry)
+		// Bytes a hard link still names stay in the filesystem.
+		b := a.unlink(n)
 		a.fs.total.Files--
 		a.fs.total.Bytes -= b
 		if a.rec != nil && why == Deleted {
@@ -330,15 +382,14 @@ func (a *applier) remove(parent *fsNode, name string, i int, why, cause string) 
 			lf.Deleted.Files++
 			lf.Deleted.Bytes += b
 		}
-		a.reclaim(n.info, i, why, cause)
+		a.reclaimBytes(n.info, b, i, why, cause)
 	}
 	drop(n)
 }
 
-// reclaim records that layer i hid the bytes of info, when it is a
-// regular file that holds any.
-func (a *applier) reclaim(info FileInfo, i int, why, cause string) {
-	b := regularBytes(info.Entry)
+// reclaimBytes records that layer i hid b bytes of info's content (0 when
+// a hard link still names it).
+func (a *applier) reclaimBytes(info FileInfo, b int64, i int, why, cause string) {
 	if a.rec == nil || b == 0 {
 		return
 	}
@@ -348,8 +399,32 @@ func (a *applier) reclaim(info FileInfo, i int, why, cause string) {
 	})
 }
 
-// finish completes the filesystem: each directory's totals.
+// finish completes the filesystem: content whose file is gone but which a
+// hard link keeps is put on one surviving link (the first by path), then
+// each directory's totals.
 func (a *applier) finish() *Filesystem {
+	var relink func(n *fsNode)
+	relink = func(n *fsNode) {
+		for _, c := range n.children {
+			relink(c)
+		}
+		if n.ino == nil || n.info.Type != files.Hardlink || n.ino.bytes == 0 {
+			return
+		}
+		for p := range n.ino.paths {
+			if p.info.Type == files.Regular || p.info.Size > 0 {
+				return // a file, or a link chosen already, holds the bytes
+			}
+		}
+		first := n
+		for p := range n.ino.paths {
+			if p.info.Path < first.info.Path {
+				first = p
+			}
+		}
+		first.info.Size = n.ino.bytes
+	}
+	relink(a.fs.root)
 	var sum func(n *fsNode)
 	sum = func(n *fsNode) {
 		n.bytes, n.files = 0, 0
@@ -358,8 +433,8 @@ func (a *applier) finish() *Filesystem {
 				sum(c)
 				n.bytes += c.bytes
 				n.files += c.files
-			} else if c.info.Type == files.Regular {
-				n.bytes += c.info.Size
+			} else if b := regularBytes(c.info.Entry); c.info.Type == files.Regular || b > 0 {
+				n.bytes += b
 				n.files++
 			}
 		}

@@ -351,3 +351,40 @@ func ExampleFiles() {
 	// files 100 bytes, reclaimable 50, dive efficiency 0.667
 	// deleted-in-later-layer: 50 bytes at [app/build.log], added by "COPY . /app"
 }
+
+// A hard link keeps its content when the file it linked to is deleted or
+// rewritten (a chmod, an upgrade): those bytes stay in the filesystem, on
+// the link, and are not reclaimable. Found in review, against GNU tar
+// extracting the layers in order.
+func TestHardLinkOutlivesTarget(t *testing.T) {
+	ls := ent.layers(
+		[]files.Entry{ent.file("tool", 1000), ent.hardlink("tool2", "tool"), ent.hardlink("tool3", "tool")},
+		// Rewritten: the old content lives on in tool2 and tool3.
+		[]files.Entry{ent.file("tool", 1000)},
+		// tool2 deleted: tool3 still holds the old content.
+		[]files.Entry{ent.whiteout("tool2")},
+	)
+	fr, err := analysis.Files(ent.image(3), ls, analysis.FilesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// New tool 1000 + old content 1000 (on tool3, the one link left).
+	if fr.Files.Bytes != 2000 {
+		t.Errorf("files %d bytes, want 2000", fr.Files.Bytes)
+	}
+	if fr.Reclaimable != 0 || len(fr.ReclaimItems) != 0 {
+		t.Errorf("reclaimable %d %+v, want none: a link keeps the bytes", fr.Reclaimable, fr.ReclaimItems)
+	}
+	if d := cmp.Diff([]string{"tool file 1000 L1", "tool3 hardlink 1000 L0 ->tool"}, walked(analysis.NewFilesystem(ls))); d != "" {
+		t.Errorf("walk (-want +got):\n%s", d)
+	}
+	// Deleting the last link frees the content.
+	ls = append(ls, files.Layer{Entries: []files.Entry{ent.whiteout("tool3")}})
+	fr, err = analysis.Files(ent.image(4), ls, analysis.FilesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr.Files.Bytes != 1000 || fr.Reclaimable != 1000 || fr.ReclaimItems[0].By != 3 {
+		t.Errorf("after the last link goes: files %d, reclaimable %d %+v; want 1000, 1000 by layer 3", fr.Files.Bytes, fr.Reclaimable, fr.ReclaimItems)
+	}
+}

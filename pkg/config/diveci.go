@@ -2,8 +2,9 @@ package config
 
 import (
 	"io"
+	"math"
 	"os"
-	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -73,7 +74,7 @@ func ParseDiveCI(name string, data []byte) (Settings, error) {
 				if rv.Kind != yaml.ScalarNode || isNull(rv) {
 					return Settings{}, p.errorf(rv.Line, "%s: expected a value or disabled, found %s", v.Content[j].Value, describe(rv))
 				}
-				values[rk], lines[rk] = rv.Value, rv.Line
+				values[rk], lines[rk] = diveString(rv), rv.Line
 			}
 		}
 	}
@@ -83,15 +84,17 @@ func ParseDiveCI(name string, data []byte) (Settings, error) {
 		if !given {
 			text = def
 		}
-		if strings.EqualFold(strings.TrimSpace(text), "disabled") {
+		// dive compares with "disabled" exactly; any other spelling is a
+		// value its parser then refuses.
+		if text == "disabled" {
 			continue
 		}
 		var err error
 		switch key {
 		case "lowestefficiency":
-			s.LowestEfficiency, err = parsePtr(text, ParseRatio)
+			s.LowestEfficiency, err = parsePtr(text, parseDiveRatio)
 		case "highestuserwastedpercent":
-			s.HighestUserWastedPercent, err = parsePtr(text, ParseRatio)
+			s.HighestUserWastedPercent, err = parsePtr(text, parseDiveRatio)
 		case "highestwastedbytes":
 			s.HighestWastedBytes, err = parsePtr(text, parseDiveBytes)
 		}
@@ -108,15 +111,55 @@ var diveName = map[string]string{
 	"highestuserwastedpercent": "highestUserWastedPercent",
 }
 
-// bareUnit is a size with a one-letter unit, which dive's byte parser
-// (go-humanize) reads as SI: 20M is 20,000,000 bytes.
-var bareUnit = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([kKmMgGtT])\s*$`)
-
-// parseDiveBytes reads highestWastedBytes as dive does: sizes as
-// ParseSize, and also with a bare SI letter ("20M").
-func parseDiveBytes(s string) (int64, error) {
-	if m := bareUnit.FindStringSubmatch(s); m != nil {
-		return ParseSize(m[1] + strings.ToUpper(m[2]) + "B")
+// diveString is a value as dive's configuration library hands it to the
+// rules: a YAML number formatted back as Go formats a float64 ("2e3" is
+// "2000", "5e-1" is "0.5"), anything else as written.
+func diveString(n *yaml.Node) string {
+	switch n.ShortTag() {
+	case "!!int", "!!float":
+		var f float64
+		if err := n.Decode(&f); err == nil {
+			return strconv.FormatFloat(f, 'f', -1, 64)
+		}
 	}
-	return ParseSize(s)
+	return n.Value
+}
+
+// parseDiveRatio reads a ratio as dive does (strconv.ParseFloat): "0.9",
+// "5e-1"; not "90%", which dive refuses as misconfigured.
+func parseDiveRatio(s string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) {
+		return 0, usagef("%q is not a number dive reads (write a ratio such as 0.9, or disabled)", s)
+	}
+	return f, nil
+}
+
+// diveByteUnits are the units dive's byte parser (go-humanize's
+// ParseBytes) knows, lower-cased; a bare number is bytes.
+var diveByteUnits = map[string]float64{
+	"": 1, "b": 1,
+	"k": 1e3, "kb": 1e3, "ki": 1 << 10, "kib": 1 << 10,
+	"m": 1e6, "mb": 1e6, "mi": 1 << 20, "mib": 1 << 20,
+	"g": 1e9, "gb": 1e9, "gi": 1 << 30, "gib": 1 << 30,
+	"t": 1e12, "tb": 1e12, "ti": 1 << 40, "tib": 1 << 40,
+	"p": 1e15, "pb": 1e15, "pi": 1 << 50, "pib": 1 << 50,
+	"e": 1e18, "eb": 1e18, "ei": 1 << 60, "eib": 1 << 60,
+}
+
+// parseDiveBytes reads highestWastedBytes as dive does: a number of
+// digits, dots and commas (commas dropped), then an optional SI or IEC
+// unit in any case ("20MB", "1Ki", "2,000"), truncated to whole bytes.
+func parseDiveBytes(s string) (int64, error) {
+	end := strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.' || r == ',') })
+	if end < 0 {
+		end = len(s)
+	}
+	num := strings.ReplaceAll(s[:end], ",", "")
+	f, err := strconv.ParseFloat(num, 64)
+	unit, known := diveByteUnits[strings.ToLower(strings.TrimSpace(s[end:]))]
+	if err != nil || !known || f*unit >= math.MaxInt64 {
+		return 0, usagef("%q is not a size dive reads (write one such as 20MB or 1MiB, or disabled)", s)
+	}
+	return int64(f * unit), nil
 }

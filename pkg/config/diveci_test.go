@@ -29,6 +29,11 @@ func TestParseDiveCI(t *testing.T) {
   highestUserWastedPercent: 0.20
 `, Settings{LowestEfficiency: f64(0.95), HighestWastedBytes: i64(20_000_000), HighestUserWastedPercent: f64(0.20)}},
 		{"disabled and case-insensitive keys", "rules:\n  LOWESTEFFICIENCY: disabled\n  highestwastedbytes: 5M\n", Settings{HighestWastedBytes: i64(5_000_000), HighestUserWastedPercent: f64(0.1)}},
+		// Read as dive reads them (found in review, each against dive --ci):
+		// YAML numbers formatted back as Go floats, go-humanize's units.
+		{"dive's value forms", "rules:\n  lowestEfficiency: 5e-1\n  highestWastedBytes: 1Ki\n  highestUserWastedPercent: 0x1p-1\n", Settings{LowestEfficiency: f64(0.5), HighestWastedBytes: i64(1024), HighestUserWastedPercent: f64(0.5)}},
+		{"float and comma bytes", "rules:\n  highestWastedBytes: 2e3\n", Settings{LowestEfficiency: f64(0.9), HighestWastedBytes: i64(2000), HighestUserWastedPercent: f64(0.1)}},
+		{"comma bytes", "rules:\n  highestWastedBytes: 2,000\n", Settings{LowestEfficiency: f64(0.9), HighestWastedBytes: i64(2000), HighestUserWastedPercent: f64(0.1)}},
 		{"IEC and unknown keys ignored", "other: 1\nrules:\n  highestWastedBytes: 1MiB\n  somethingNew: 3\n", Settings{LowestEfficiency: f64(0.9), HighestWastedBytes: i64(1 << 20), HighestUserWastedPercent: f64(0.1)}},
 	}
 	for _, tt := range tests {
@@ -46,7 +51,10 @@ func TestParseDiveCI(t *testing.T) {
 
 func TestParseDiveCIErrors(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"rules:\n  lowestEfficiency: 1.5\n", ".dive-ci:2: lowestEfficiency:"},
+		// dive's own parsers refuse these (it calls the rule misconfigured).
+		{"rules:\n  lowestEfficiency: 90%\n", ".dive-ci:2: lowestEfficiency:"},
+		{"rules:\n  lowestEfficiency: Disabled\n", ".dive-ci:2: lowestEfficiency:"},
+		{"rules:\n  highestWastedBytes: 5 MBs\n", ".dive-ci:2: highestWastedBytes:"},
 		{"rules:\n  highestWastedBytes: lots\n", ".dive-ci:2: highestWastedBytes:"},
 		{"rules: [1, 2]\n", ".dive-ci:1: rules: expected a mapping"},
 		{"- a\n", ".dive-ci:1: expected dive's CI rules"},

@@ -2,6 +2,7 @@ package files_test
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"path"
@@ -102,4 +103,21 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A name deeper than any filesystem holds is refused before an analysis
+// walks it component by component (found in review: 20,000 levels cost
+// 700 MB and seconds, quadratically).
+func TestReadRefusesOverlongNames(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	name := strings.Repeat("a/", 2100) + "f"
+	if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Format: tar.FormatPAX}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Close()
+	_, err := files.ReadTarForTest(bytes.NewReader(buf.Bytes()))
+	if err == nil || !strings.Contains(err.Error(), "PATH_MAX") {
+		t.Errorf("err = %v, want the name refused", err)
+	}
 }

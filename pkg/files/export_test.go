@@ -1,5 +1,10 @@
 package files
 
+import (
+	"context"
+	"io"
+)
+
 // Seeker exposes seeker to the external tests.
 var Seeker = seeker
 
@@ -11,3 +16,6 @@ var (
 	Store  = store
 	Cached = cached
 )
+
+// ReadTarForTest lists a tar stream's entries, headers only.
+func ReadTarForTest(r io.Reader) ([]Entry, error) { return readTar(context.Background(), r, false) }

@@ -190,6 +190,9 @@ func streamLayer(ctx context.Context, rc io.Reader, d v1.Descriptor, diffID v1.H
 	return es, res, nil
 }
 
+// maxPath is Linux's PATH_MAX, the longest name a path can be opened by.
+const maxPath = 4096
+
 // readTar lists the entries of a tar stream, skipping contents unless
 // content asks for their digests. archive/tar consumes PAX and GNU
 // long-name headers itself and seeks past contents when r can seek.
@@ -208,6 +211,12 @@ func readTar(ctx context.Context, r io.Reader, content bool) ([]Entry, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		// Analyses walk paths component by component; a name no Linux
+		// system can open (archive/tar allows 1 MiB) would cost them time
+		// and memory with its depth squared.
+		if len(h.Name) > maxPath {
+			return nil, fmt.Errorf("an entry's name is %d bytes, longer than PATH_MAX (%d): no Linux filesystem can hold it", len(h.Name), maxPath)
 		}
 		e, ok := entryOf(h)
 		if !ok {
