@@ -214,26 +214,8 @@ func TestCheckDiveRules(t *testing.T) {
 	}
 }
 
-// diveBinary finds dive for cross-checks: on PATH, or where .ci/run
-// installs it; "" when absent (required under CI=true).
-func diveBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("dive"); err == nil {
-		return p
-	}
-	for _, p := range []string{os.Getenv("IMGSIZE_DIVE"), "/tmp/divebin/dive"} {
-		if p != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("dive is not installed; .ci/run installs it with go install")
-	}
-	t.Log("dive is not installed: skipping the cross-check against it")
-	return ""
-}
+// diveBinary is dive for cross-checks, "" when absent (required in CI).
+func diveBinary(t *testing.T) string { return testutil.Dive(t) }
 
 func TestFilesUsage(t *testing.T) {
 	_, multi, _ := examples(t)

@@ -79,3 +79,27 @@ func repoRoot(t testing.TB) string {
 		dir = parent
 	}
 }
+
+// Dive finds dive, the peer whose figures imgsize reproduces: on PATH, at
+// $IMGSIZE_DIVE (.ci/run installs it there), or at /tmp/divebin/dive. It
+// returns "" when dive is absent, after logging so, and fails the test
+// instead under CI=true. Callers skip or go on without the cross-check.
+func Dive(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("dive"); err == nil {
+		return p
+	}
+	for _, p := range []string{os.Getenv("IMGSIZE_DIVE"), "/tmp/divebin/dive"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("dive is required in CI (.ci/run installs it with go install)")
+	}
+	t.Log("dive is not installed: no cross-check against it")
+	return ""
+}

@@ -270,19 +270,11 @@ func TestDiveFixture(t *testing.T) {
 // dive is absent, and fails it under CI=true.
 func diveBinary(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("dive"); err == nil {
-		return p
+	p := testutil.Dive(t)
+	if p == "" {
+		t.Skip("dive not installed")
 	}
-	for _, p := range []string{os.Getenv("IMGSIZE_DIVE"), "/tmp/divebin/dive"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	testutil.RequireTool(t, "dive") // skips, or fails under CI=true
-	return ""
+	return p
 }
 
 // diveJSON is what dive --json writes (runtime/export).
