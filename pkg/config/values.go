@@ -154,21 +154,11 @@ func ParseFraction(s string) (float64, error) {
 	if t == "off" || t == "none" {
 		return 0, nil
 	}
-	num, pct := strings.CutSuffix(t, "%")
-	num = strings.TrimSpace(num)
-	if strings.HasPrefix(num, "-") {
+	if strings.HasPrefix(strings.TrimSpace(t), "-") {
 		return 0, usagef("%q is not a fraction of a limit: it cannot be negative (write off never to warn)", s)
 	}
-	if len(num) > maxValueLen || !decimalRE.MatchString(num) {
-		return 0, usagef("%q is not a fraction of a limit (write a percentage such as 90%%, a fraction such as 0.9, or off)", s)
-	}
-	// Shifting the decimal point in the text, not dividing by 100, gives
-	// "33.3%" the float64 nearest 0.333 rather than 33.3's error scaled.
-	if pct {
-		num += "e-2"
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
+	f, pct, num, ok := parsePortion(t)
+	if !ok {
 		return 0, usagef("%q is not a fraction of a limit (write a percentage such as 90%%, a fraction such as 0.9, or off)", s)
 	}
 	switch {
@@ -201,18 +191,30 @@ func usagef(format string, args ...any) error {
 // efficiency and user-wasted figures: "0.9" or "90%". Errors wrap
 // errdefs.ErrUsage.
 func ParseRatio(s string) (float64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	num, pct := strings.CutSuffix(t, "%")
-	num = strings.TrimSpace(num)
-	if len(num) > maxValueLen || !decimalRE.MatchString(num) {
+	f, _, _, ok := parsePortion(strings.ToLower(strings.TrimSpace(s)))
+	if !ok {
 		return 0, usagef("%q is not a ratio (write a fraction from 0 to 1 such as 0.9, or a percentage such as 90%%)", s)
 	}
-	if pct {
-		num += "e-2"
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f > 1 {
+	if f > 1 {
 		return 0, usagef("%q is not a ratio: it must be from 0 to 1 (or 0%% to 100%%)", s)
 	}
 	return f, nil
+}
+
+// parsePortion reads a non-negative decimal, or a percentage of one ("90%"
+// is 0.9); num is the decimal as written, pct whether it was a percentage.
+func parsePortion(t string) (f float64, pct bool, num string, ok bool) {
+	num, pct = strings.CutSuffix(t, "%")
+	num = strings.TrimSpace(num)
+	if len(num) > maxValueLen || !decimalRE.MatchString(num) {
+		return 0, pct, num, false
+	}
+	// Shifting the decimal point in the text, not dividing by 100, gives
+	// "33.3%" the float64 nearest 0.333 rather than 33.3's error scaled.
+	text := num
+	if pct {
+		text += "e-2"
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	return f, pct, num, err == nil
 }

@@ -175,7 +175,7 @@ func resultFigures(r analysis.Result, binary bool) figures {
 	case r.Unit == analysis.UnitPercent:
 		f.actual = signedPercent(r.Actual, d)
 		if r.Growth != nil && r.Growth.Known {
-			f.actual += " (" + formatDelta(r.Growth.Bytes, 0, true, binary) + ")"
+			f.actual += " (" + signedBytes(r.Growth.Bytes, binary) + ")"
 		}
 		f.margin = strconv.FormatFloat(r.Margin, 'f', d, 64) + "%"
 	case r.Unit == analysis.UnitLayers:

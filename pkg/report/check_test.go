@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/imgsize/imgsize/internal/testutil"
 	"github.com/imgsize/imgsize/pkg/analysis"
 	"github.com/imgsize/imgsize/pkg/layers"
 	"github.com/imgsize/imgsize/pkg/schema"
@@ -118,15 +117,6 @@ func passRun() *analysis.CheckRun {
 	}}
 }
 
-func renderCheck(t *testing.T, f Format, run *analysis.CheckRun) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := Check(&buf, run, Options{Format: f, Version: "v0.0.0-test", Time: goldenTime}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
-}
-
 func TestCheckGolden(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -149,21 +139,11 @@ func TestCheckGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				if f == JSON {
-					validateCheckJSON(t, buf.Bytes())
+					checkOutput(t, JSON, buf.Bytes())
 				}
 				golden(t, name, buf.Bytes())
 			})
 		}
-	}
-}
-
-// validateCheckJSON holds a check document to the published JSON Schema
-// and to what schema.Decode accepts: a check report must be readable back.
-func validateCheckJSON(t *testing.T, b []byte) {
-	t.Helper()
-	testutil.ValidateReport(t, b)
-	if _, err := schema.Decode(bytes.NewReader(b)); err != nil {
-		t.Errorf("check JSON does not decode: %v", err)
 	}
 }
 
@@ -184,7 +164,7 @@ func checkRowCells(t *testing.T, out, image, budget string) []string {
 // Figures worked out by hand from the fixtures, checked in the table
 // without golden files.
 func TestCheckTableFacts(t *testing.T) {
-	out := renderCheck(t, Table, mixedRun())
+	out := render(t, Check, Table, mixedRun())
 	tests := []struct {
 		image, budget string
 		want          []string // LIMIT, ACTUAL, MARGIN, RESULT
@@ -231,7 +211,7 @@ func TestCheckTableFacts(t *testing.T) {
 		}
 	}
 
-	out = renderCheck(t, Table, passRun())
+	out = render(t, Check, Table, passRun())
 	if !strings.HasSuffix(out, "2 images, 3 budgets: 3 pass, 0 FAIL, 0 unreadable — gate passed\n") {
 		t.Errorf("pass summary:\n%s", out)
 	}
@@ -240,7 +220,7 @@ func TestCheckTableFacts(t *testing.T) {
 	}
 
 	// An image held to nothing is not shown as passing anything.
-	out = renderCheck(t, Markdown, &analysis.CheckRun{Images: []analysis.ImageCheck{checked(multiImage(), nil, analysis.Budgets{})}})
+	out = render(t, Check, Markdown, &analysis.CheckRun{Images: []analysis.ImageCheck{checked(multiImage(), nil, analysis.Budgets{})}})
 	if !strings.Contains(out, "| `example.com/app:multi` | no budgets |  |  |  | nothing checked |") {
 		t.Errorf("image without budgets:\n%s", out)
 	}
@@ -249,7 +229,7 @@ func TestCheckTableFacts(t *testing.T) {
 	run := &analysis.CheckRun{Images: []analysis.ImageCheck{
 		checked(sharedImage(), singleImage(), analysis.Budgets{MaxGrowth: growthBytes(10 * mb)}),
 	}}
-	out = renderCheck(t, Table, run)
+	out = render(t, Check, Table, run)
 	if !strings.Contains(out, "Growth is judged on compressed size") {
 		t.Errorf("compressed basis not stated:\n%s", out)
 	}
@@ -284,7 +264,7 @@ func TestPercentDecimals(t *testing.T) {
 // The CSV's raw figures against values computed here from the fixtures'
 // layer sizes, not read from a golden file.
 func TestCheckCSVFigures(t *testing.T) {
-	rows := csvRecords(t, renderCheck(t, CSV, mixedRun()))
+	rows := csvRecords(t, render(t, Check, CSV, mixedRun()))
 	find := func(image, budget string) map[string]string {
 		t.Helper()
 		for _, r := range rows {
@@ -379,8 +359,8 @@ func TestCheckCSVFigures(t *testing.T) {
 }
 
 func TestCheckJSON(t *testing.T) {
-	out := renderCheck(t, JSON, mixedRun())
-	validateCheckJSON(t, []byte(out))
+	out := render(t, Check, JSON, mixedRun())
+	checkOutput(t, JSON, []byte(out))
 	doc, err := schema.Decode(strings.NewReader(out))
 	if err != nil {
 		t.Fatal(err)
@@ -498,11 +478,11 @@ func TestCheckJSON(t *testing.T) {
 		if err := Check(&buf, run, Options{Format: JSON}); err != nil {
 			t.Fatal(err)
 		}
-		validateCheckJSON(t, buf.Bytes())
+		checkOutput(t, JSON, buf.Bytes())
 	}
 
 	// A passing run.
-	doc, err = schema.Decode(strings.NewReader(renderCheck(t, JSON, passRun())))
+	doc, err = schema.Decode(strings.NewReader(render(t, Check, JSON, passRun())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,7 +517,7 @@ func TestCheckJSONRoundTrip(t *testing.T) {
 }
 
 func TestCheckMarkdown(t *testing.T) {
-	out := renderCheck(t, Markdown, mixedRun())
+	out := render(t, Check, Markdown, mixedRun())
 	for _, s := range []string{
 		"## ❌ Image size check failed",
 		"| `example.com/app:shared` | max-layers | 1 | 2 | -1 | ❌ FAIL |",
@@ -560,20 +540,20 @@ func TestCheckMarkdown(t *testing.T) {
 			t.Errorf("row has %d cell borders, want %d: %s", unescaped, len(checkColumns)+1, line)
 		}
 	}
-	if out := renderCheck(t, Markdown, passRun()); !strings.HasPrefix(out, "## ✅ Image size check passed\n") {
+	if out := render(t, Check, Markdown, passRun()); !strings.HasPrefix(out, "## ✅ Image size check passed\n") {
 		t.Errorf("pass heading:\n%s", out)
 	}
 
 	near := &analysis.CheckRun{Images: []analysis.ImageCheck{
 		checked(trailerImage(), nil, analysis.Budgets{MaxCompressed: maxBytes(2_500_000), WarnAt: 0.9}),
 	}}
-	if out := renderCheck(t, Markdown, near); !strings.HasPrefix(out, "## ⚠️ Image size check passed, 1 budget near the limit\n") {
+	if out := render(t, Check, Markdown, near); !strings.HasPrefix(out, "## ⚠️ Image size check passed, 1 budget near the limit\n") {
 		t.Errorf("near heading:\n%s", out)
 	}
 
 	// A pipe in an error or a reference cannot break the table.
 	run := &analysis.CheckRun{Images: []analysis.ImageCheck{{Arg: "oci:a|b", Err: errors.New("bad | worse\nand more")}}}
-	out = renderCheck(t, Markdown, run)
+	out = render(t, Check, Markdown, run)
 	if !strings.Contains(out, "| `oci:a\\|b` | read image |  |  |  | ❌ ERROR: bad \\| worse and more |") {
 		t.Errorf("escaping:\n%s", out)
 	}
@@ -608,7 +588,7 @@ func TestCheckErrors(t *testing.T) {
 
 func TestCheckDeterministic(t *testing.T) {
 	for _, f := range allFormats {
-		if a, b := renderCheck(t, f, mixedRun()), renderCheck(t, f, mixedRun()); a != b {
+		if a, b := render(t, Check, f, mixedRun()), render(t, Check, f, mixedRun()); a != b {
 			t.Errorf("%s: two renderings differ", f)
 		}
 	}

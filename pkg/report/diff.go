@@ -253,15 +253,6 @@ func detail(e analysis.DiffEntry) string {
 // "0755", "4755".
 func modeString(m int64) string { return fmt.Sprintf("%04o", m) }
 
-// signedBytes is a byte difference with its sign: "+200 MB", "-2.00 kB",
-// "0 B".
-func signedBytes(n int64, binary bool) string {
-	if n > 0 {
-		return "+" + FormatBytes(n, binary)
-	}
-	return FormatBytes(n, binary)
-}
-
 // signedEntries is a difference in entries: "+1 entry", "-12 entries",
 // "0 entries".
 func signedEntries(n int) string {

@@ -107,15 +107,6 @@ func sameDiff() *analysis.FileDiff {
 	}
 }
 
-func renderDiff(t *testing.T, f Format, d *analysis.FileDiff) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := Diff(&buf, d, Options{Format: f, Version: "v0.0.0-test", Time: goldenTime}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
-}
-
 func TestDiffGolden(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -147,7 +138,7 @@ func TestDiffGolden(t *testing.T) {
 }
 
 func TestDiffTableFacts(t *testing.T) {
-	out := renderDiff(t, Table, fileDiff(false))
+	out := render(t, Diff, Table, fileDiff(false))
 	for _, s := range []string{
 		"Diff: example.com/app:v1 → example.com/app:v2",
 		"A: example.com/app:v1  Digest: sha256:bbbb",
@@ -179,7 +170,7 @@ func TestDiffTableFacts(t *testing.T) {
 		wantRow(t, out, want)
 	}
 
-	out = renderDiff(t, Table, fileDiff(true))
+	out = render(t, Diff, Table, fileDiff(true))
 	for _, s := range []string{
 		"Contents: compared by digest",
 		"4 changed (90.0 MB in B)",
@@ -200,7 +191,7 @@ func TestDiffTableFacts(t *testing.T) {
 	// The top 2 entries: usr/local for 8 paths, and app/server.
 	d := fileDiff(false)
 	d.Entries = d.Entries[:2]
-	if out := renderDiff(t, Table, d); !strings.Contains(out, "Largest differences: the top 2, for 9 of the 12 paths that differ; largest |Δ| first") {
+	if out := render(t, Diff, Table, d); !strings.Contains(out, "Largest differences: the top 2, for 9 of the 12 paths that differ; largest |Δ| first") {
 		t.Errorf("no cut heading:\n%s", out)
 	}
 
@@ -208,13 +199,13 @@ func TestDiffTableFacts(t *testing.T) {
 	d = fileDiff(false)
 	d.A, d.B = d.B, d.A
 	d.FilesA, d.FilesB = d.FilesB, d.FilesA
-	if out := renderDiff(t, Table, d); !strings.Contains(out, "What made B smaller, by directory") {
+	if out := render(t, Diff, Table, d); !strings.Contains(out, "What made B smaller, by directory") {
 		t.Errorf("no smaller heading:\n%s", out)
 	}
 }
 
 func TestDiffSame(t *testing.T) {
-	out := renderDiff(t, Table, sameDiff())
+	out := render(t, Diff, Table, sameDiff())
 	for _, s := range []string{
 		// The same reference on both sides: told apart by digest.
 		"Diff: example.com/app:single-stage (sha256:dddddddddddd) → example.com/app:single-stage (sha256:dddddddddddd)",
@@ -235,7 +226,7 @@ func TestDiffJSON(t *testing.T) {
 		t.Run("content="+strconv.FormatBool(content), func(t *testing.T) {
 			d := fileDiff(content)
 			opts := Options{Format: JSON, Version: "v0.0.0-test", Time: goldenTime}
-			out := renderDiff(t, JSON, d)
+			out := render(t, Diff, JSON, d)
 			testutil.ValidateReport(t, []byte(out))
 			doc, err := schema.Decode(strings.NewReader(out))
 			if err != nil {
@@ -289,14 +280,14 @@ func TestDiffJSON(t *testing.T) {
 			}
 		})
 	}
-	doc := renderDiff(t, JSON, sameDiff())
+	doc := render(t, Diff, JSON, sameDiff())
 	testutil.ValidateReport(t, []byte(doc))
 }
 
 // The CSV's figures are the analysis's, number for number.
 func TestDiffCSV(t *testing.T) {
 	d := fileDiff(true)
-	recs := csvRecords(t, renderDiff(t, CSV, d))
+	recs := csvRecords(t, render(t, Diff, CSV, d))
 	if len(recs) != 1+len(d.Dirs)+len(d.Entries) {
 		t.Fatalf("%d rows, want %d", len(recs), 1+len(d.Dirs)+len(d.Entries))
 	}
@@ -390,7 +381,7 @@ func TestDiffErrors(t *testing.T) {
 
 func TestDiffDeterministic(t *testing.T) {
 	for _, f := range allFormats {
-		if a, b := renderDiff(t, f, fileDiff(true)), renderDiff(t, f, fileDiff(true)); a != b {
+		if a, b := render(t, Diff, f, fileDiff(true)), render(t, Diff, f, fileDiff(true)); a != b {
 			t.Errorf("%s: two renderings differ", f)
 		}
 	}
@@ -399,9 +390,9 @@ func TestDiffDeterministic(t *testing.T) {
 func TestDiffUntrustedLink(t *testing.T) {
 	d := fileDiff(false)
 	d.Entries[3].B.Linkname = "server\nv2"
-	out := renderDiff(t, Table, d)
+	out := render(t, Diff, Table, d)
 	wantRow(t, out, []string{"0 B", "changed", "symlink", "symlink", "/app/current", `link server → server\nv2`})
-	checkMarkdownTables(t, renderDiff(t, Markdown, d))
+	checkMarkdownTables(t, render(t, Diff, Markdown, d))
 }
 
 // Diff in a table: one file added between two builds.

@@ -151,15 +151,6 @@ func filesSingleLayer() *analysis.FileReport {
 	}
 }
 
-func renderFiles(t *testing.T, f Format, r *analysis.FileReport) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := Files(&buf, r, Options{Format: f, Version: "v0.0.0-test", Time: goldenTime}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
-}
-
 func TestFilesGolden(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -238,7 +229,7 @@ func checkMarkdownTables(t *testing.T, out string) {
 // Figures worked out by hand in filesReport's comment, found in the table
 // without golden files.
 func TestFilesTableFacts(t *testing.T) {
-	out := renderFiles(t, Table, filesReport())
+	out := render(t, Files, Table, filesReport())
 	for _, s := range []string{
 		"Image: example.com/app:single-stage  Digest: sha256:dddd",
 		"Files: 21 entries, 335 MB (regular-file bytes of the final filesystem)",
@@ -293,7 +284,7 @@ func wantRow(t *testing.T, out string, want []string) {
 }
 
 func TestFilesSingleLayer(t *testing.T) {
-	out := renderFiles(t, Table, filesSingleLayer())
+	out := render(t, Files, Table, filesSingleLayer())
 	for _, s := range []string{
 		"user wasted n/a (no bytes above the first layer)",
 		"efficiency 100.00%",
@@ -310,7 +301,7 @@ func TestFilesSingleLayer(t *testing.T) {
 	if doc.Files.Dive.UserWastedPercent != nil {
 		t.Errorf("userWastedPercent = %v, want null with no user bytes", *doc.Files.Dive.UserWastedPercent)
 	}
-	csvOut := renderFiles(t, CSV, filesSingleLayer())
+	csvOut := render(t, Files, CSV, filesSingleLayer())
 	if got := csvRecords(t, csvOut)[0]["user_wasted_percent"]; got != "" {
 		t.Errorf("CSV user_wasted_percent = %q, want empty", got)
 	}
@@ -318,7 +309,7 @@ func TestFilesSingleLayer(t *testing.T) {
 
 func decodeFiles(t *testing.T, r *analysis.FileReport) *schema.Document {
 	t.Helper()
-	out := renderFiles(t, JSON, r)
+	out := render(t, Files, JSON, r)
 	testutil.ValidateReport(t, []byte(out))
 	doc, err := schema.Decode(strings.NewReader(out))
 	if err != nil {
@@ -370,7 +361,7 @@ func TestFilesJSON(t *testing.T) {
 // The CSV's figures are the analysis's, number for number.
 func TestFilesCSV(t *testing.T) {
 	r := filesReport()
-	recs := csvRecords(t, renderFiles(t, CSV, r))
+	recs := csvRecords(t, render(t, Files, CSV, r))
 	bySection := map[string][]map[string]string{}
 	for _, rec := range recs {
 		if len(rec) != len(filesHeader) {
@@ -462,7 +453,7 @@ func TestFilesManyReclaimItems(t *testing.T) {
 		r.ReclaimItems = append(r.ReclaimItems, analysis.Reclaim{Path: "tmp/f" + strconv.Itoa(i), Bytes: int64(1_000 * (i + 1)), Layer: 0, By: 1, Why: analysis.Deleted})
 		r.Reclaimable += int64(1_000 * (i + 1))
 	}
-	out := renderFiles(t, Table, r)
+	out := render(t, Files, Table, r)
 	if !strings.Contains(out, "Reclaimable: 78.0 kB in 12 items; the 10 largest (JSON and CSV list all)") {
 		t.Errorf("no cut heading:\n%s", out)
 	}
@@ -475,7 +466,7 @@ func TestFilesManyReclaimItems(t *testing.T) {
 	// An analysis that lists fewer items than its total: the table says
 	// how much those it lists hold.
 	r.ReclaimItems = r.ReclaimItems[10:]
-	out = renderFiles(t, Table, r)
+	out = render(t, Files, Table, r)
 	if !strings.Contains(out, "Reclaimable: 78.0 kB; the 2 items listed hold 23.0 kB") {
 		t.Errorf("no partial heading:\n%s", out)
 	}
@@ -496,7 +487,7 @@ func TestFilesErrors(t *testing.T) {
 
 func TestFilesDeterministic(t *testing.T) {
 	for _, f := range allFormats {
-		if a, b := renderFiles(t, f, filesReport()), renderFiles(t, f, filesReport()); a != b {
+		if a, b := render(t, Files, f, filesReport()), render(t, Files, f, filesReport()); a != b {
 			t.Errorf("%s: two renderings differ", f)
 		}
 	}
@@ -584,17 +575,17 @@ func TestFilesUntrustedPaths(t *testing.T) {
 	r.Largest[0].Path = odd
 	r.Dirs = []analysis.PathSize{{Path: "tmp", Bytes: 1_000, Files: 1, Layer: -1}}
 	r.Hints = []analysis.Hint{{ID: "duplicate-content", Title: "Same content", Bytes: 1, Paths: []string{odd}, Layers: []int{0}, Fix: "x"}}
-	out := renderFiles(t, Table, r)
+	out := render(t, Files, Table, r)
 	wantRow(t, out, []string{"1.00 kB", "0", `/tmp/a\nb\t|c\x00d`})
 	if !strings.Contains(out, `   Paths: /tmp/a\nb\t|c\x00d`+"\n") {
 		t.Errorf("hint path not escaped:\n%s", out)
 	}
-	checkMarkdownTables(t, renderFiles(t, Markdown, r))
+	checkMarkdownTables(t, render(t, Files, Markdown, r))
 	if doc := decodeFiles(t, r); doc.Files.Largest[0].Path != "/"+odd || doc.Files.Hints[0].Paths[0] != "/"+odd {
 		t.Errorf("JSON path = %q", doc.Files.Largest[0].Path)
 	}
 	var file map[string]string
-	for _, rec := range csvRecords(t, renderFiles(t, CSV, r)) {
+	for _, rec := range csvRecords(t, render(t, Files, CSV, r)) {
 		if rec["section"] == "file" {
 			file = rec
 		}

@@ -171,16 +171,22 @@ func shortDigest(d string) string {
 // percentage is left out when the baseline is 0.
 func formatDelta(bytes int64, percent float64, baseZero, binary bool) string {
 	var b strings.Builder
-	if bytes > 0 {
-		b.WriteString("+")
-	}
-	b.WriteString(FormatBytes(bytes, binary))
+	b.WriteString(signedBytes(bytes, binary))
 	if !baseZero {
 		b.WriteString(" (")
 		b.WriteString(formatPercent(bytes, percent))
 		b.WriteString(")")
 	}
 	return b.String()
+}
+
+// signedBytes is a byte difference with its sign: "+1.20 MB", "-3.00 kB",
+// "0 B".
+func signedBytes(n int64, binary bool) string {
+	if n > 0 {
+		return "+" + FormatBytes(n, binary)
+	}
+	return FormatBytes(n, binary)
 }
 
 func formatPercent(bytes int64, p float64) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,10 +17,12 @@ import (
 // Facts computed by hand from the fixtures, checked against the output
 // independently of the golden files.
 
-func render(t *testing.T, f Format, c *analysis.Comparison) string {
+// render writes v with write in format f, with the golden files' version
+// and time.
+func render[T any](t *testing.T, write func(io.Writer, T, Options) error, f Format, v T) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := Compare(&buf, c, Options{Format: f}); err != nil {
+	if err := write(&buf, v, Options{Format: f, Version: "v0.0.0-test", Time: goldenTime}); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()
@@ -27,11 +30,7 @@ func render(t *testing.T, f Format, c *analysis.Comparison) string {
 
 func renderInspect(t *testing.T, f Format, imgs ...*layers.Image) string {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := Inspect(&buf, imgs, Options{Format: f}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
+	return render(t, Inspect, f, imgs)
 }
 
 var cellSep = regexp.MustCompile(`\s{2,}`)
@@ -52,7 +51,7 @@ func tableRow(t *testing.T, out, first string) []string {
 func TestCompareTableFacts(t *testing.T) {
 	// One 1,000,000,000 B layer against multi's 2,000,000 B: 500× smaller.
 	gb := image("example.com/app:gb", "example.com/app:gb", "9", 100, 100, layerA)
-	out := render(t, Table, analysis.Compare(gb, multiImage()))
+	out := render(t, Compare, Table, analysis.Compare(gb, multiImage()))
 	row := tableRow(t, out, "example.com/app:multi")
 	want := []string{
 		"example.com/app:multi",
@@ -75,7 +74,7 @@ func TestCompareTableFacts(t *testing.T) {
 	}
 
 	// shared has layer a (400,000,000 B compressed) in common with single.
-	out = render(t, Table, analysis.Compare(singleImage(), sharedImage()))
+	out = render(t, Compare, Table, analysis.Compare(singleImage(), sharedImage()))
 	row = tableRow(t, out, "example.com/app:shared")
 	// 405,000,000 − 401,001,000 = +3,999,000 (+0.997%);
 	// 1,015,000,000 − 1,002,002,000 = +12,998,000 (+1.297%);
@@ -87,7 +86,7 @@ func TestCompareTableFacts(t *testing.T) {
 }
 
 func TestUnknownIsNeverZero(t *testing.T) {
-	out := render(t, Table, analysis.Compare(singleImage(), unknownImage()))
+	out := render(t, Compare, Table, analysis.Compare(singleImage(), unknownImage()))
 	row := tableRow(t, out, "example.com/app:remote")
 	// IMAGE, COMPRESSED, Δ COMPRESSED, UNCOMPRESSED, Δ UNCOMPRESSED, RATIO, …
 	if row[3] != "?" || row[4] != "?" {
@@ -132,7 +131,7 @@ func TestDerivedMarks(t *testing.T) {
 }
 
 func TestCompareCSV(t *testing.T) {
-	out := render(t, CSV, analysis.Compare(singleImage(), multiImage(), unknownImage()))
+	out := render(t, Compare, CSV, analysis.Compare(singleImage(), multiImage(), unknownImage()))
 	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +282,7 @@ func TestCompareCSVProvenance(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			row := csvRecords(t, render(t, CSV, tt.c))[tt.row]
+			row := csvRecords(t, render(t, Compare, CSV, tt.c))[tt.row]
 			for col, want := range tt.want {
 				got, ok := row[col]
 				if !ok {
@@ -298,7 +297,7 @@ func TestCompareCSVProvenance(t *testing.T) {
 
 func TestCompareArchiveByDiffID(t *testing.T) {
 	c := analysis.Compare(singleImage(), archiveImage(), multiImage())
-	out := render(t, Table, c)
+	out := render(t, Compare, Table, c)
 	row := tableRow(t, out, "docker-archive:single.tar")
 	want := []string{
 		"docker-archive:single.tar",
@@ -320,15 +319,15 @@ func TestCompareArchiveByDiffID(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", s, out)
 		}
 	}
-	if out := render(t, Table, analysis.Compare(singleImage(), multiImage())); strings.Contains(out, "diffID") {
+	if out := render(t, Compare, Table, analysis.Compare(singleImage(), multiImage())); strings.Contains(out, "diffID") {
 		t.Errorf("a comparison without an archive mentions diffIDs:\n%s", out)
 	}
-	if out := render(t, Markdown, c); !strings.Contains(out, "for docker-archive:single.tar, when their diffIDs are") {
+	if out := render(t, Compare, Markdown, c); !strings.Contains(out, "for docker-archive:single.tar, when their diffIDs are") {
 		t.Errorf("markdown lacks the diffID note:\n%s", out)
 	}
 
 	var doc map[string]any
-	if err := json.Unmarshal([]byte(render(t, JSON, c)), &doc); err != nil {
+	if err := json.Unmarshal([]byte(render(t, Compare, JSON, c)), &doc); err != nil {
 		t.Fatal(err)
 	}
 	var got []any
@@ -386,7 +385,7 @@ func TestJSONUnknownIsNull(t *testing.T) {
 		t.Errorf("bytes not written as an integer:\n%s", out)
 	}
 
-	out = render(t, JSON, analysis.Compare(singleImage(), unknownImage()))
+	out = render(t, Compare, JSON, analysis.Compare(singleImage(), unknownImage()))
 	doc = nil
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
@@ -402,7 +401,7 @@ func TestJSONUnknownIsNull(t *testing.T) {
 
 func TestMarkdownRowPerImage(t *testing.T) {
 	c := analysis.Compare(singleImage(), multiImage(), sharedImage(), unknownImage(), gzipImage())
-	out := render(t, Markdown, c)
+	out := render(t, Compare, Markdown, c)
 	// The first table is the summary: header, delimiter, then one row per image.
 	lines := strings.Split(out, "\n")
 	start := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "|") })
@@ -435,7 +434,7 @@ func TestMarkdownRowPerImage(t *testing.T) {
 func TestNoANSI(t *testing.T) {
 	c := analysis.Compare(singleImage(), multiImage(), unknownImage(), gzipImage())
 	for _, f := range Formats {
-		if out := render(t, f, c); strings.Contains(out, "\x1b") {
+		if out := render(t, Compare, f, c); strings.Contains(out, "\x1b") {
 			t.Errorf("%s output has an escape sequence", f)
 		}
 	}
