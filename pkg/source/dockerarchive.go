@@ -94,7 +94,7 @@ func pickDockerEntry(entries []dockerManifestEntry, ref string) (dockerManifestE
 func allRepoTags(entries []dockerManifestEntry) string {
 	var tags []string
 	for _, e := range entries {
-		tags = append(tags, e.RepoTags...)
+		tags = append(tags, shownAll(e.RepoTags)...)
 	}
 	if len(tags) == 0 {
 		return "none"

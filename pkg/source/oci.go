@@ -230,9 +230,9 @@ func listTags(descs []v1.Descriptor) string {
 	var tags []string
 	for _, d := range descs {
 		if t := d.Annotations[annotationRefName]; t != "" {
-			tags = append(tags, t)
+			tags = append(tags, shown(t))
 		} else if t := d.Annotations[annotationContainerdRef]; t != "" {
-			tags = append(tags, t)
+			tags = append(tags, shown(t))
 		}
 	}
 	if len(tags) == 0 {
@@ -242,46 +242,71 @@ func listTags(descs []v1.Descriptor) string {
 	return strings.Join(tags, ", ")
 }
 
+// maxIndexManifests bounds what one descriptor of a layout may expand to:
+// real multi-platform indexes list tens of images, and an index of
+// indexes each repeating the next would otherwise grow without bound.
+const maxIndexManifests = 10_000
+
 // flattenIndex expands nested indexes into the image manifests they hold,
 // dropping attestation manifests (BuildKit's unknown/unknown entries).
+// Each digest is expanded once: an index that lists the same child many
+// times, at every level, costs what listing it once does.
 func flattenIndex(ctx context.Context, s blobStore, d v1.Descriptor, depth int) ([]v1.Descriptor, error) {
-	if err := ctx.Err(); err != nil {
+	w := indexWalk{s: s, seen: map[v1.Hash]bool{}}
+	if err := w.walk(ctx, d, depth); err != nil {
 		return nil, err
+	}
+	return w.out, nil
+}
+
+type indexWalk struct {
+	s    blobStore
+	seen map[v1.Hash]bool
+	out  []v1.Descriptor
+}
+
+func (w *indexWalk) walk(ctx context.Context, d v1.Descriptor, depth int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if w.seen[d.Digest] {
+		return nil
+	}
+	w.seen[d.Digest] = true
+	if len(w.seen) > maxIndexManifests {
+		return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("index lists more than %d manifests", maxIndexManifests))
 	}
 	switch {
 	case d.MediaType.IsImage():
-		if isAttestation(d) {
-			return nil, nil
+		if !isAttestation(d) {
+			w.out = append(w.out, d)
 		}
-		return []v1.Descriptor{d}, nil
+		return nil
 	case d.MediaType.IsIndex():
 		if depth > 4 {
-			return nil, errdefs.Wrap(errdefs.ErrCorrupt, errors.New("indexes nested too deeply"))
+			return errdefs.Wrap(errdefs.ErrCorrupt, errors.New("indexes nested too deeply"))
 		}
-		b, err := readBlob(s, d)
+		b, err := readBlob(w.s, d)
 		if err != nil {
-			return nil, fmt.Errorf("reading index %s: %w", d.Digest, err)
+			return fmt.Errorf("reading index %s: %w", d.Digest, err)
 		}
 		var idx v1.IndexManifest
 		if err := json.Unmarshal(b, &idx); err != nil {
-			return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("parsing index %s: %w", d.Digest, err))
+			return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("parsing index %s: %w", d.Digest, err))
 		}
-		var out []v1.Descriptor
 		for _, c := range idx.Manifests {
 			// A tag annotation on the outer descriptor still names the
 			// images inside; keep it for error messages.
 			if c.Annotations == nil && d.Annotations != nil {
 				c.Annotations = d.Annotations
 			}
-			cs, err := flattenIndex(ctx, s, c, depth+1)
-			if err != nil {
-				return nil, err
+			if err := w.walk(ctx, c, depth+1); err != nil {
+				return err
 			}
-			out = append(out, cs...)
 		}
-		return out, nil
+		return nil
 	default:
-		return nil, errdefs.Wrap(errdefs.ErrUnsupported, fmt.Errorf("unknown manifest media type %q for %s", d.MediaType, d.Digest))
+		return errdefs.Wrap(errdefs.ErrUnsupported, fmt.Errorf("unknown manifest media type %q for %s", d.MediaType, d.Digest))
 	}
 }
 

@@ -2,8 +2,11 @@ package source
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -16,11 +19,29 @@ func ParsePlatform(s string) (v1.Platform, error) {
 	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
 		return v1.Platform{}, errdefs.UsageError(fmt.Errorf("invalid platform %q: want os/arch[/variant]", s))
 	}
+	for _, part := range parts {
+		if !platformPart.MatchString(part) {
+			return v1.Platform{}, errdefs.UsageError(fmt.Errorf("invalid platform %q: os, arch and variant are letters, digits and . _ + -", s))
+		}
+	}
 	p := v1.Platform{OS: parts[0], Architecture: parts[1]}
 	if len(parts) == 3 {
 		p.Variant = parts[2]
 	}
 	return p, nil
+}
+
+var platformPart = regexp.MustCompile(`^[A-Za-z0-9._+-]+$`)
+
+// shown quotes an outside string that holds anything but printable
+// characters, so an error naming it stays one honest line.
+func shown(s string) string {
+	for _, r := range s {
+		if !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // matchPlatform keeps the descriptors whose platform matches want; a variant
@@ -47,7 +68,7 @@ func matchPlatform(descs []v1.Descriptor, want v1.Platform, platformOf func(v1.D
 	}
 	if len(out) == 0 {
 		sort.Strings(have)
-		return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("no image for platform %s (available: %s)", want.String(), strings.Join(dedupe(have), ", ")))
+		return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("no image for platform %s (available: %s)", shown(want.String()), strings.Join(shownAll(dedupe(have)), ", ")))
 	}
 	if distinct := dedupe(sortedCopy(matchedPlatforms)); len(distinct) > 1 {
 		// Without a variant the user means the default one (amd64 v1,
@@ -60,7 +81,7 @@ func matchPlatform(descs []v1.Descriptor, want v1.Platform, platformOf func(v1.D
 			}
 		}
 		if len(preferred) == 0 {
-			return nil, errdefs.UsageError(fmt.Errorf("several images match platform %s (%s): name the variant in --platform", want.String(), strings.Join(distinct, ", ")))
+			return nil, errdefs.UsageError(fmt.Errorf("several images match platform %s (%s): name the variant in --platform", shown(want.String()), strings.Join(shownAll(distinct), ", ")))
 		}
 		out = preferred
 	}
@@ -96,6 +117,14 @@ func dedupe(s []string) []string {
 		if i == 0 || v != s[i-1] {
 			out = append(out, v)
 		}
+	}
+	return out
+}
+
+func shownAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = shown(s)
 	}
 	return out
 }

@@ -3,10 +3,12 @@ package source
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -15,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/imgsize/imgsize/internal/redact"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
 
@@ -106,6 +109,16 @@ func authTransport(ctx context.Context, repo name.Repository, opts Options) (htt
 	if err != nil {
 		return nil, fmt.Errorf("resolving credentials for %s: %w", repo, err)
 	}
+	// Whatever the keychain hands out is masked wherever imgsize prints
+	// text a registry or proxy wrote.
+	cfg, err := authn.Authorization(ctx, auth)
+	if err != nil {
+		return nil, fmt.Errorf("resolving credentials for %s: %w", repo, err)
+	}
+	redact.Add(cfg.Password, cfg.Auth, cfg.IdentityToken, cfg.RegistryToken)
+	if cfg.Username != "" && cfg.Password != "" {
+		redact.Add(base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + cfg.Password)))
+	}
 	rt := transport.NewRetry(opts.baseTransport(),
 		transport.WithRetryStatusCodes(retryStatusCodes...),
 		transport.WithRetryBackoff(opts.backoff()))
@@ -116,7 +129,7 @@ func authTransport(ctx context.Context, repo name.Repository, opts Options) (htt
 	rt = transport.NewUserAgent(rt, ua)
 	authed, err := transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{repo.Scope(transport.PullScope)})
 	if err != nil {
-		return nil, classifyRemote(fmt.Errorf("authenticating to %s: %w", repo.RegistryStr(), err))
+		return nil, classifyRemote(fmt.Errorf("authenticating to %s: %w", repo.RegistryStr(), answerOnly(err)))
 	}
 	return authed, nil
 }
@@ -163,7 +176,8 @@ func (o Options) baseTransport() http.RoundTripper {
 	if o.Stats != nil {
 		rt = &countingTransport{inner: rt, stats: o.Stats}
 	}
-	return rt
+	// Outside the counting, so each try counts as the request it is.
+	return o.newGuard(rt)
 }
 
 // loopbackHTTPOnly refuses plain HTTP except to this machine.
@@ -188,6 +202,38 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// answerOnly keeps, of the https and http tries go-containerregistry makes
+// to ping a registry on this machine, the one that reached a server: when
+// the http try got an HTTP answer (or stalled), the https try's "first
+// record does not look like a TLS handshake" is noise. errors.Is and As
+// still see both.
+func answerOnly(err error) error {
+	v := reflect.ValueOf(err)
+	if v.Kind() != reflect.Slice {
+		return err
+	}
+	for i := range v.Len() {
+		e, ok := v.Index(i).Interface().(error)
+		if !ok {
+			return err
+		}
+		var terr *transport.Error
+		if errors.As(e, &terr) || errors.Is(e, ErrStalled) {
+			return &answerError{msg: e.Error(), err: err}
+		}
+	}
+	return err
+}
+
+// answerError shows one of the errors it wraps.
+type answerError struct {
+	msg string
+	err error
+}
+
+func (e *answerError) Error() string { return e.msg }
+func (e *answerError) Unwrap() error { return e.err }
 
 // classifyRemote marks registry errors with the kind the exit code needs.
 func classifyRemote(err error) error {

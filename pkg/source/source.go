@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -60,6 +61,13 @@ type Options struct {
 	// RetryBackoff overrides the backoff between retries of 429 and 5xx
 	// answers (tests shorten it).
 	RetryBackoff *remote.Backoff
+	// IdleTimeout is how long a registry may send no response headers or
+	// no body bytes before the try fails (--idle-timeout); it is also the
+	// window MinRate is measured over. Zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MinRate is the slowest, in bytes per second, a response body may
+	// arrive before the try fails. Zero means DefaultMinRate.
+	MinRate int64
 }
 
 // Image is one resolved image and what the later steps must know about where
