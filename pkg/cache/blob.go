@@ -16,13 +16,16 @@ import (
 // GetBlob and treats anything it cannot decode as a miss, so a damaged file
 // is ignored and then rewritten, as Entry's are.
 
+// maxBlobFile bounds what reading one blob may allocate.
+const maxBlobFile = 1 << 30
+
 // validKind keeps a kind a single, plain directory name.
 var validKind = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,63}$`)
 
 // blobPath is where the blob of kind for h lives: <dir>/<kind>/sha256/ab/<hex>,
 // a tree apart from the size entries (<dir>/layers/…).
 func (c *Cache) blobPath(kind string, h v1.Hash) (string, error) {
-	if !validKind.MatchString(kind) || kind == "layers" {
+	if !validKind.MatchString(kind) || kind == layersKind {
 		return "", fmt.Errorf("invalid cache kind %q", kind)
 	}
 	// path validates the digest (outside input) the same way for both trees.
@@ -42,10 +45,13 @@ func (c *Cache) GetBlob(kind string, h v1.Hash) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	b, err := os.ReadFile(p)
-	if err != nil {
+	b, fi, ok := readRegular(p, maxBlobFile)
+	if !ok {
 		return nil, false
 	}
+	// A hit marks the blob recently used, for Prune; the caller may still
+	// find it undecodable, and then rewrites it, which does the same.
+	touch(p, fi)
 	return b, true
 }
 

@@ -74,8 +74,8 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for h, want := range map[v1.Hash]cache.Entry{
-		a: {Version: 1, Uncompressed: 1 << 20, Provenance: "gzip-trailer"},
-		b: {Version: 1, Uncompressed: 512, Provenance: "exact"},
+		a: {Version: cache.Version, Uncompressed: 1 << 20, Provenance: "gzip-trailer"},
+		b: {Version: cache.Version, Uncompressed: 512, Provenance: "exact"},
 	} {
 		got, ok := c.Get(h)
 		if !ok || got != want {
@@ -108,7 +108,8 @@ func TestRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatalf("entry %s is not JSON: %v", raw, err)
 	}
-	if m["version"] != 1.0 || m["uncompressed"] != 512.0 || m["provenance"] != "exact" {
+	if m["version"] != float64(cache.Version) || m["uncompressed"] != 512.0 || m["provenance"] != "exact" ||
+		m["digest"] != b.String() || m["checksum"] != cache.Checksum(b, cache.Version, cache.Entry{Uncompressed: 512, Provenance: "exact"}) {
 		t.Errorf("entry JSON %s", raw)
 	}
 }
@@ -194,7 +195,7 @@ func TestDamagedEntries(t *testing.T) {
 		"truncated":           `{"version":1,"uncompressed":40`,
 		"empty":               "",
 		"version 0 (missing)": `{"uncompressed":4096,"provenance":"exact"}`,
-		"version 2 (newer)":   `{"version":2,"uncompressed":4096,"provenance":"exact"}`,
+		"version 9 (newer)":   `{"version":9,"uncompressed":4096,"provenance":"exact"}`,
 		"zero size":           `{"version":1,"uncompressed":0,"provenance":"exact"}`,
 		"negative size":       `{"version":1,"uncompressed":-512,"provenance":"exact"}`,
 		"no provenance":       `{"version":1,"uncompressed":4096}`,
@@ -232,7 +233,7 @@ func TestConcurrentPut(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	h := digestOf("shared")
-	want := cache.Entry{Version: 1, Uncompressed: 1 << 20, Provenance: "exact"}
+	want := cache.Entry{Version: cache.Version, Uncompressed: 1 << 20, Provenance: "exact"}
 	if err := cache.New(dir).Put(h, want); err != nil {
 		t.Fatal(err)
 	}
