@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,8 @@ type checkOptions struct {
 
 	lowestEfficiency, highestWasted string
 	highestUserWasted, reclaimable  string
+
+	trustGzipTrailer bool
 }
 
 func newCheckCmd(g *globalOptions) *cobra.Command {
@@ -52,7 +55,11 @@ arguments, the images listed in the config file are checked.
 Growth is judged on compressed size (what a pull transfers and a registry
 stores) unless --growth-basis uncompressed. A budget whose figure cannot be
 known (the compressed size of a docker-archive, a percentage of a 0-byte
-baseline) fails: a gate must not pass what it cannot measure.
+baseline) fails: a gate must not pass what it cannot measure. For the same
+reason, when a budget reads uncompressed sizes, a registry layer's gzip
+trailer is not trusted once the layer is large enough (over about 4.16 MB)
+to hold 4 GiB, which the trailer cannot state: such layers are read and
+counted, and the report lists them (--trust-gzip-trailer skips this).
 
 When GITHUB_ACTIONS=true, failures and near misses are also written as
 ::error and ::warning annotations (to stderr) and the Markdown report is
@@ -84,6 +91,7 @@ could not be written.`,
 	f.StringVar(&o.diveCI, "dive-ci", "", "also apply dive's CI rules from `FILE` (a .dive-ci, read as dive reads it: its defaults, \"disabled\")")
 	f.StringVar(&o.config, "config", "", "budgets file (default imgsize.yaml in the current directory, if present)")
 	f.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to `FILE` (atomically)")
+	f.BoolVar(&o.trustGzipTrailer, "trust-gzip-trailer", false, "for uncompressed budgets, take a large gzip layer's size from its trailer instead of reading it; faster, but the trailer is the size mod 4 GiB, so a layer holding 4 GiB or more (a sparse file compresses that well) can pass a budget it exceeds")
 	return cmd
 }
 
@@ -241,6 +249,12 @@ func runCheck(ctx context.Context, g *globalOptions, o *checkOptions, flags *pfl
 	if err != nil {
 		return err
 	}
+	// A gate must not pass an undercount: when any budget reads
+	// uncompressed sizes, no such size comes from a trailer that could
+	// have wrapped. One setting for the run, baselines included.
+	l.lopts.CountWrappable = !o.trustGzipTrailer && slices.ContainsFunc(targets, func(t config.Target) bool {
+		return t.Settings.Budgets().ReadsUncompressed()
+	})
 	run := checkAll(l, targets)
 	done()
 	// An interrupt is not a verdict: no report claims a result.

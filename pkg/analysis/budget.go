@@ -73,6 +73,13 @@ func (b Budgets) NeedsFiles() bool {
 	return b.LowestEfficiency != nil || b.HighestWastedBytes != nil || b.HighestUserWastedPercent != nil || b.MaxReclaimable != nil
 }
 
+// ReadsUncompressed reports whether a budget judges uncompressed sizes
+// (max-uncompressed, or growth on the uncompressed basis). The file-level
+// budgets do not: they read every layer whole and count it.
+func (b Budgets) ReadsUncompressed() bool {
+	return b.MaxUncompressed != nil || b.MaxGrowth != nil && b.Basis() == BasisUncompressed
+}
+
 // Basis returns the growth basis, defaulting to compressed.
 func (b Budgets) Basis() Basis {
 	if b.GrowthBasis == "" {

@@ -16,12 +16,14 @@ import (
 )
 
 // countUncompressed reads a layer blob once, returning the length of its
-// decompressed stream while checking the blob against its digest. The
+// decompressed stream while checking the blob against its digest and the
+// stream against diffID (when not zero: the config's diff_id, which
+// pkg/files checks the same way with the same words). The
 // format is taken from the bytes, not the media type, because tools do
 // mislabel layers; bytes that are neither gzip nor zstd are an
 // uncompressed tar. blob should stop on ctx (openLayer's reader does);
 // ctx tells a cancelled read from a corrupt one.
-func countUncompressed(ctx context.Context, blob io.Reader, digest v1.Hash) (int64, error) {
+func countUncompressed(ctx context.Context, blob io.Reader, digest, diffID v1.Hash) (int64, error) {
 	corrupt := func(format string, err error) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
@@ -31,6 +33,8 @@ func countUncompressed(ctx context.Context, blob io.Reader, digest v1.Hash) (int
 	h := sha256.New()
 	br := bufio.NewReaderSize(io.TeeReader(blob, h), 1<<20)
 	magic, _ := br.Peek(4)
+	// dh hashes the decompressed stream, the diffID's content.
+	dh := sha256.New()
 	var n int64
 	var err error
 	switch {
@@ -41,7 +45,7 @@ func countUncompressed(ctx context.Context, blob io.Reader, digest v1.Hash) (int
 		}
 		// Multistream (the default) reads every gzip member: estargz and
 		// concatenated layers are counted whole.
-		n, err = io.Copy(io.Discard, zr)
+		n, err = io.Copy(dh, zr)
 		if err != nil {
 			return 0, corrupt("decompressing gzip", err)
 		}
@@ -51,12 +55,12 @@ func countUncompressed(ctx context.Context, blob io.Reader, digest v1.Hash) (int
 			return 0, corrupt("bad zstd header", zerr)
 		}
 		defer zr.Close()
-		n, err = io.Copy(io.Discard, zr)
+		n, err = io.Copy(dh, zr)
 		if err != nil {
 			return 0, corrupt("decompressing zstd", err)
 		}
 	default:
-		n, err = io.Copy(io.Discard, br)
+		n, err = io.Copy(dh, br)
 		if err != nil {
 			return 0, corrupt("reading", err)
 		}
@@ -72,6 +76,11 @@ func countUncompressed(ctx context.Context, blob io.Reader, digest v1.Hash) (int
 	if digest.Algorithm == "sha256" {
 		if got := hex.EncodeToString(h.Sum(nil)); got != digest.Hex {
 			return 0, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: digest mismatch: content is sha256:%s", digest, got))
+		}
+	}
+	if diffID.Algorithm == "sha256" {
+		if got := hex.EncodeToString(dh.Sum(nil)); got != diffID.Hex {
+			return 0, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: diff_id mismatch: config says %s, uncompressed content is sha256:%s", digest, diffID, got))
 		}
 	}
 	return n, nil

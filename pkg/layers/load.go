@@ -2,6 +2,7 @@ package layers
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"runtime"
@@ -44,6 +45,13 @@ type Options struct {
 	// against its digest (pkg/files does so while listing entries): they
 	// are exact and stand in for reading the layer again.
 	Counted map[v1.Hash]int64
+	// CountWrappable counts every gzip layer whose blob is large enough
+	// to hold 4 GiB or more (over 2^32/1032 bytes, deflate's best ratio)
+	// instead of taking its size from the gzip trailer, which is the size
+	// mod 4 GiB and could read far below the truth. It is for gates, where
+	// an undercount passes an image that should fail; cached trailer
+	// figures for such layers are not used, counted ones are.
+	CountWrappable bool
 }
 
 // Memo remembers uncompressed sizes by layer digest for one run, and
@@ -174,7 +182,11 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 
 	cs := make([]Size, len(out.Layers))
 	us := make([]Size, len(out.Layers))
-	for i, l := range out.Layers {
+	for i := range out.Layers {
+		l := &out.Layers[i]
+		// A manifest may state any size; the report must not print one
+		// no layer can have.
+		l.Compressed, l.Uncompressed = believable(l.Compressed), believable(l.Uncompressed)
 		cs[i], us[i] = l.Compressed, l.Uncompressed
 	}
 	out.Compressed, out.Uncompressed = Total(cs), Total(us)
@@ -203,12 +215,18 @@ func sizeLayers(ctx context.Context, src *source.Image, cheap bool, descs []v1.D
 		g.Go(func() error {
 			// A figure from a cheap path must not answer a request to count
 			// (local images, --exact), so the mode is part of the key.
-			key := descs[i].Digest.String()
+			// So is the gate's, and the diffID a read is checked against:
+			// two configs naming one blob with different diffIDs each get
+			// their own check.
+			key := descs[i].Digest.String() + " " + ls[i].DiffID.String()
 			if cheap {
 				key += " cheap"
+				if opts.CountWrappable {
+					key += " wrappable"
+				}
 			}
 			size, err := memo.size(key, func() (Size, error) {
-				return uncompressedSize(gctx, src, cheap, descs[i], opts)
+				return uncompressedSize(gctx, src, cheap, descs[i], ls[i].DiffID, opts)
 			})
 			if err != nil {
 				return err
@@ -222,28 +240,33 @@ func sizeLayers(ctx context.Context, src *source.Image, cheap bool, descs []v1.D
 }
 
 // uncompressedSize takes the cheapest trustworthy way: for registry images
-// the cache, then the cheap paths (zstd header, gzip trailer); otherwise
-// one full read of the blob, counted and digest-checked. Local images are
-// always counted: reading them is what verifies them, and the cache would
-// skip that.
-func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.Descriptor, opts Options) (Size, error) {
-	if e, ok := opts.Cache.Get(d.Digest); ok && src.Remote && (cheap || e.Provenance == string(Exact)) {
+// the cache, then the cheap path (the gzip trailer); otherwise one full
+// read of the blob, counted, digest-checked and diffID-checked. Local
+// images are always counted: reading them is what verifies them, and the
+// cache would skip that.
+func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.Descriptor, diffID v1.Hash, opts Options) (Size, error) {
+	if e, ok := opts.Cache.Get(d.Digest); ok && src.Remote && cacheUsable(e, d, cheap, opts.CountWrappable) {
 		return Size{Bytes: e.Uncompressed, Provenance: Provenance(e.Provenance), Reason: e.Reason}, nil
 	}
 	var reason string
 	if cheap && src.Blobs != nil {
-		p, ok, err := cheapUncompressed(ctx, src.Blobs, d)
+		p, ok, err := cheapUncompressed(ctx, src.Blobs, d, opts.CountWrappable)
 		if err != nil {
 			return Size{}, fmt.Errorf("layer %s: %w", d.Digest, err)
 		}
 		if ok {
-			// A cache that cannot be written only costs a later run time.
+			// Only a figure that passed every check reaches here, and so
+			// the cache. A cache that cannot be written only costs a
+			// later run time.
 			_ = opts.Cache.Put(d.Digest, cache.Entry{Uncompressed: p.n, Provenance: string(p.prov)})
 			return Size{Bytes: p.n, Provenance: p.prov}, nil
 		}
-		reason = "read whole: " + p.reason
+		reason = p.reason
+		if reason != reasonWrappable {
+			reason = "read whole: " + reason
+		}
 	}
-	n, err := countLayer(ctx, src.Image, d.Digest, opts.Progress)
+	n, err := countLayer(ctx, src.Image, d.Digest, diffID, opts.Progress)
 	if err != nil {
 		return Size{}, err
 	}
@@ -251,13 +274,35 @@ func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.D
 	return Size{Bytes: n, Provenance: Exact, Reason: reason}, nil
 }
 
-func countLayer(ctx context.Context, img v1.Image, d v1.Hash, progress func(int64)) (int64, error) {
+// cacheUsable says whether a cache entry may answer for layer d. A count
+// always may. A derived figure may only on the cheap path, and only if it
+// would pass today's checks: entries written by earlier versions may hold
+// a zstd frame header's size (one frame of possibly several) or a trailer
+// no check refused then; and under the gate, no trailer of a blob that
+// could have wrapped.
+func cacheUsable(e cache.Entry, d v1.Descriptor, cheap, countWrappable bool) bool {
+	switch Provenance(e.Provenance) {
+	case Exact:
+		return e.Uncompressed >= 0 && e.Uncompressed <= maxLayerBytes
+	case GzipTrailer:
+		if !cheap || countWrappable && trailerMayWrap(d.Size) || d.Size >= maxISIZE {
+			return false
+		}
+		var tail [4]byte
+		binary.LittleEndian.PutUint32(tail[:], uint32(e.Uncompressed))
+		n, why := gzipTrailerSize(tail[:], d.Size)
+		return why == "" && n == e.Uncompressed
+	}
+	return false
+}
+
+func countLayer(ctx context.Context, img v1.Image, d, diffID v1.Hash, progress func(int64)) (int64, error) {
 	r, c, err := openLayer(ctx, img, d, progress)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
-	return countUncompressed(ctx, r, d)
+	return countUncompressed(ctx, r, d, diffID)
 }
 
 // openLayer opens a layer's stored bytes for one long read that stops on

@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"fmt"
+	"math"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -18,7 +20,9 @@ const (
 	Annotation Provenance = "annotation"
 	// GzipTrailer: the gzip ISIZE trailer, fetched with a Range request.
 	GzipTrailer Provenance = "gzip-trailer"
-	// ZstdHeader: the zstd frame header's content size.
+	// ZstdHeader: the zstd frame header's content size. No longer
+	// produced (a header describes one frame, a layer may hold several;
+	// see probe.go), but saved reports may carry it.
 	ZstdHeader Provenance = "zstd-header"
 	// Estimated: computed, not measured (for example by compressing).
 	Estimated Provenance = "estimated"
@@ -94,15 +98,44 @@ type Recorded struct {
 	Time               time.Time
 }
 
+// maxLayerBytes bounds a believable layer figure: 1 PiB, beyond any real
+// layer, and small enough that thousands of them add up within int64. A
+// figure above it comes from a corrupt or hostile manifest, annotation or
+// report; printing it (or a sum wrapped negative) would be a lie.
+const maxLayerBytes = 1 << 50
+
+// believable returns s, or Unknown with the reason when its figure is
+// negative or above maxLayerBytes.
+func believable(s Size) Size {
+	if s.Known() && (s.Bytes < 0 || s.Bytes > maxLayerBytes) {
+		return Size{Provenance: Unknown, Reason: fmt.Sprintf("a stated size of %d bytes is not believed: no layer is negative or over 1 PiB", s.Bytes)}
+	}
+	return s
+}
+
 // Total sums sizes, keeping the weakest provenance: one unknown layer makes
-// the total unknown, one estimate makes it an estimate.
+// the total unknown, one estimate makes it an estimate. A figure that is
+// not believable (see maxLayerBytes) counts as unknown, and a sum that
+// would exceed int64 is unknown rather than wrapped.
 func Total(sizes []Size) Size {
 	var t Size
 	t.Provenance = Exact
 	provs := map[Provenance]bool{}
+	var unknownReason string
 	for _, s := range sizes {
+		s = believable(s)
 		provs[s.Provenance] = true
-		if s.Known() {
+		switch {
+		case !s.Known():
+			if unknownReason == "" {
+				unknownReason = s.Reason
+			}
+		case t.Bytes > math.MaxInt64-s.Bytes:
+			provs[Unknown] = true
+			if unknownReason == "" {
+				unknownReason = "the sizes add up to more than 8 EiB"
+			}
+		default:
 			t.Bytes += s.Bytes
 		}
 	}
@@ -110,12 +143,7 @@ func Total(sizes []Size) Size {
 	case provs[Unknown] || provs[""]:
 		t.Provenance = Unknown
 		t.Bytes = 0 // a partial sum would read as a total
-		for _, s := range sizes {
-			if !s.Known() {
-				t.Reason = s.Reason
-				break
-			}
-		}
+		t.Reason = unknownReason
 	case provs[Estimated]:
 		t.Provenance = Estimated
 	case len(provs) == 1:

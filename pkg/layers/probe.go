@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -18,19 +21,40 @@ const (
 	annotationEstargzSize = "io.containers.estargz.uncompressed-size"
 	annotationUmociSize   = "ci.umo.uncompressed_blob_size"
 	annotationStargzTOC   = "containerd.io/snapshot/stargz/toc.digest"
-	annotationZstdChunked = "io.github.containers.zstd-chunked.manifest-checksum"
 )
+
+// zstdChunkedPrefixes are the annotation families of zstd:chunked layers:
+// containers/storage wrote the first, podman 4.x and later write the
+// second. Any key under either means the blob is many zstd frames.
+var zstdChunkedPrefixes = []string{"io.github.containers.zstd-chunked.", "io.containers.zstd-chunked."}
 
 // smallBlob is the size under which a layer is simply read whole: that
 // costs no more than a ranged request and gives an exact count.
 const smallBlob = 1024
 
-// zstdHeadLen covers the largest zstd frame header (4 magic + 14).
-const zstdHeadLen = 18
-
 // maxISIZE: ISIZE is the length mod 2^32, so a blob of 4 GiB or more
 // (whose content is at least that large) cannot be described by it.
 const maxISIZE = 1 << 32
+
+// deflateMaxRatio is the most content one byte of deflate can stand for:
+// a 258-byte match coded in 2 bits (RFC 1951). No gzip member, whatever
+// its writer, holds more than this many times its size.
+const deflateMaxRatio = 1032
+
+// Reasons a layer is read whole rather than sized from its bytes' edges.
+const (
+	// zstd has no cheap path. A frame header's content size describes one
+	// frame; a layer may be several concatenated frames (zstd:chunked
+	// always is, and nothing obliges a writer to annotate it), and the
+	// header cannot say whether its frame ends where the blob does. Telling
+	// that would take walking every block header, one ranged request per
+	// block of at most 128 KiB: not a few reads. So remote zstd layers are
+	// counted by one full read, exact and digest-checked; the ZstdHeader
+	// provenance stays defined only because saved reports carry it.
+	reasonZstd = "zstd: a frame header describes one frame and a layer may hold several"
+	// reasonWrappable is the gate's (Options.CountWrappable).
+	reasonWrappable = "counted: a gzip trailer is the size mod 4 GiB and this blob could hold more"
+)
 
 // probe is the outcome of the cheap path for one layer.
 type probe struct {
@@ -41,32 +65,29 @@ type probe struct {
 
 // cheapUncompressed tries, in order of cost, the ways to learn a remote
 // layer's uncompressed size from its bytes without downloading it (an
-// annotation, which states it without any bytes, is taken by Load first). ok is false when none
-// is trustworthy; the caller then counts the stream.
-func cheapUncompressed(ctx context.Context, blobs source.BlobRanger, d v1.Descriptor) (probe, bool, error) {
+// annotation, which states it without any bytes, is taken by Load first).
+// ok is false when none is trustworthy; the caller then counts the
+// stream. With countWrappable, a gzip layer whose trailer could have
+// wrapped is not probed at all.
+func cheapUncompressed(ctx context.Context, blobs source.BlobRanger, d v1.Descriptor, countWrappable bool) (probe, bool, error) {
 	if d.Size <= smallBlob {
 		return probe{reason: "1 KiB or less, cheaper to read than to probe"}, false, nil
 	}
 	switch d.MediaType {
 	case types.OCILayerZStd:
-		if d.Annotations[annotationZstdChunked] != "" {
-			return probe{reason: "zstd:chunked has many frames; the first frame's size is not the layer's"}, false, nil
+		if k, ok := zstdChunkedKey(d.Annotations); ok {
+			return probe{reason: "zstd:chunked (" + k + ") holds several frames; no frame header gives the layer's size"}, false, nil
 		}
-		head, err := blobs.ReadRange(ctx, d.Digest, d.Size, 0, min(zstdHeadLen, d.Size)-1)
-		if err != nil {
-			return rangeFailed(err)
-		}
-		n, why := zstdContentSize(head, d.Size)
-		if why != "" {
-			return probe{reason: why}, false, nil
-		}
-		return probe{n: n, prov: ZstdHeader}, true, nil
+		return probe{reason: reasonZstd}, false, nil
 	case types.OCILayer, types.DockerLayer:
 		if d.Annotations[annotationStargzTOC] != "" {
 			return probe{reason: "eStargz: the gzip trailer describes only its last member"}, false, nil
 		}
 		if d.Size >= maxISIZE {
 			return probe{reason: "4 GiB or more: the gzip trailer wraps around"}, false, nil
+		}
+		if countWrappable && trailerMayWrap(d.Size) {
+			return probe{reason: reasonWrappable}, false, nil
 		}
 		tail, err := blobs.ReadRange(ctx, d.Digest, d.Size, d.Size-4, d.Size-1)
 		if err != nil {
@@ -80,6 +101,30 @@ func cheapUncompressed(ctx context.Context, blobs source.BlobRanger, d v1.Descri
 	}
 	return probe{reason: fmt.Sprintf("no cheap path for media type %s", d.MediaType)}, false, nil
 }
+
+// zstdChunkedKey returns the first (in sorted order, so that the reason is
+// stable) annotation of either zstd:chunked family.
+func zstdChunkedKey(ann map[string]string) (string, bool) {
+	var found []string
+	for k := range ann {
+		for _, p := range zstdChunkedPrefixes {
+			if strings.HasPrefix(k, p) {
+				found = append(found, k)
+			}
+		}
+	}
+	if len(found) == 0 {
+		return "", false
+	}
+	slices.Sort(found)
+	return found[0], true
+}
+
+// trailerMayWrap reports whether a gzip blob of this size could hold
+// 4 GiB or more, in which case its trailer (the size mod 4 GiB) may be
+// far below the truth while passing every other check: from about
+// 4.16 MB (2^32/1032) on.
+func trailerMayWrap(compressed int64) bool { return maxGzipContent(compressed) >= maxISIZE }
 
 // rangeFailed turns an ignored Range into a fallback and passes other
 // errors on: a 404 or 401 on a blob is the image's problem, not a reason
@@ -101,9 +146,10 @@ func annotatedSize(d v1.Descriptor) (int64, bool) {
 			continue
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
-		// A stated size that deflate could not have produced, or that is
-		// not a whole number of tar blocks, is ignored, not believed.
-		if err == nil && n > 0 && n%512 == 0 && n >= minGzipContent(d.Size) {
+		// A stated size that deflate could not have produced, that is not
+		// a whole number of tar blocks, or that no real layer reaches, is
+		// ignored, not believed.
+		if err == nil && n > 0 && n%512 == 0 && n >= minGzipContent(d.Size) && n <= maxLayerBytes {
 			return n, true
 		}
 	}
@@ -135,68 +181,31 @@ func gzipTrailerSize(tail []byte, compressed int64) (n int64, why string) {
 	}
 	n = int64(binary.LittleEndian.Uint32(tail))
 	switch {
+	case compressed < 18:
+		// A manifest's size is outside input: below a gzip header and
+		// trailer it describes no gzip stream at all.
+		return 0, fmt.Sprintf("a %d-byte blob cannot be a gzip stream", compressed)
 	case n == 0:
 		return 0, "gzip trailer is 0 (an empty last member, as eStargz writes)"
 	case n%512 != 0:
 		return 0, "gzip trailer is not a whole number of tar blocks (several gzip members?)"
 	case n < minGzipContent(compressed):
 		return 0, "gzip trailer is smaller than the compressed size allows (several members, or over 4 GiB)"
+	case n > maxGzipContent(compressed):
+		return 0, fmt.Sprintf("gzip trailer claims %d bytes, more than deflate's %d:1 can hold in a %d-byte blob", n, deflateMaxRatio, compressed)
 	}
 	return n, ""
 }
 
-// zstdContentSize reads Frame_Content_Size from a zstd frame header
-// (RFC 8878 §3.1.1.1). Many writers omit it; then why says so.
-func zstdContentSize(head []byte, compressed int64) (n int64, why string) {
-	if len(head) < 5 || binary.LittleEndian.Uint32(head) != 0xFD2FB528 {
-		return 0, "not a zstd frame (skippable frame or mislabelled layer)"
+// maxGzipContent is the most content a gzip stream of the given size can
+// hold: deflate's maximum ratio over everything but the 18 bytes of the
+// smallest header and trailer, plus 1 KiB of slack for the literals a
+// stream starts with and for rounding. A trailer claiming more is not the
+// size of this blob's content, whatever else it is.
+func maxGzipContent(compressed int64) int64 {
+	c := max(compressed-18, 0)
+	if c > (math.MaxInt64-1024)/deflateMaxRatio {
+		return math.MaxInt64
 	}
-	fhd := head[4]
-	fcsFlag := fhd >> 6
-	single := fhd&0x20 != 0
-	if fhd&0x08 != 0 {
-		return 0, "zstd frame header has its reserved bit set"
-	}
-	pos := 5
-	if !single {
-		pos++ // Window_Descriptor
-	}
-	pos += [4]int{0, 1, 2, 4}[fhd&0x03] // Dictionary_ID
-	size := [4]int{0, 2, 4, 8}[fcsFlag]
-	if fcsFlag == 0 && single {
-		size = 1
-	}
-	if size == 0 {
-		return 0, "zstd frame header omits the content size"
-	}
-	if len(head) < pos+size {
-		return 0, "zstd frame header truncated"
-	}
-	b := head[pos : pos+size]
-	switch size {
-	case 1:
-		n = int64(b[0])
-	case 2:
-		n = int64(binary.LittleEndian.Uint16(b)) + 256
-	case 4:
-		n = int64(binary.LittleEndian.Uint32(b))
-	case 8:
-		u := binary.LittleEndian.Uint64(b)
-		if u > 1<<62 {
-			return 0, "zstd content size out of range"
-		}
-		n = int64(u)
-	}
-	// A raw block costs 3 bytes; a content size below what the blob must
-	// hold means the first frame is not the whole layer. Blocks hold up to
-	// 128 KiB, but klauspost's fastest level writes 64 KiB ones and small
-	// windows smaller still, so the bound assumes 4 KiB.
-	minContent := (compressed - 18 - 4) / 4099 * 4096
-	switch {
-	case n == 0 || n%512 != 0:
-		return 0, "zstd content size is not a whole number of tar blocks (several frames?)"
-	case n < minContent:
-		return 0, "zstd content size is smaller than the compressed size allows (several frames)"
-	}
-	return n, ""
+	return c*deflateMaxRatio + 1024
 }
