@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -350,6 +349,11 @@ func newCheckView(run *analysis.CheckRun, opts Options) checkView {
 	if len(warnAts) > 0 {
 		v.notes = append(v.notes, "near limit: the budget holds with its actual figure at or above "+fractions(warnAts)+" of the limit.")
 	}
+	for _, ic := range run.Images {
+		if n := countedNote(ic); n != "" {
+			v.notes = append(v.notes, n)
+		}
+	}
 	v.legend = lg.Lines()
 	if unknown {
 		v.legend = append(v.legend, unknownMark+" not known; the RESULT column says why, and the gate counts UNKNOWN as a failure")
@@ -483,7 +487,7 @@ var checkHeader = []string{
 }
 
 func checkCSV(w io.Writer, run *analysis.CheckRun) error {
-	cw := csv.NewWriter(w)
+	cw := newCSVWriter(w)
 	if err := cw.Write(checkHeader); err != nil {
 		return fmt.Errorf("writing CSV report: %w", err)
 	}
@@ -684,4 +688,25 @@ func overshoot(r analysis.Result, binary bool) string {
 	default:
 		return FormatBytes(wholeBytes(-r.Margin), binary)
 	}
+}
+
+// countedNote lists, for an image held to a budget on uncompressed size,
+// the layers whose uncompressed figure was counted by reading them where
+// a cheaper figure was refused, and why (the gate's "counted: a gzip
+// trailer is the size mod 4 GiB…", a zstd layer, …): the figure is exact,
+// and the reader sees what it cost. Empty when there are none.
+func countedNote(ic analysis.ImageCheck) string {
+	if ic.Image == nil || !ic.Budgets.ReadsUncompressed() {
+		return ""
+	}
+	var parts []string
+	for _, l := range ic.Image.Layers {
+		if u := l.Uncompressed; u.Provenance == layers.Exact && u.Reason != "" {
+			parts = append(parts, shortDigest(l.Digest.String())+" ("+u.Reason+")")
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return checkLabel(ic) + ": layers read and counted: " + strings.Join(parts, "; ") + "."
 }

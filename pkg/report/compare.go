@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -359,7 +358,7 @@ var compareHeader = []string{
 }
 
 func compareCSV(w io.Writer, c *analysis.Comparison) error {
-	cw := csv.NewWriter(w)
+	cw := newCSVWriter(w)
 	if err := cw.Write(compareHeader); err != nil {
 		return fmt.Errorf("writing CSV report: %w", err)
 	}

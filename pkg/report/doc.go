@@ -20,6 +20,14 @@
 // or by diffID for a row with a docker-archive on either side (the notes
 // under the table, JSON comparison.rows[].matchedBy, CSV matched_by).
 //
+// Every string from outside imgsize (names, references, history, paths,
+// annotations, errors, reasons) is printed through one step, Terminal:
+// control, bidi and other format characters are shown as Go escapes, so
+// no output can drive a terminal or forge a line. Markdown escapes its own
+// syntax and HTML on top, CSV and JUnit XML stay well-formed, GitHub
+// workflow commands use the runner's escapes, and JSON keeps every string
+// exactly (see sanitize.go).
+//
 // The JSON document (Document, in json.go) is a DTO of its own with a
 // schema version, separate from the model, so saved reports stay readable
 // as the model changes; DecodeJSON reads one back.

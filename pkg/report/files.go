@@ -2,7 +2,6 @@ package report
 
 import (
 	"cmp"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -557,8 +556,8 @@ func shownPath(p string) string { return shown(fsPath(p)) }
 
 // shown is s for a table or Markdown cell. A tar header can name a path
 // with any bytes: control characters (a newline would end the row) and
-// invalid UTF-8 are escaped as Go escapes them ("a\nb"). JSON and CSV
-// carry the path as it is.
+// invalid UTF-8 are escaped as Go escapes them ("a\nb"). JSON carries the
+// path as it is; CSV as Terminal writes it.
 func shown(s string) string {
 	if utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0 {
 		return s
@@ -629,13 +628,13 @@ func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 // rowWriter writes CSV rows given as column → value, in the header's
 // order, and keeps the first error.
 type rowWriter struct {
-	cw     *csv.Writer
+	cw     *csvWriter
 	header []string
 	err    error
 }
 
 func newRowWriter(w io.Writer, header []string) *rowWriter {
-	rw := &rowWriter{cw: csv.NewWriter(w), header: header}
+	rw := &rowWriter{cw: newCSVWriter(w), header: header}
 	rw.write(header)
 	return rw
 }

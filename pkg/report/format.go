@@ -127,19 +127,14 @@ const createdByWidth = 70
 
 // createdBy shortens a config history command for a table cell: the
 // "/bin/sh -c #(nop) " prefix Docker writes for metadata steps is dropped,
-// whitespace runs (newlines of a multi-line RUN) become one space, and the
-// result is cut to createdByWidth runes with "…".
+// whitespace runs (newlines of a multi-line RUN) become one space, other
+// controls are made visible (Terminal), and the result is cut to
+// createdByWidth runes with "…".
 func createdBy(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "/bin/sh -c #(nop) ")
 	s = strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
-	return truncate(s, createdByWidth)
+	return truncate(Terminal(s), createdByWidth)
 }
 
 // truncate cuts s to at most n runes, the last being "…" when it was cut.

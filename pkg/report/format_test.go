@@ -113,6 +113,8 @@ func TestCreatedBy(t *testing.T) {
 		{strings.Repeat("x", 70), strings.Repeat("x", 70)},
 		{strings.Repeat("x", 71), strings.Repeat("x", 69) + "…"},
 		{strings.Repeat("é", 80), strings.Repeat("é", 69) + "…"},
+		// Whitespace reads as a space; other controls show as escapes.
+		{"RUN echo \x1b[2J\a\r\nimgsize: ok\u202e", `RUN echo \x1b[2J\a imgsize: ok\u202e`},
 	}
 	for _, tt := range tests {
 		if got := createdBy(tt.in); got != tt.want {

@@ -45,9 +45,11 @@ func GitHubAnnotations(w io.Writer, run *analysis.CheckRun, opts Options) error 
 // workflowCommand is "::command title=TITLE::MESSAGE" escaped as the
 // runner unescapes it (actions/toolkit's command.ts): otherwise a newline
 // would end the command early, and a colon or comma in the title would be
-// read as the end of the properties.
+// read as the end of the properties. Other controls are made visible
+// first, as Terminal does: the runner passes an ESC sequence or a bidi
+// override on to the log and the annotation.
 func workflowCommand(command, title, message string) string {
-	return "::" + command + " title=" + escapeProperty(title) + "::" + escapeData(message)
+	return "::" + command + " title=" + escapeProperty(escapeUnsafe(title, true)) + "::" + escapeData(escapeUnsafe(message, true))
 }
 
 var (

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
@@ -157,7 +156,7 @@ var inspectHeader = []string{
 }
 
 func inspectCSV(w io.Writer, imgs []*layers.Image) error {
-	cw := csv.NewWriter(w)
+	cw := newCSVWriter(w)
 	if err := cw.Write(inspectHeader); err != nil {
 		return fmt.Errorf("writing CSV report: %w", err)
 	}
@@ -197,7 +196,9 @@ func csvProvenance(s layers.Size) string {
 	return string(s.Provenance)
 }
 
-// errWriter writes lines until the first error and keeps it.
+// errWriter writes lines until the first error and keeps it. Each line
+// passes through Terminal: whatever outside text it holds, it stays one
+// line and no control reaches the terminal.
 type errWriter struct {
 	w   io.Writer
 	err error
@@ -207,7 +208,7 @@ func (e *errWriter) line(s string) {
 	if e.err != nil {
 		return
 	}
-	_, e.err = io.WriteString(e.w, s+"\n")
+	_, e.err = io.WriteString(e.w, Terminal(s)+"\n")
 }
 
 func (e *errWriter) grid(g *grid) {

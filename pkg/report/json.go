@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -155,11 +156,17 @@ func platformString(p *v1.Platform) string {
 	return p.String()
 }
 
+// writeJSON writes d indented. Every string keeps its value; jsonSafe
+// escapes the runes a terminal would act on.
 func writeJSON(w io.Writer, d *schema.Document) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(d); err != nil {
+		return fmt.Errorf("writing JSON report: %w", err)
+	}
+	if _, err := w.Write(jsonSafe(buf.Bytes())); err != nil {
 		return fmt.Errorf("writing JSON report: %w", err)
 	}
 	return nil

@@ -85,6 +85,7 @@ func JUnit(w io.Writer, run *analysis.CheckRun, opts Options) error {
 		return err
 	}
 	doc := junitDocument(run, opts)
+	doc.sanitize()
 	out, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return fmt.Errorf("writing JUnit report: %w", err)
@@ -181,9 +182,11 @@ func suiteProperties(ic analysis.ImageCheck) *junitProperties {
 func junitDetails(ic analysis.ImageCheck, r analysis.Result, binary bool) string {
 	f := resultFigures(r, binary)
 	var b strings.Builder
+	// Each value is Terminal'ed here, before the lines are joined: a
+	// newline in a reason must not start a line of its own.
 	line := func(label, value string) {
 		if value != "" {
-			b.WriteString(label + ": " + value + "\n")
+			b.WriteString(label + ": " + Terminal(value) + "\n")
 		}
 	}
 	raw := func(v float64) string {
@@ -212,11 +215,39 @@ func junitDetails(ic analysis.ImageCheck, r analysis.Result, binary bool) string
 
 func junitUnreadableText(ic analysis.ImageCheck) string {
 	var b strings.Builder
-	b.WriteString("image: " + checkLabel(ic) + "\n")
+	b.WriteString("image: " + Terminal(checkLabel(ic)) + "\n")
 	if base := baselineLabel(ic); base != "" {
-		b.WriteString("baseline: " + base + "\n")
+		b.WriteString("baseline: " + Terminal(base) + "\n")
 	}
-	b.WriteString("error: " + ic.Err.Error() + "\n")
+	b.WriteString("error: " + Terminal(ic.Err.Error()) + "\n")
 	b.WriteString("no budget of this image was checked\n")
 	return b.String()
+}
+
+// sanitize applies Terminal to every attribute: encoding/xml keeps them
+// valid XML (it writes a newline as &#xA; and replaces what XML cannot
+// hold), but a CI page shows them as text, where a control or a bidi
+// override misleads like on a terminal. Bodies are built of lines already
+// made safe (junitDetails, junitUnreadableText).
+func (doc *junitSuites) sanitize() {
+	doc.Name = Terminal(doc.Name)
+	for i := range doc.Suites {
+		s := &doc.Suites[i]
+		s.Name = Terminal(s.Name)
+		if s.Properties != nil {
+			for j := range s.Properties.Properties {
+				p := &s.Properties.Properties[j]
+				p.Name, p.Value = Terminal(p.Name), Terminal(p.Value)
+			}
+		}
+		for j := range s.Cases {
+			c := &s.Cases[j]
+			c.Name, c.Classname = Terminal(c.Name), Terminal(c.Classname)
+			for _, p := range []*junitProblem{c.Failure, c.Error} {
+				if p != nil {
+					p.Message, p.Type = Terminal(p.Message), Terminal(p.Type)
+				}
+			}
+		}
+	}
 }

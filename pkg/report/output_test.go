@@ -356,8 +356,9 @@ func TestInspectCSV(t *testing.T) {
 	if r[3] != "0" || r[7] != "30000000" || r[8] != "exact" || r[9] != "" || r[10] != "unknown" {
 		t.Errorf("remote layer 0 = %q", r)
 	}
-	// The created_by of the estimated layer keeps its tab and newline.
-	if got := recs[6][11]; got != "RUN /bin/sh -c echo \"a\tb\nc\" > /x" {
+	// The created_by of the estimated layer shows its tab and newline as
+	// escapes: the row stays one line wherever the CSV is read.
+	if got := recs[6][11]; got != `RUN /bin/sh -c echo "a\tb\nc" > /x` {
 		t.Errorf("created_by = %q", got)
 	}
 }

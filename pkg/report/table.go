@@ -42,7 +42,7 @@ func (g *grid) writeText(w io.Writer) error {
 	headers := make([]string, len(g.columns))
 	aligns := make([]tw.Align, len(g.columns))
 	for i, c := range g.columns {
-		headers[i] = c.header
+		headers[i] = Terminal(c.header)
 		aligns[i] = tw.AlignLeft
 		if c.align == right {
 			aligns[i] = tw.AlignRight
@@ -70,7 +70,13 @@ func (g *grid) writeText(w io.Writer) error {
 	)
 	t.Header(headers)
 	for _, r := range g.rows {
-		if err := t.Append(r); err != nil {
+		// Cells carry outside text: a control character would reach the
+		// terminal, and a newline would split the row.
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = Terminal(c)
+		}
+		if err := t.Append(cells); err != nil {
 			return fmt.Errorf("rendering table: %w", err)
 		}
 	}
@@ -94,7 +100,7 @@ func (g *grid) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("|")
 	for _, c := range g.columns {
-		b.WriteString(" " + mdCell(mdText(c.header)) + " |")
+		b.WriteString(" " + mdCell(mdText(Terminal(c.header))) + " |")
 	}
 	b.WriteString("\n|")
 	for _, c := range g.columns {
@@ -108,6 +114,9 @@ func (g *grid) writeMarkdown(w io.Writer) error {
 	for _, r := range g.rows {
 		b.WriteString("|")
 		for i, cell := range r {
+			// A newline in a cell reads as a space, as Markdown would
+			// show it; other controls are made visible.
+			cell = Terminal(mdNewlines.Replace(cell))
 			if i < len(g.columns) && g.columns[i].code {
 				cell = mdCode(cell)
 			} else {
@@ -124,9 +133,10 @@ func (g *grid) writeMarkdown(w io.Writer) error {
 // mdCell escapes text for a Markdown table cell: pipes would end the cell
 // and newlines the row.
 func mdCell(s string) string {
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	return strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(mdNewlines.Replace(s), "|", `\|`)
 }
+
+var mdNewlines = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 // mdCode wraps s in a code span, with a fence longer than any run of
 // backticks inside it.
@@ -151,10 +161,13 @@ func mdCode(s string) string {
 }
 
 // mdText escapes characters Markdown would read as formatting in running
-// text (headings, list items, table cells). Pipes are left to mdCell.
+// text (headings, list items, table cells), HTML tags and entity
+// references included. Pipes are left to mdCell.
 func mdText(s string) string {
-	return strings.NewReplacer(
-		`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
-		"<", `\<`, ">", `\>`, "#", `\#`, "~", `\~`,
-	).Replace(s)
+	return mdEntity(mdEscaper.Replace(s))
 }
+
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"<", `\<`, ">", `\>`, "#", `\#`, "~", `\~`,
+)

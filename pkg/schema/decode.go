@@ -1,49 +1,57 @@
 package schema
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
 
 // Decode reads a JSON report written by imgsize and checks it: a schema
 // version this package does not read is an error wrapping
-// errdefs.ErrUnsupported; malformed or inconsistent content one wrapping
-// errdefs.ErrCorrupt.
+// errdefs.ErrUnsupported; malformed or inconsistent content, or a
+// schemaVersion that is missing or not a positive integer, one wrapping
+// errdefs.ErrCorrupt. An error of r itself is returned wrapped as it is,
+// so a reader that knows why it stopped (a size limit) keeps its kind.
+//
+// It reads r once, as a stream: each element of the report's lists is
+// decoded as it arrives, so memory holds the document being built and one
+// element's JSON, never the whole file beside it.
 func Decode(r io.Reader) (*Document, error) {
-	raw, err := io.ReadAll(r)
+	src := &errReader{r: bufio.NewReaderSize(r, 64<<10)}
+	s := &stream{dec: json.NewDecoder(src)}
+	var d Document
+	version, err := s.document(&d)
 	if err != nil {
-		return nil, fmt.Errorf("reading JSON report: %w", err)
+		if src.err != nil {
+			return nil, fmt.Errorf("reading JSON report: %w", src.err)
+		}
+		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: %w", err))
 	}
 	// The version decides how the rest reads: a newer report may have
-	// changed a field's type, which must read as "too new", not "corrupt".
-	var head struct {
-		SchemaVersion int `json:"schemaVersion"`
+	// changed a field's type, which must read as "too new", not "corrupt";
+	// so it is judged before any type error the rest gave.
+	switch {
+	case version == nil:
+		return nil, errdefs.Wrap(errdefs.ErrCorrupt, errors.New("reading JSON report: invalid schema version (missing); not an imgsize report"))
+	case !positiveInt(version):
+		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: invalid schema version %s; not an imgsize report", shortJSON(version)))
 	}
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: %w", err))
+	if string(version) != strconv.Itoa(Version) {
+		return nil, errdefs.Wrap(errdefs.ErrUnsupported, fmt.Errorf("reading JSON report: schema version %s is not supported (this imgsize reads version %d; a newer imgsize wrote it)", shortJSON(version), Version))
 	}
-	if head.SchemaVersion != Version && head.SchemaVersion != 0 {
-		return nil, errdefs.Wrap(errdefs.ErrUnsupported, fmt.Errorf("reading JSON report: schema version %d is not supported (this imgsize reads version %d; a newer imgsize wrote it)", head.SchemaVersion, Version))
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	var d Document
-	if err := dec.Decode(&d); err != nil {
-		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: %w", err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errdefs.Wrap(errdefs.ErrCorrupt, errors.New("reading JSON report: unexpected data after the document"))
-	}
-	if d.SchemaVersion != Version {
-		if d.SchemaVersion == 0 {
-			return nil, errdefs.Wrap(errdefs.ErrCorrupt, errors.New("reading JSON report: no schemaVersion; not an imgsize report"))
-		}
-		return nil, errdefs.Wrap(errdefs.ErrUnsupported, fmt.Errorf("reading JSON report: schema version %d is not supported (this imgsize reads version %d; a newer imgsize wrote it)", d.SchemaVersion, Version))
+	d.SchemaVersion = Version
+	if s.typeErr != nil {
+		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: %w", s.typeErr))
 	}
 	if err := d.validate(); err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: %w", err))
@@ -57,6 +65,325 @@ func Decode(r io.Reader) (*Document, error) {
 		}
 	}
 	return &d, nil
+}
+
+// positiveInt reports whether a JSON value is a whole number above 0
+// written as such ("1", not "1.0", "01" or "\"1\""). Comparing the text
+// with Version's afterwards cannot overflow, whatever the number's size.
+func positiveInt(v json.RawMessage) bool {
+	if len(v) == 0 || v[0] < '1' || v[0] > '9' {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// shortJSON is a JSON value for a one-line message: compacted (JSON
+// strings hold no raw newline) and cut to 40 bytes.
+func shortJSON(v json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, v); err != nil {
+		return "(malformed)"
+	}
+	if b.Len() > 40 {
+		return strings.ToValidUTF8(b.String()[:40], "") + "…"
+	}
+	return b.String()
+}
+
+// errReader fills the JSON decoder's reads and keeps the first error of
+// the reader under it, which tells a failed read from malformed JSON.
+//
+// It fills each read whole: the decoder rescans all the whitespace it has
+// buffered each time it reads more while looking for a token, so a pipe's
+// short reads (64 KiB at most) made 64 MiB of blanks between two tokens
+// cost half a minute; reads as large as the decoder asks make it linear.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := io.ReadAtLeast(e.r, p, len(p))
+	switch {
+	case err == io.ErrUnexpectedEOF:
+		err = io.EOF // short of len(p) at the end: n bytes, then EOF
+		if n > 0 {
+			err = nil
+		}
+	case err != nil && err != io.EOF && e.err == nil:
+		e.err = err
+	}
+	return n, err
+}
+
+// errTruncated is a document that ends before its last brace.
+var errTruncated = errors.New("unexpected end of JSON input")
+
+// stream decodes a Document from a json.Decoder one object field and one
+// list element at a time, so the decoder never buffers more than one
+// element. Structs (and pointers to them) are walked field by field and
+// slices element by element; anything else, and every list element, is
+// one Decode. Like encoding/json it matches keys case-insensitively, lets
+// a later key win, skips unknown keys and, on a value of the wrong type,
+// keeps the first such error and decodes on, so the version can still be
+// read after it.
+type stream struct {
+	dec     *json.Decoder
+	typeErr error
+}
+
+// document decodes the top-level object into d and returns the raw
+// schemaVersion value (nil when there is none).
+func (s *stream) document(d *Document) (json.RawMessage, error) {
+	tok, err := s.token()
+	if err != nil {
+		return nil, err
+	}
+	if tok != json.Delim('{') {
+		return nil, fmt.Errorf("the report is %s, not a JSON object", describe(tok))
+	}
+	var version json.RawMessage
+	v := reflect.ValueOf(d).Elem()
+	fields := fieldsOf(v.Type())
+	for s.dec.More() {
+		key, err := s.key()
+		if err != nil {
+			return nil, err
+		}
+		if strings.EqualFold(key, "schemaVersion") {
+			version = nil
+			if err := s.dec.Decode(&version); err != nil {
+				return nil, s.fatal(err)
+			}
+			continue
+		}
+		if err := s.field(v, fields, key, key); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.end(); err != nil {
+		return nil, err
+	}
+	if _, err := s.dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the document")
+	}
+	return version, nil
+}
+
+// value decodes the next JSON value into v; path names it in type errors.
+// Only malformed JSON and read errors are returned.
+func (s *stream) value(v reflect.Value, path string) error {
+	t := v.Type()
+	if !walked(t) {
+		return s.decode(v.Addr().Interface())
+	}
+	tok, err := s.token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		// As encoding/json: null empties a pointer or a slice and leaves
+		// a struct as it was.
+		if t.Kind() != reflect.Struct {
+			v.SetZero()
+		}
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Slice:
+		if tok != json.Delim('[') {
+			return s.mismatch(tok, t, path)
+		}
+		v.Set(reflect.MakeSlice(t, 0, 0))
+		zero := reflect.Zero(t.Elem())
+		for n := 0; s.dec.More(); n++ {
+			// Decoded in place, in the slot appended for it.
+			v.Set(reflect.Append(v, zero))
+			if err := s.decode(v.Index(n).Addr().Interface()); err != nil {
+				return err
+			}
+		}
+		return s.end()
+	case reflect.Pointer:
+		if tok != json.Delim('{') {
+			return s.mismatch(tok, t, path)
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+		}
+		return s.object(v.Elem(), path)
+	default:
+		if tok != json.Delim('{') {
+			return s.mismatch(tok, t, path)
+		}
+		return s.object(v, path)
+	}
+}
+
+// object decodes the fields of an object whose '{' has been read into the
+// struct v.
+func (s *stream) object(v reflect.Value, path string) error {
+	fields := fieldsOf(v.Type())
+	for s.dec.More() {
+		key, err := s.key()
+		if err != nil {
+			return err
+		}
+		if err := s.field(v, fields, key, path+"."+key); err != nil {
+			return err
+		}
+	}
+	return s.end()
+}
+
+// field decodes the value of key into its field of v, or skips it.
+func (s *stream) field(v reflect.Value, fields map[string]int, key, path string) error {
+	i, ok := fields[key]
+	if !ok {
+		for name, j := range fields {
+			if strings.EqualFold(name, key) {
+				i, ok = j, true
+				break
+			}
+		}
+	}
+	if !ok {
+		var skip json.RawMessage
+		return s.decode(&skip)
+	}
+	return s.value(v.Field(i), path)
+}
+
+// decode is one Decode: a value of the wrong type is kept as the first
+// type error and decoding goes on (the decoder has read past it).
+func (s *stream) decode(p any) error {
+	err := s.dec.Decode(p)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if s.typeErr == nil {
+			s.typeErr = err
+		}
+		return nil
+	}
+	return s.fatal(err)
+}
+
+// mismatch records that tok, where a value of type t was due, is of the
+// wrong type, and reads past the rest of it.
+func (s *stream) mismatch(tok json.Token, t reflect.Type, path string) error {
+	if s.typeErr == nil {
+		s.typeErr = fmt.Errorf("json: cannot unmarshal %s into Go struct field %s of type %s", describe(tok), path, t)
+	}
+	if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
+		for depth := 1; depth > 0; {
+			tok, err := s.token()
+			if err != nil {
+				return err
+			}
+			switch tok {
+			case json.Delim('{'), json.Delim('['):
+				depth++
+			case json.Delim('}'), json.Delim(']'):
+				depth--
+			}
+		}
+	}
+	return nil
+}
+
+func (s *stream) key() (string, error) {
+	tok, err := s.token()
+	if err != nil {
+		return "", err
+	}
+	key, ok := tok.(string)
+	if !ok {
+		return "", fmt.Errorf("an object key is %s", describe(tok))
+	}
+	return key, nil
+}
+
+// end reads the '}' or ']' that closes an object or array.
+func (s *stream) end() error {
+	_, err := s.token()
+	return err
+}
+
+func (s *stream) token() (json.Token, error) {
+	tok, err := s.dec.Token()
+	return tok, s.fatal(err)
+}
+
+// fatal turns the end of input inside the document into errTruncated.
+func (s *stream) fatal(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errTruncated
+	}
+	return err
+}
+
+func describe(tok json.Token) string {
+	switch tok.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64:
+		return "a number"
+	case string:
+		return "a string"
+	}
+	if tok == json.Delim('[') {
+		return "an array"
+	}
+	return "an object"
+}
+
+// walked reports whether stream walks values of type t itself: structs
+// without their own UnmarshalJSON, pointers to them, and slices.
+func walked(t reflect.Type) bool {
+	unmarshaler := reflect.TypeFor[json.Unmarshaler]()
+	switch t.Kind() {
+	case reflect.Slice:
+		return t.Elem().Kind() != reflect.Uint8 && !reflect.PointerTo(t).Implements(unmarshaler)
+	case reflect.Pointer:
+		return t.Elem().Kind() == reflect.Struct && !t.Implements(unmarshaler)
+	case reflect.Struct:
+		return !reflect.PointerTo(t).Implements(unmarshaler)
+	}
+	return false
+}
+
+var fieldCache sync.Map // reflect.Type → map[string]int
+
+// fieldsOf maps each JSON key of struct type t to its field index, as the
+// json tags name them. The schema's structs embed none.
+func fieldsOf(t reflect.Type) map[string]int {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]int)
+	}
+	m := map[string]int{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		m[name] = i
+	}
+	fieldCache.Store(t, m)
+	return m
 }
 
 func (d *Document) validate() error {
@@ -260,7 +587,7 @@ func (f *FilesRecord) validate(images []ImageRecord) error {
 	for i, h := range f.Hints {
 		for _, l := range h.Layers {
 			if !layerIndex(img, l) {
-				return fmt.Errorf("hint %d (%s): layer %d is not a layer of image %d", i, h.ID, l, f.Image)
+				return fmt.Errorf("hint %d (%q): layer %d is not a layer of image %d", i, h.ID, l, f.Image)
 			}
 		}
 	}
@@ -284,10 +611,10 @@ func (d *DiffRecord) validate(images []ImageRecord) error {
 		case ChangeChanged:
 			wantA, wantB = true, true
 		default:
-			return fmt.Errorf("entry %d (%s): unknown change %q", i, e.Path, e.Change)
+			return fmt.Errorf("entry %d (%q): unknown change %q", i, e.Path, e.Change)
 		}
 		if (e.A != nil) != wantA || (e.B != nil) != wantB {
-			return fmt.Errorf("entry %d (%s): a %s path needs %s", i, e.Path, e.Change, map[string]string{
+			return fmt.Errorf("entry %d (%q): a %s path needs %s", i, e.Path, e.Change, map[string]string{
 				ChangeAdded: "b and no a", ChangeRemoved: "a and no b", ChangeChanged: "both a and b",
 			}[e.Change])
 		}
@@ -300,15 +627,15 @@ func (d *DiffRecord) validate(images []ImageRecord) error {
 				continue
 			}
 			if !slices.Contains(FileTypes, side.info.Type) {
-				return fmt.Errorf("entry %d (%s) %s: unknown type %q", i, e.Path, side.name, side.info.Type)
+				return fmt.Errorf("entry %d (%q) %s: unknown type %q", i, e.Path, side.name, side.info.Type)
 			}
 			if !layerIndex(side.img, side.info.Layer) {
-				return fmt.Errorf("entry %d (%s) %s: layer %d is not a layer of its image", i, e.Path, side.name, side.info.Layer)
+				return fmt.Errorf("entry %d (%q) %s: layer %d is not a layer of its image", i, e.Path, side.name, side.info.Layer)
 			}
 		}
 		for _, f := range e.Fields {
 			if !slices.Contains(DiffFields, f) {
-				return fmt.Errorf("entry %d (%s): unknown field %q", i, e.Path, f)
+				return fmt.Errorf("entry %d (%q): unknown field %q", i, e.Path, f)
 			}
 		}
 	}

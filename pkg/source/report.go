@@ -26,9 +26,15 @@ type Recorded struct {
 	Image schema.ImageRecord
 }
 
-// maxReport bounds how much of a file is read as a report: reports of
+// maxReport bounds the size of a file read as a report: reports of
 // hundreds of images are far smaller, and a huge file is not one.
 const maxReport = 64 << 20
+
+// tooLarge is the error for a report over maxReport: never parsed short,
+// which would read as a corrupt report.
+func tooLarge(detail string) error {
+	return errdefs.Wrap(errdefs.ErrUnsupported, fmt.Errorf("report larger than %d MiB%s; imgsize reads reports up to that size", maxReport>>20, detail))
+}
 
 // openReport reads the image selected from a saved JSON report: by index
 // in its images array, or by the image's recorded argument or name. With
@@ -39,8 +45,14 @@ func openReport(path, selector string) (*Image, error) {
 		return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("opening report: %w", err))
 	}
 	defer f.Close()
+	// A file that says it is too large is refused before a byte is read;
+	// one that cannot say (a pipe) or grows while read is stopped at the
+	// limit by capReader, with the same error.
+	if fi, err := f.Stat(); err == nil && fi.Size() > maxReport {
+		return nil, tooLarge(fmt.Sprintf(" (%d bytes)", fi.Size()))
+	}
 	// The caller names the argument, and with it the file, in any error.
-	doc, err := schema.Decode(io.LimitReader(f, maxReport))
+	doc, err := schema.Decode(&capReader{r: f, left: maxReport})
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +66,30 @@ func openReport(path, selector string) (*Image, error) {
 		Name:      rec.Name,
 		Recorded:  &Recorded{Path: path, Generator: doc.Generator, Time: doc.Time, Image: rec},
 	}, nil
+}
+
+// capReader reads at most left bytes of r and fails with tooLarge if r
+// holds more, where io.LimitReader would end early and quietly.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.left <= 0 {
+		var one [1]byte
+		if _, err := io.ReadFull(c.r, one[:]); err != nil {
+			return 0, err // io.EOF: the report ends at the limit
+		}
+		return 0, tooLarge("")
+	}
+	p = p[:min(int64(len(p)), c.left)]
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 func selectRecorded(doc *schema.Document, selector string) (int, error) {

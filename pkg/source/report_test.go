@@ -3,9 +3,12 @@ package source_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,6 +114,14 @@ func TestOpenReportErrors(t *testing.T) {
 	if err := os.WriteFile(malformed, []byte(`{"schemaVersion": 1, "kind": "inspect", "images": [`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	negDoc := inspectDoc(recordedImage("oci:a:app", "a"))
+	negDoc.SchemaVersion = -1
+	negative := writeReport(t, dir, "negative.json", negDoc)
+	// A sparse file: its size is all Open may look at.
+	huge := writeReport(t, dir, "huge.json", inspectDoc(recordedImage("oci:a:app", "a")))
+	if err := os.Truncate(huge, 64<<20+1); err != nil {
+		t.Fatal(err)
+	}
 	badTotals := recordedImage("oci:a:app", "a")
 	badTotals.Compressed = schema.SizeRecord{Provenance: "exact"} // known provenance, no bytes
 	badPath := writeReport(t, dir, "inconsistent.json", inspectDoc(badTotals))
@@ -127,7 +138,9 @@ func TestOpenReportErrors(t *testing.T) {
 		{"no images", empty, errdefs.ErrNotFound, []string{"holds no image"}},
 		{"future version", futurePath, errdefs.ErrUnsupported, []string{"schema version 2 is not supported", "newer imgsize"}},
 		{"future version, new shape", reshaped, errdefs.ErrUnsupported, []string{"schema version 2 is not supported"}},
-		{"not an imgsize report", foreign, errdefs.ErrCorrupt, []string{"no schemaVersion"}},
+		{"not an imgsize report", foreign, errdefs.ErrCorrupt, []string{"invalid schema version (missing)", "not an imgsize report"}},
+		{"negative version", negative, errdefs.ErrCorrupt, []string{"invalid schema version -1"}},
+		{"larger than the limit", huge, errdefs.ErrUnsupported, []string{"report larger than 64 MiB", "67108865 bytes"}},
 		{"truncated JSON", malformed, errdefs.ErrCorrupt, []string{"reading JSON report", "unexpected end of JSON input"}},
 		{"inconsistent size", badPath, errdefs.ErrCorrupt, []string{"exact size without bytes"}},
 		{"missing report", "report:" + filepath.Join(dir, "nope.json"), errdefs.ErrNotFound, []string{"nope.json"}},
@@ -142,7 +155,92 @@ func TestOpenReportErrors(t *testing.T) {
 			if err == nil {
 				img.Close()
 			}
+			if err != nil && strings.Contains(err.Error(), "newer") && !errors.Is(tt.want, errdefs.ErrUnsupported) {
+				t.Errorf("error %q calls the report newer", err)
+			}
 			checkErr(t, err, tt.want, tt.fragments...)
 		})
+	}
+}
+
+// A report of exactly the limit is read whole: the limit is not cut short
+// by a byte.
+func TestOpenReportAtLimit(t *testing.T) {
+	dir := t.TempDir()
+	p := writeReport(t, dir, "padded.json", inspectDoc(recordedImage("oci:a:app", "a")))
+	padReport(t, p, 64<<20)
+	img := open(t, "report:"+p, source.Options{})
+	if img.Recorded == nil || img.Recorded.Image.Ref != "oci:a:app" {
+		t.Errorf("read %+v, want the recorded oci:a:app", img.Recorded)
+	}
+}
+
+// padReport grows the report at p with trailing whitespace, which JSON
+// ignores, to size bytes.
+func padReport(t *testing.T, p string, size int64) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(f, io.LimitReader(spaces{}, size-fi.Size())); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type spaces struct{}
+
+func (spaces) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
+}
+
+// A report whose size is not known up front (a named pipe says 0) and that
+// turns out longer than the limit is refused when the stream passes it,
+// not parsed short into "unexpected end of JSON input".
+func TestOpenReportStreamOverLimit(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "report.pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		// Open blocks until the reader opens the pipe; the write fails
+		// with EPIPE once the reader has given up.
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer w.Close()
+		_, err = io.Copy(w, io.MultiReader(
+			strings.NewReader(`{"schemaVersion": 1, "kind": "inspect",`),
+			io.LimitReader(spaces{}, 64<<20)))
+		done <- err
+	}()
+	t.Cleanup(func() {
+		// Unblock the writer's open if the reader never opened the pipe.
+		if r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			r.Close()
+		}
+		<-done
+	})
+	img, err := source.Open(context.Background(), "report:"+fifo, source.Options{})
+	if err == nil {
+		img.Close()
+	}
+	checkErr(t, err, errdefs.ErrUnsupported, "report larger than 64 MiB")
+	if strings.Contains(err.Error(), "unexpected end") {
+		t.Errorf("error %q reads as a truncated report", err)
 	}
 }
