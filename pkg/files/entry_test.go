@@ -3,19 +3,12 @@ package files_test
 import (
 	"archive/tar"
 	"bytes"
-	"context"
-	"errors"
-	"path"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/files"
-	"github.com/imgsize/imgsize/pkg/source"
 )
 
 func TestEntryOf(t *testing.T) {
@@ -60,49 +53,6 @@ func TestEntryOf(t *testing.T) {
 			}
 		}
 	}
-}
-
-// FuzzRead: a layer of arbitrary bytes, stored as they are or gzipped, is
-// read without panic, with or without content digests; a failure is
-// ErrCorrupt; what is read is a list of clean relative paths with sane
-// sizes. A deadline bounds each input: a few bytes of sparse map can claim
-// a file whose hashing takes forever (TestReadSparseBomb).
-func FuzzRead(f *testing.F) {
-	f.Add(tarOf(f, []member{reg("a", 0o644, []byte("a")), dir("./b/", 0o755), symlink("c", "/a")}), false, true)
-	f.Add(tarOf(f, []member{reg("x/.wh..wh..opq", 0o644, nil), reg("/y/.wh.z", 0o644, nil)}), true, false)
-	f.Add(sparseBomb(), false, false)
-	f.Add([]byte("not a tar"), false, true)
-	f.Add([]byte{}, true, true)
-	f.Fuzz(func(t *testing.T, b []byte, gzipped, content bool) {
-		blob, mt := b, types.OCIUncompressedLayer
-		if gzipped {
-			blob, mt = compress(t, b, gz), types.OCILayer
-		}
-		img := imageOf(t, newLayer(t, blob, sha(b), mt))
-		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-		defer cancel()
-		ls, err := files.Read(ctx, &source.Image{Transport: source.OCI, Image: img}, files.Options{Content: content})
-		if errors.Is(err, context.DeadlineExceeded) {
-			return
-		}
-		if err != nil {
-			if !errors.Is(err, errdefs.ErrCorrupt) {
-				t.Fatalf("Read = %v, want nil or ErrCorrupt", err)
-			}
-			return
-		}
-		for _, e := range ls[0].Entries {
-			if e.Path == "" || strings.HasPrefix(e.Path, "/") || (path.Clean(e.Path) != e.Path) {
-				t.Errorf("entry path %q is not clean and relative", e.Path)
-			}
-			if e.Size < 0 || (e.Type != files.Regular && e.Size != 0) {
-				t.Errorf("entry %+v has a bad size", e)
-			}
-			if (content && e.Type == files.Regular) != (e.Digest != "") {
-				t.Errorf("entry %+v: a digest for regular files only, with Content", e)
-			}
-		}
-	})
 }
 
 // A name deeper than any filesystem holds is refused before an analysis
