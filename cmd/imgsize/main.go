@@ -17,7 +17,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/imgsize/imgsize/internal/redact"
 	"github.com/imgsize/imgsize/pkg/errdefs"
+	"github.com/imgsize/imgsize/pkg/report"
 )
 
 // Exit codes, documented in the README.
@@ -62,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case exitInterrupted:
 		fmt.Fprintln(stderr, "imgsize: interrupted")
 	default:
-		fmt.Fprintln(stderr, "imgsize: "+oneLine(err.Error()))
+		fmt.Fprintln(stderr, "imgsize: "+report.Terminal(oneLine(err.Error())))
 	}
 	return code
 }
@@ -98,6 +100,7 @@ var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@`)
 // redacted where they are echoed (source.Redact); this catches URLs that
 // lower layers print.
 func oneLine(s string) string {
+	s = redact.String(s)
 	s = userinfo.ReplaceAllString(s, "${1}REDACTED@")
 	s = strings.ReplaceAll(s, "\r", "")
 	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")

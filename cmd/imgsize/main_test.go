@@ -31,6 +31,15 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "imgsize")
+	// IMGSIZE_TEST_BINARY runs the binary tests against another build,
+	// e.g. an earlier commit's, to show which tests fail there.
+	if b := os.Getenv("IMGSIZE_TEST_BINARY"); b != "" {
+		binary = b
+		os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+		code := m.Run()
+		os.RemoveAll(dir)
+		os.Exit(code)
+	}
 	// Keep every run, in process or not, away from the user's imgsize
 	// cache; pin Go's build cache first, which also defaults to live under
 	// XDG_CACHE_HOME, so `go build` and `go run` in tests stay incremental.

@@ -49,6 +49,7 @@ type globalOptions struct {
 	stats    bool
 	noProg   bool
 	timeout  time.Duration
+	idle     time.Duration
 
 	// traffic is filled during a run with --stats; run prints it at the
 	// end, after a failure too.
@@ -92,15 +93,46 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf.BoolVar(&g.noCache, "no-cache", false, "neither read nor write the layer cache")
 	pf.BoolVar(&g.stats, "stats", false, "print registry requests and bytes fetched, by kind, to stderr")
 	pf.BoolVar(&g.noProg, "no-progress", false, "never show a progress bar (it only appears when stderr is a terminal)")
-	pf.DurationVar(&g.timeout, "timeout", 0, "give up after this long, e.g. 2m (default: no limit)")
+	pf.Var(limitValue{&g.timeout}, "timeout", "give up on the whole run after this long, e.g. 2m; none: no limit for the run (every request still has --idle-timeout)")
+	pf.DurationVar(&g.idle, "idle-timeout", source.DefaultIdleTimeout, "fail a registry request whose answer makes no progress for this long, or moves slower than 1 KiB/s over it (after 3 tries)")
 
-	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newCheckCmd(g), newFilesCmd(g), newDiffCmd(g), newVersionCmd(g))
+	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newCheckCmd(g), newFilesCmd(g), newDiffCmd(g), newVersionCmd(g), newCacheCmd(g))
 	// cobra adds "completion" when it executes; adding it now lets
 	// usageArgs reach its commands' argument checks too.
 	root.InitDefaultCompletionCmd()
 	usageArgs(root)
 	return root
 }
+
+// limitValue is a duration flag that must be positive, or "none" for no
+// limit (stored as 0): a zero or negative duration is more likely a
+// mistake than a wish to wait forever, so it is refused.
+type limitValue struct{ d *time.Duration }
+
+func (v limitValue) String() string {
+	if v.d == nil || *v.d == 0 {
+		return "none"
+	}
+	return v.d.String()
+}
+
+func (v limitValue) Set(s string) error {
+	if s == "none" {
+		*v.d = 0
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if d <= 0 {
+		return fmt.Errorf("must be a positive duration, or none for no limit")
+	}
+	*v.d = d
+	return nil
+}
+
+func (limitValue) Type() string { return "duration" }
 
 // argsCommand rejects what the root gets as arguments: a word that names
 // no command. The word is redacted: it may be a reference typed with its
@@ -178,12 +210,18 @@ func (g *globalOptions) sourceOptions() (source.Options, error) {
 	if g.jobs < 1 {
 		return source.Options{}, errdefs.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", g.jobs))
 	}
-	return source.Options{Platform: p, Insecure: g.insecure, UserAgent: "imgsize/" + moduleVersion()}, nil
+	if g.idle <= 0 {
+		return source.Options{}, errdefs.UsageError(fmt.Errorf("--idle-timeout must be positive, got %s (a request that never ends would hang the run)", g.idle))
+	}
+	return source.Options{Platform: p, Insecure: g.insecure, UserAgent: "imgsize/" + moduleVersion(), IdleTimeout: g.idle}, nil
 }
 
 // layerOptions turns the flags that govern reading layers into options.
 func (g *globalOptions) layerOptions() (layers.Options, error) {
 	lopts := layers.Options{Exact: g.exact, EstimateCompressed: g.estimate, Jobs: g.jobs, Memo: &layers.Memo{}}
+	if g.noCache && g.cacheDir != "" {
+		return layers.Options{}, errdefs.UsageError(errors.New("--no-cache and --cache-dir contradict each other: give one"))
+	}
 	if !g.noCache {
 		dir := g.cacheDir
 		if dir == "" {
