@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"regexp"
 	"strings"
 	"syscall"
 
@@ -93,15 +92,14 @@ func exitCode(ctx context.Context, err error) int {
 // errOutput marks a report that could not be written (-o or stdout).
 var errOutput = errors.New("report could not be written")
 
-var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@`)
-
 // oneLine keeps an error on one line and strips any user:password@ from
 // URLs, so credentials never reach a terminal or a CI log. Arguments are
 // redacted where they are echoed (source.Redact); this catches URLs that
 // lower layers print.
 func oneLine(s string) string {
+	// redact also masks user:password@ in URLs, but not a reference's
+	// name@sha256:…, which names the image.
 	s = redact.String(s)
-	s = userinfo.ReplaceAllString(s, "${1}REDACTED@")
 	s = strings.ReplaceAll(s, "\r", "")
 	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
 	return s

@@ -66,8 +66,23 @@ func imgsizeWithin(t *testing.T, limit time.Duration, env []string, args ...stri
 		}
 		args, limit = kept, min(limit, 20*time.Second)
 	}
+	if os.Getenv("IMGSIZE_RELIABILITY_DEFAULTS") != "" {
+		// Measures the documented limits with no flags: slow (about 94 s
+		// a stall), so run by hand, not in CI.
+		var kept []string
+		for _, a := range args {
+			if a != relIdle {
+				kept = append(kept, a)
+			}
+		}
+		args, limit = kept, 150*time.Second
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
+	start := time.Now()
+	defer func() {
+		t.Logf("imgsize %s: %s", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
+	}()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.WaitDelay = time.Second
@@ -626,6 +641,17 @@ func TestReliabilityDiffIDMismatch(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 3 and diff_id mismatch", args, r.code, r.stderr)
 		}
 	}
+	// A config listing fewer diff_ids than layers cannot skip the check.
+	cf.RootFS.DiffIDs = cf.RootFS.DiffIDs[:1]
+	short, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo = relPush(t, reg, "diffid:short", short)
+	r := imgsizeWithin(t, relLimit, relEnv(t), "inspect", "--exact", "--no-cache", reg.Addr+"/"+repo)
+	if r.code != exitImage || !strings.Contains(r.stderr, "diff_ids for 2 layers") {
+		t.Errorf("short diff_ids: exit %d, stderr %q; want exit 3 naming the count", r.code, r.stderr)
+	}
 }
 
 // Defect 8: cache entries were barely validated: an unknown provenance
@@ -780,6 +806,11 @@ func TestReliabilityInputLimits(t *testing.T) {
 		if r.code != c.code || !strings.Contains(r.stderr, c.want) || (c.forbid != "" && strings.Contains(r.stderr, c.forbid)) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d saying %q", c.args, r.code, r.stderr, c.code, c.want)
 		}
+	}
+	// Redaction keeps a digest reference whole: it names the image.
+	ref := "docker://127.0.0.1:1/app@sha256:" + strings.Repeat("ab", 32)
+	if r := imgsizeWithin(t, relLimit, nil, "inspect", relIdle, ref); r.code != exitImage || !strings.Contains(r.stderr, "app@sha256:abab") {
+		t.Errorf("closed port: exit %d, stderr %q; want exit 3 naming %s", r.code, r.stderr, ref)
 	}
 	// "no limit" is spelled out.
 	if r := imgsizeWithin(t, relLimit, nil, "inspect", "--timeout", "none", good); r.code != 0 {

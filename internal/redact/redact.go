@@ -45,7 +45,22 @@ func String(s string) string {
 	s = jsonField.ReplaceAllString(s, `${1}`+mask+`"`)
 	s = queryField.ReplaceAllString(s, "${1}"+mask)
 	s = replaceUserinfo(s)
+	s = urlQuery.ReplaceAllStringFunc(s, maskQuery)
 	return s
+}
+
+// urlQuery is the query of a URL: pre-signed object-storage URLs
+// (X-Amz-Signature, X-Amz-Credential, sig, Policy…), which a registry's
+// redirect puts in Go's "Get \"https://…\"" errors, grant read access
+// to the blob, so every value is masked, as go-containerregistry's own
+// transport errors do.
+var urlQuery = regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>?#]*\?[^\s"'<>#]*`)
+
+var queryValue = regexp.MustCompile(`=[^&;]*`)
+
+func maskQuery(u string) string {
+	i := strings.IndexByte(u, '?')
+	return u[:i+1] + queryValue.ReplaceAllString(u[i+1:], "="+mask)
 }
 
 // replaceSchemeTokens masks the credential after Basic or Bearer, but not

@@ -61,7 +61,7 @@ func TestString(t *testing.T) {
 		{
 			name: "query fields",
 			in:   "GET https://auth.example/token?service=reg&access_token=abcdef&password=pw1 failed",
-			want: "GET https://auth.example/token?service=reg&access_token=REDACTED&password=REDACTED failed",
+			want: "GET https://auth.example/token?service=REDACTED&access_token=REDACTED&password=REDACTED failed",
 		},
 		{
 			name: "url userinfo",
@@ -130,5 +130,22 @@ func TestAddConcurrent(t *testing.T) {
 		if got := String("<" + s + ">"); got != "<REDACTED>" {
 			t.Errorf("String(<%s>) = %q, want <REDACTED>", s, got)
 		}
+	}
+}
+
+func TestPresignedURL(t *testing.T) {
+	in := `Get "https://bucket.s3.example/blobs/ab?X-Amz-Credential=AKIAEXAMPLE%2F20261206&X-Amz-Signature=deadbeef0123&ns=x": read: connection reset`
+	got := String(in)
+	for _, secret := range []string{"AKIAEXAMPLE", "deadbeef0123"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("%q still holds %q", got, secret)
+		}
+	}
+	if !strings.Contains(got, "https://bucket.s3.example/blobs/ab?X-Amz-Credential=REDACTED&") || !strings.HasSuffix(got, `": read: connection reset`) {
+		t.Errorf("got %q: the URL's path and the message around it must stay", got)
+	}
+	// A digest reference is not a URL query and stays whole.
+	if ref := "registry.example/app@sha256:" + strings.Repeat("a", 64); String(ref) != ref {
+		t.Errorf("String(%q) = %q", ref, String(ref))
 	}
 }

@@ -50,7 +50,9 @@ type Options struct {
 	// instead of taking its size from the gzip trailer, which is the size
 	// mod 4 GiB and could read far below the truth. It is for gates, where
 	// an undercount passes an image that should fail; cached trailer
-	// figures for such layers are not used, counted ones are.
+	// figures for such layers are not used, counted ones are. A size
+	// stated by an annotation is a claim of the manifest, not a fact of
+	// the blob, so under this option such layers are counted too.
 	CountWrappable bool
 }
 
@@ -160,7 +162,7 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 			// uncompressed size, no bytes read (so not digest-checked;
 			// --exact reads and checks it).
 			l.Uncompressed = Size{Bytes: d.Size, Provenance: Exact}
-		case cheap && annotated:
+		case cheap && annotated && !opts.CountWrappable:
 			// An annotation is a statement of this manifest, not a fact of
 			// the blob: it is never memoised or cached by digest, so one
 			// manifest cannot change another image's figures.
@@ -171,6 +173,11 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 		out.Layers[i] = l
 	}
 
+	// Layers read whole are checked against their diffIDs; a config that
+	// does not list one per layer would silently skip that check.
+	if len(toCount) > 0 && len(diffIDs) != len(m.Layers) {
+		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("config lists %d diff_ids for %d layers", len(diffIDs), len(m.Layers)))
+	}
 	if err := sizeLayers(ctx, src, cheap, m.Layers, out.Layers, toCount, opts); err != nil {
 		return nil, err
 	}
@@ -283,7 +290,21 @@ func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.D
 func cacheUsable(e cache.Entry, d v1.Descriptor, cheap, countWrappable bool) bool {
 	switch Provenance(e.Provenance) {
 	case Exact:
-		return e.Uncompressed >= 0 && e.Uncompressed <= maxLayerBytes
+		// A count must at least be one this blob could have given: the
+		// cache is outside input (a CI cache restored from elsewhere),
+		// and its checksum shows damage, not a deliberate edit.
+		switch {
+		case e.Uncompressed < 0 || e.Uncompressed > maxLayerBytes:
+			return false
+		case isUncompressed(d.MediaType):
+			return e.Uncompressed == d.Size
+		case d.MediaType == types.OCILayer || d.MediaType == types.DockerLayer:
+			// An entry below what the blob must hold is an undercount a
+			// gate would pass; a true count that falls outside (a blob
+			// with trailing bytes, say) only costs a read each run.
+			return e.Uncompressed >= minGzipContent(d.Size) && e.Uncompressed <= maxGzipContent(d.Size)
+		}
+		return true
 	case GzipTrailer:
 		if !cheap || countWrappable && trailerMayWrap(d.Size) || d.Size >= maxISIZE {
 			return false

@@ -11,6 +11,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -368,4 +369,44 @@ func (h hugeImage) Manifest() (*v1.Manifest, error) {
 		m.Layers[i].Size = 1 << 62
 	}
 	return m, nil
+}
+
+// TestGateTrustsNoClaim: under the gate, neither a manifest annotation
+// nor a cache entry claiming less than the blob must hold decides a
+// layer's size; without the gate an annotation is still taken, labelled.
+func TestGateTrustsNoClaim(t *testing.T) {
+	t.Parallel()
+	tr := rlTar(t, 99, 60_000)
+	blob := rlGzip(t, tr)
+	// A plausible understatement: a whole number of tar blocks, more
+	// than the compressed size, far less than the content.
+	claim := (int64(len(blob))/512 + 1) * 512
+	if claim >= int64(len(tr)) {
+		t.Fatalf("claim %d is not an understatement of %d", claim, len(tr))
+	}
+	ls := []rlLayer{{name: "claimed", blob: blob, mt: types.OCILayer, count: int64(len(tr)),
+		ann: map[string]string{"io.containers.estargz.uncompressed-size": fmt.Sprint(claim)}}}
+	e := newRLEnv(t, modePlain)
+	e.push(rlImage(t, ls), "v1")
+
+	got := e.load("v1", nil, layers.Options{})
+	if l := got.Layers[0].Uncompressed; l.Bytes != claim || l.Provenance != layers.Annotation {
+		t.Fatalf("without the gate: %d (%s), want the annotation's %d", l.Bytes, l.Provenance, claim)
+	}
+	gated := e.load("v1", nil, layers.Options{CountWrappable: true})
+	// The blob is too small to have wrapped, so its (true) trailer serves.
+	checkFigures(t, gated, ls, func(rlLayer) (layers.Provenance, string) { return layers.GzipTrailer, "" })
+
+	// A cache entry with a valid checksum but an impossible count (less
+	// than a blob of this size must hold) is not used, gate or not.
+	c := cache.New(t.TempDir())
+	if err := c.Put(ls[0].digest(), cache.Entry{Uncompressed: 512, Provenance: string(layers.Exact)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []layers.Options{{Cache: c}, {Cache: c, CountWrappable: true}, {Cache: c, Exact: true}} {
+		got := e.load("v1", nil, opts)
+		if l := got.Layers[0].Uncompressed; l.Bytes == 512 {
+			t.Errorf("%+v: the forged cache entry's 512 was used", opts)
+		}
+	}
 }

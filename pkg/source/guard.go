@@ -102,14 +102,15 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		resp.Request = req
-		if err := limitManifest(req, resp); err != nil {
-			return nil, err
-		}
 		switch {
 		case resp.StatusCode >= 400:
 			redactResponse(resp)
 		case safe && req.Method == http.MethodGet:
 			resp.Body = &resumingBody{g: g, req: req, first: resp, cur: resp.Body, try: try, backoff: bo}
+		}
+		// Outside the resume, so a resumed body is held to it too.
+		if err := limitManifest(req, resp); err != nil {
+			return nil, err
 		}
 		return resp, nil
 	}
@@ -119,19 +120,12 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 // the idle timeout, and watches the body it returns.
 func (g *guard) attempt(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
-	var mu sync.Mutex
-	fired := false
-	timer := time.AfterFunc(g.idle, func() {
-		mu.Lock()
-		fired = true
-		mu.Unlock()
-		cancel()
-	})
+	timer := time.AfterFunc(g.idle, cancel)
 	resp, err := g.inner.RoundTrip(req.WithContext(ctx))
-	timer.Stop()
-	mu.Lock()
-	stalled := fired && req.Context().Err() == nil
-	mu.Unlock()
+	// A timer that could not be stopped has cancelled ctx, or is about
+	// to: the answer is lost either way, and it was the idle limit's doing
+	// unless the caller's own context ended.
+	stalled := !timer.Stop() && req.Context().Err() == nil
 	if stalled {
 		if err == nil {
 			resp.Body.Close()
