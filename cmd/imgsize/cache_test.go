@@ -31,7 +31,7 @@ import (
 func runCacheJSON(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
+	code := run(context.Background(), args, nil, &out, &errb)
 	return result{code, out.String(), errb.String()}
 }
 

@@ -126,7 +126,7 @@ func TestCanceledContext(t *testing.T) {
 		{"inspect", "-o", out, "oci:" + dir + ":big"}, // returns context.Canceled
 	} {
 		var stdout, stderr strings.Builder
-		code := run(ctx, args, &stdout, &stderr)
+		code := run(ctx, args, nil, &stdout, &stderr)
 		if code != exitInterrupted {
 			t.Errorf("%q: exit %d, want %d", args, code, exitInterrupted)
 		}
@@ -197,7 +197,7 @@ func TestReportWriteFailure(t *testing.T) {
 			{[]string{"version"}, "imgsize: writing version: no space left on device\n"},
 		} {
 			var stderr strings.Builder
-			code := run(context.Background(), tt.args, failingWriter{}, &stderr)
+			code := run(context.Background(), tt.args, nil, failingWriter{}, &stderr)
 			if code != exitOutput || stderr.String() != tt.want {
 				t.Errorf("%q: exit %d, stderr %q; want %d, %q", tt.args, code, stderr.String(), exitOutput, tt.want)
 			}

@@ -114,6 +114,9 @@ func runDiff(ctx context.Context, g *globalOptions, o *fileOptions, a, b string)
 	if err := o.validate(); err != nil {
 		return err
 	}
+	if err := oneStdin([]string{a, b}); err != nil {
+		return err
+	}
 	l, done, err := g.newLoader(ctx)
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ func newInspectCmd(g *globalOptions) *cobra.Command {
 digest, compressed size, uncompressed size and the build step that created it.
 
 IMAGE is docker://REF or a bare registry reference, docker-archive:PATH[:REF],
-oci:DIR[:TAG], oci-archive:PATH[:TAG], or a path whose format is detected.`,
+oci:DIR[:TAG], oci-archive:PATH[:TAG], dir:DIR, or a path whose format is detected.`,
 		Example: "  imgsize inspect alpine:3.20\n  imgsize inspect oci:examples/out:multistage --format json",
 		Args:    argsAtLeast(1, "image"),
 		RunE: func(cmd *cobra.Command, args []string) error {

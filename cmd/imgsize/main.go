@@ -33,7 +33,7 @@ const (
 
 func main() {
 	ctx, stop := signalContext()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -48,8 +48,9 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 // run executes one invocation; it is main without the process, for tests.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	g := &globalOptions{stdout: stdout, stderr: stderr, getenv: os.Getenv}
+// stdin is read only by an argument "-"; nil makes that argument fail.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	cmd := newRootCmd(g)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)

@@ -91,7 +91,7 @@ func runCmd(t *testing.T, cmd *exec.Cmd) result {
 func runInProcess(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
+	code := run(context.Background(), args, nil, &out, &errb)
 	r := result{code, out.String(), errb.String()}
 	validateJSONOutput(t, "", args, r)
 	return r

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -55,6 +56,8 @@ type globalOptions struct {
 	// end, after a failure too.
 	traffic *source.Stats
 
+	// stdin is what an argument "-" reads (an archive piped in).
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	// getenv reads the environment (tests replace it).
 	getenv func(string) string
@@ -213,7 +216,7 @@ func (g *globalOptions) sourceOptions() (source.Options, error) {
 	if g.idle <= 0 {
 		return source.Options{}, errdefs.UsageError(fmt.Errorf("--idle-timeout must be positive, got %s (a request that never ends would hang the run)", g.idle))
 	}
-	return source.Options{Platform: p, Insecure: g.insecure, UserAgent: "imgsize/" + moduleVersion(), IdleTimeout: g.idle}, nil
+	return source.Options{Platform: p, Insecure: g.insecure, UserAgent: "imgsize/" + moduleVersion(), IdleTimeout: g.idle, Stdin: g.stdin}, nil
 }
 
 // layerOptions turns the flags that govern reading layers into options.
@@ -242,6 +245,8 @@ type loader struct {
 	ctx   context.Context
 	sopts source.Options
 	lopts layers.Options
+	// stdin is set once an argument has read standard input.
+	stdin atomic.Bool
 }
 
 // newLoader sets up a run's loading; the caller must call the returned
@@ -293,8 +298,37 @@ func (l *loader) load(arg string) (*layers.Image, error) {
 // model is load with an error that does not name the image, for reports
 // that name it already.
 func (l *loader) model(arg string) (*layers.Image, error) {
+	if err := l.claimStdin(arg); err != nil {
+		return nil, err
+	}
 	img, err := loadOne(l.ctx, arg, l.sopts, l.lopts)
 	return img, l.cause(err)
+}
+
+// claimStdin lets one argument of a run read standard input, which can
+// be read once: a second is a usage error, not an empty archive.
+func (l *loader) claimStdin(arg string) error {
+	if source.IsStdin(arg) && l.stdin.Swap(true) {
+		return errStdinTwice
+	}
+	return nil
+}
+
+var errStdinTwice = errdefs.UsageError(errors.New("standard input can be read once: only one argument may be -"))
+
+// oneStdin refuses, before anything is read, a run whose arguments read
+// standard input more than once.
+func oneStdin(args []string) error {
+	n := 0
+	for _, a := range args {
+		if source.IsStdin(a) {
+			n++
+		}
+	}
+	if n > 1 {
+		return errStdinTwice
+	}
+	return nil
 }
 
 // cause says that a deadline was the --timeout.
@@ -315,6 +349,9 @@ func named(arg string, err error) error {
 // loadAll opens and models each argument in order, stopping at the first
 // that cannot be read.
 func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.Image, error) {
+	if err := oneStdin(args); err != nil {
+		return nil, err
+	}
 	l, done, err := g.newLoader(ctx)
 	if err != nil {
 		return nil, err
@@ -344,6 +381,9 @@ func (l *loader) loadFiles(arg string, content bool) (*layers.Image, []files.Lay
 
 // modelFiles is loadFiles with an error that does not name the image.
 func (l *loader) modelFiles(arg string, content bool) (*layers.Image, []files.Layer, error) {
+	if err := l.claimStdin(arg); err != nil {
+		return nil, nil, err
+	}
 	src, err := source.Open(l.ctx, arg, l.sopts)
 	if err != nil {
 		return nil, nil, l.cause(err)

@@ -28,6 +28,9 @@ const (
 	DockerArchive Transport = "docker-archive"
 	OCI           Transport = "oci"
 	OCIArchive    Transport = "oci-archive"
+	// Dir is a containers/image "dir" directory (skopeo copy … dir:DIR,
+	// podman save --format docker-dir).
+	Dir Transport = "dir"
 	// Report is a JSON report saved by imgsize: the figures it recorded
 	// for an image, with nothing fetched.
 	Report Transport = "report"
@@ -38,7 +41,6 @@ const (
 var unsupported = map[string]bool{
 	"docker-daemon":      true,
 	"containers-storage": true,
-	"dir":                true,
 	"ostree":             true,
 	"sif":                true,
 }
@@ -68,6 +70,9 @@ type Options struct {
 	// MinRate is the slowest, in bytes per second, a response body may
 	// arrive before the try fails. Zero means DefaultMinRate.
 	MinRate int64
+	// Stdin is read by the argument "-" (an archive piped in); nil means
+	// standard input is not read and "-" fails with "no standard input".
+	Stdin io.Reader
 }
 
 // Image is one resolved image and what the later steps must know about where
@@ -132,16 +137,26 @@ func Open(ctx context.Context, arg string, opts Options) (*Image, error) {
 		img, err = openRegistry(ctx, rest, opts)
 	case DockerArchive:
 		path, ref := splitPathRef(rest)
+		if path == StdinArg {
+			img, err = openStdin(ctx, DockerArchive, ref, opts)
+			break
+		}
 		img, err = openDockerArchive(ctx, path, ref)
 	case OCI:
 		path, tag := splitPathRef(rest)
 		img, err = openOCILayout(ctx, path, tag, opts.Platform)
 	case OCIArchive:
 		path, tag := splitPathRef(rest)
+		if path == StdinArg {
+			img, err = openStdin(ctx, OCIArchive, tag, opts)
+			break
+		}
 		img, err = openOCIArchive(ctx, path, tag, opts.Platform)
 	case Report:
 		path, sel := splitPathRef(rest)
 		img, err = openReport(path, sel)
+	case Dir:
+		img, err = openDir(ctx, rest)
 	case "":
 		img, err = openDetected(ctx, arg, opts)
 	}
@@ -163,7 +178,7 @@ func splitTransport(arg string) (Transport, string, error) {
 		return "", arg, nil
 	}
 	switch Transport(m[1]) {
-	case DockerArchive, OCI, OCIArchive, Report:
+	case DockerArchive, OCI, OCIArchive, Report, Dir:
 		if m[2] == "" {
 			return "", "", errdefs.UsageError(fmt.Errorf("missing path after %q", m[1]+":"))
 		}
@@ -172,7 +187,7 @@ func splitTransport(arg string) (Transport, string, error) {
 		return "", "", errdefs.UsageError(errors.New("registry references are written docker://REF or as a bare REF"))
 	}
 	if unsupported[m[1]] {
-		return "", "", errdefs.UsageError(fmt.Errorf("transport %q is not supported (supported: docker://, docker-archive:, oci:, oci-archive:, report:)", m[1]))
+		return "", "", errdefs.UsageError(fmt.Errorf("transport %q is not supported (supported: docker://, docker-archive:, oci:, oci-archive:, dir:, report:)", m[1]))
 	}
 	// "alpine:3.15" and "localhost:5000/app" also match the pattern; a
 	// remainder that cannot be a tag or a port-prefixed path means the user
@@ -180,7 +195,7 @@ func splitTransport(arg string) (Transport, string, error) {
 	if looksLikeTagOrPort(m[2]) {
 		return "", arg, nil
 	}
-	return "", "", errdefs.UsageError(fmt.Errorf("unknown transport %q (supported: docker://, docker-archive:, oci:, oci-archive:, report:)", m[1]))
+	return "", "", errdefs.UsageError(fmt.Errorf("unknown transport %q (supported: docker://, docker-archive:, oci:, oci-archive:, dir:, report:)", m[1]))
 }
 
 var tagOrPort = regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|[0-9]+(/.*)?)(@sha256:[a-f0-9]{64})?$`)
@@ -215,6 +230,9 @@ func splitPathRef(s string) (path, ref string) {
 // inspected to find its format; anything else is a registry reference.
 func openDetected(ctx context.Context, arg string, opts Options) (*Image, error) {
 	path, ref := splitPathRef(arg)
+	if path == StdinArg {
+		return openStdin(ctx, "", ref, opts)
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		if looksLikePath(arg) {
@@ -233,6 +251,9 @@ func openDetected(ctx context.Context, arg string, opts Options) (*Image, error)
 				return nil, fmt.Errorf("%s is a directory but not an OCI image layout (no index.json); read as a registry reference: %w", path, rerr)
 			}
 			return img, nil
+		}
+		if ref == "" && isDirLayout(path) {
+			return openDir(ctx, path)
 		}
 		return openOCILayout(ctx, path, ref, opts.Platform)
 	}

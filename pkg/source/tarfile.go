@@ -63,8 +63,8 @@ func openTar(ctx context.Context, p string) (*tarFile, error) {
 		return nil, err
 	}
 	t := &tarFile{f: f}
-	if bytes.HasPrefix(magic, gzipMagic) || bytes.HasPrefix(magic, zstdMagic) {
-		if err := t.decompressToTemp(ctx, magic); err != nil {
+	if isCompressed(magic) {
+		if err := t.spool(ctx, f, magic); err != nil {
 			t.Close()
 			return nil, err
 		}
@@ -76,26 +76,59 @@ func openTar(ctx context.Context, p string) (*tarFile, error) {
 	return t, nil
 }
 
-func (t *tarFile) decompressToTemp(ctx context.Context, magic []byte) error {
-	var r io.Reader
-	if bytes.HasPrefix(magic, gzipMagic) {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(t.f, 1<<20))
+// openTarStream indexes a tar read once from r (standard input), which
+// cannot be seeked: it is spooled, decompressed if need be, into a
+// temporary file by the same means as a compressed archive on disk.
+func openTarStream(ctx context.Context, r io.Reader) (*tarFile, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic, err := br.Peek(4)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if len(magic) == 0 {
+		return nil, errdefs.Wrap(errdefs.ErrUnsupported, errors.New("empty: no archive was piped in"))
+	}
+	t := &tarFile{}
+	if err := t.spool(ctx, br, magic); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if err := t.index(ctx); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+func isCompressed(magic []byte) bool {
+	return bytes.HasPrefix(magic, gzipMagic) || bytes.HasPrefix(magic, zstdMagic)
+}
+
+// spool copies src, whose first bytes are magic, into a temporary file
+// that t then reads and removes on Close: decompressed when magic says
+// gzip or zstd, as is otherwise (a stream that cannot be seeked).
+func (t *tarFile) spool(ctx context.Context, src io.Reader, magic []byte) error {
+	r := src
+	what := "reading archive"
+	switch {
+	case bytes.HasPrefix(magic, gzipMagic):
+		zr, err := gzip.NewReader(bufio.NewReaderSize(src, 1<<20))
 		if err != nil {
 			return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading gzip header: %w", err))
 		}
 		defer zr.Close()
-		r = zr
-	} else {
-		zr, err := zstd.NewReader(bufio.NewReaderSize(t.f, 1<<20))
+		r, what = zr, "decompressing archive"
+	case bytes.HasPrefix(magic, zstdMagic):
+		zr, err := zstd.NewReader(bufio.NewReaderSize(src, 1<<20))
 		if err != nil {
 			return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading zstd header: %w", err))
 		}
 		defer zr.Close()
-		r = zr
+		r, what = zr, "decompressing archive"
 	}
 	tmp, err := os.CreateTemp("", "imgsize-archive-*.tar")
 	if err != nil {
-		return fmt.Errorf("creating temporary file for decompressed archive: %w", err)
+		return fmt.Errorf("creating temporary file for the archive: %w", err)
 	}
 	t.tmp = tmp.Name()
 	if _, err := io.Copy(tmp, ctxio.Reader{Ctx: ctx, R: r}); err != nil {
@@ -103,9 +136,11 @@ func (t *tarFile) decompressToTemp(ctx context.Context, magic []byte) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("decompressing archive: %w", err))
+		return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("%s: %w", what, err))
 	}
-	t.f.Close()
+	if t.f != nil {
+		t.f.Close()
+	}
 	t.f = tmp
 	return nil
 }
@@ -224,7 +259,10 @@ func (t *tarFile) readAll(name string) ([]byte, error) {
 }
 
 func (t *tarFile) Close() error {
-	err := t.f.Close()
+	var err error
+	if t.f != nil {
+		err = t.f.Close()
+	}
 	if t.tmp != "" {
 		os.Remove(t.tmp)
 	}
