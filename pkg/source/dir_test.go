@@ -2,6 +2,7 @@ package source_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -274,5 +275,45 @@ func overwrite(t *testing.T, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDirHostileFiles: a manifest.json that is a device or huge is refused
+// before it is read, and a dir: path holding '@' is a path, not
+// credentials.
+func TestDirHostileFiles(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		make func(t *testing.T, dir string)
+	}{
+		{"manifest.json links to /dev/zero", func(t *testing.T, dir string) {
+			if err := os.Symlink("/dev/zero", filepath.Join(dir, "manifest.json")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"manifest.json over the limit", func(t *testing.T, dir string) {
+			f, err := os.Create(filepath.Join(dir, "manifest.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := f.Truncate(65 << 20); err != nil { // sparse: no disk used
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "a@b")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, "version"), []byte("Directory Transport Version: 1.1\n"), 0o644)
+			c.make(t, dir)
+			_, err := source.Open(context.Background(), "dir:"+dir, source.Options{})
+			if !errors.Is(err, errdefs.ErrCorrupt) {
+				t.Errorf("err %v, want a corrupt-image error", err)
+			}
+		})
 	}
 }

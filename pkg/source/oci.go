@@ -33,11 +33,31 @@ type blobStore interface {
 type dirStore struct{ dir string }
 
 func (d dirStore) readFile(name string) ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(d.dir, name))
+	f, err := os.Open(filepath.Join(d.dir, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, errdefs.Wrap(errdefs.ErrNotFound, err)
 	}
-	return b, err
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// A metadata file is small: a huge one, or a device (a symlink to
+	// /dev/zero), is refused before it is read into memory.
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxMetadata {
+		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("%s is not a regular file of at most %d MiB", name, maxMetadata>>20))
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxMetadata+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxMetadata {
+		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("%s grew past %d MiB while read", name, maxMetadata>>20))
+	}
+	return b, nil
 }
 
 func (d dirStore) blob(h v1.Hash) (io.ReadSeeker, int64, io.Closer, error) {

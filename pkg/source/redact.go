@@ -43,7 +43,7 @@ func Redact(arg string) string {
 }
 
 func isLocalTransport(arg string) bool {
-	for _, t := range []Transport{DockerArchive, OCI, OCIArchive, Report} {
+	for _, t := range []Transport{DockerArchive, OCI, OCIArchive, Dir, Report} {
 		if strings.HasPrefix(arg, string(t)+":") {
 			return true
 		}

@@ -3,9 +3,12 @@ package source_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/zstd"
@@ -159,5 +162,37 @@ func TestIsStdin(t *testing.T) {
 		if got := source.IsStdin(arg); got != want {
 			t.Errorf("IsStdin(%q) = %v, want %v", arg, got, want)
 		}
+	}
+}
+
+// TestStdinStalledPipe: a pipe whose writer sends a few bytes and then
+// nothing must not hold the run past its context, nor leave the partial
+// spool in $TMPDIR.
+func TestStdinStalledPipe(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write([]byte("abcdefgh")) // then silence: the writer never closes
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		img, err := source.Open(ctx, "-", source.Options{Stdin: pr})
+		if err == nil {
+			img.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err %v, want the context's deadline", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Open still blocked on the stalled pipe 10 s after its context ended")
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("left in TMPDIR: %v", ents)
 	}
 }

@@ -80,7 +80,9 @@ func openTar(ctx context.Context, p string) (*tarFile, error) {
 // cannot be seeked: it is spooled, decompressed if need be, into a
 // temporary file by the same means as a compressed archive on disk.
 func openTarStream(ctx context.Context, r io.Reader) (*tarFile, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	// A pipe whose writer stalls would block a plain Read past Ctrl-C and
+	// --timeout, leaving the partial spool behind.
+	br := bufio.NewReaderSize(&ctxio.BlockingReader{Ctx: ctx, R: r}, 1<<20)
 	magic, err := br.Peek(4)
 	if err != nil && err != io.EOF {
 		return nil, err
