@@ -89,10 +89,22 @@ for pkg in "${pkgs[@]}"; do
     [ -n "$target" ] || continue
     out="$bindir/$target.log"
     start=$SECONDS
-    rc=0
-    (cd "$dir" && nice -n "$nice_level" "$bin" -test.run '^$' -test.fuzz "^${target}\$" \
-      -test.fuzztime "$time_per_target" -test.fuzzminimizetime "$minimize" -test.parallel 1 \
-      -test.timeout "$timeout" -test.fuzzcachedir "$cache/$importpath") >"$out" 2>&1 || rc=$?
+    for attempt in 1 2; do
+      rc=0
+      (cd "$dir" && nice -n "$nice_level" "$bin" -test.run '^$' -test.fuzz "^${target}\$" \
+        -test.fuzztime "$time_per_target" -test.fuzzminimizetime "$minimize" -test.parallel 1 \
+        -test.timeout "$timeout" -test.fuzzcachedir "$cache/$importpath") >"$out" 2>&1 || rc=$?
+      # Go's fuzzing engine can fail a run as it stops, with "context
+      # deadline exceeded" and no failing input, when the worker is busy as
+      # -fuzztime ends (seen on loaded 2-core machines). A target that
+      # fails writes its input; only a failure without one is tried again.
+      if [ "$rc" -ne 0 ] && [ "$attempt" -eq 1 ] && grep -q 'context deadline exceeded' "$out" &&
+        ! grep -q 'Failing input written' "$out"; then
+        echo "($target: the fuzzing engine failed as it stopped, with no failing input; running it again)"
+        continue
+      fi
+      break
+    done
     elapsed=$(( SECONDS - start ))
     last=$(grep -E '^fuzz: elapsed: .*execs: ' "$out" | tail -n 1 || true)
     execs=$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$last")
