@@ -89,7 +89,7 @@ for pkg in "${pkgs[@]}"; do
     [ -n "$target" ] || continue
     out="$bindir/$target.log"
     start=$SECONDS
-    for attempt in 1 2; do
+    for attempt in 1 2 3; do
       rc=0
       (cd "$dir" && nice -n "$nice_level" "$bin" -test.run '^$' -test.fuzz "^${target}\$" \
         -test.fuzztime "$time_per_target" -test.fuzzminimizetime "$minimize" -test.parallel 1 \
@@ -97,8 +97,8 @@ for pkg in "${pkgs[@]}"; do
       # Go's fuzzing engine can fail a run as it stops, with "context
       # deadline exceeded" and no failing input, when the worker is busy as
       # -fuzztime ends (seen on loaded 2-core machines). A target that
-      # fails writes its input; only a failure without one is tried again.
-      if [ "$rc" -ne 0 ] && [ "$attempt" -eq 1 ] && grep -q 'context deadline exceeded' "$out" &&
+      # fails writes its input; only a failure without one is tried again (twice at most).
+      if [ "$rc" -ne 0 ] && [ "$attempt" -lt 3 ] && grep -q 'context deadline exceeded' "$out" &&
         ! grep -q 'Failing input written' "$out"; then
         echo "($target: the fuzzing engine failed as it stopped, with no failing input; running it again)"
         continue
