@@ -47,7 +47,20 @@ func RequireTool(t testing.TB, tool string) {
 // absent folder fails instead.
 func Fixtures(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("IMGSIZE_FIXTURES")
+	dir, ok := FixturesIfPresent(t)
+	if !ok {
+		t.Skipf("fixtures not present at %s (as in a user's clone)", dir)
+	}
+	return dir
+}
+
+// FixturesIfPresent is Fixtures for a caller that goes on without them (a
+// fuzz target seeds from them where they are, from generated inputs
+// alone elsewhere): ok is false where the folder is absent, and
+// IMGSIZE_REQUIRE_FIXTURES=1 still makes absence fail.
+func FixturesIfPresent(t testing.TB) (dir string, ok bool) {
+	t.Helper()
+	dir = os.Getenv("IMGSIZE_FIXTURES")
 	if dir == "" {
 		dir = filepath.Join(repoRoot(t), "..", "shared", "fixtures", "dive")
 	}
@@ -55,9 +68,9 @@ func Fixtures(t testing.TB) string {
 		if os.Getenv("IMGSIZE_REQUIRE_FIXTURES") == "1" {
 			t.Fatalf("fixtures required but not found at %s: %v", dir, err)
 		}
-		t.Skipf("fixtures not present at %s (as in a user's clone): %v", dir, err)
+		return dir, false
 	}
-	return dir
+	return dir, true
 }
 
 // repoRoot is the directory holding go.mod, found upwards from the test's

@@ -230,7 +230,7 @@ func readSeeds(f *testing.F) [][]byte {
 		}),
 		tarOf(f, []member{reg("x/.wh..wh..opq", 0o644, nil), reg("/y/.wh.z", 0o644, nil)}),
 	}
-	dir, ok := fixtureDir(f)
+	dir, ok := testutil.FixturesIfPresent(f)
 	if !ok {
 		return seeds
 	}
@@ -289,22 +289,3 @@ func isTar(b []byte) bool {
 	_, err := tar.NewReader(bytes.NewReader(b)).Next()
 	return err == nil
 }
-
-// fixtureDir is testutil.Fixtures without its skip: a fuzz target runs,
-// with its generated seeds only, where the fixtures are absent (a user's
-// clone); IMGSIZE_REQUIRE_FIXTURES=1 still makes absence fail.
-func fixtureDir(f *testing.F) (string, bool) {
-	p := &noSkip{TB: f}
-	dir := testutil.Fixtures(p)
-	return dir, !p.skipped
-}
-
-// noSkip records a Skip instead of ending the test.
-type noSkip struct {
-	testing.TB
-	skipped bool
-}
-
-func (n *noSkip) Skip(...any)          { n.skipped = true }
-func (n *noSkip) Skipf(string, ...any) { n.skipped = true }
-func (n *noSkip) SkipNow()             { n.skipped = true }

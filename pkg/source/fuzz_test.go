@@ -71,7 +71,7 @@ func FuzzOpenArchive(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	if fx, ok := fixtureDir(f); ok {
+	if fx, ok := testutil.FixturesIfPresent(f); ok {
 		names, _ := filepath.Glob(filepath.Join(fx, "*.tar"))
 		for _, name := range names {
 			if fi, err := os.Stat(name); err != nil || fi.Size() > maxArchiveSeed {
@@ -153,22 +153,3 @@ func walk(t *testing.T, img v1.Image) {
 		}
 	}
 }
-
-// fixtureDir is testutil.Fixtures without its skip: a fuzz target runs,
-// with its generated seeds only, where the fixtures are absent (a user's
-// clone); IMGSIZE_REQUIRE_FIXTURES=1 still makes absence fail.
-func fixtureDir(f *testing.F) (string, bool) {
-	p := &noSkip{TB: f}
-	dir := testutil.Fixtures(p)
-	return dir, !p.skipped
-}
-
-// noSkip records a Skip instead of ending the test.
-type noSkip struct {
-	testing.TB
-	skipped bool
-}
-
-func (n *noSkip) Skip(...any)          { n.skipped = true }
-func (n *noSkip) Skipf(string, ...any) { n.skipped = true }
-func (n *noSkip) SkipNow()             { n.skipped = true }
