@@ -28,7 +28,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -684,23 +683,14 @@ func (l *encLayer) MediaType() (types.MediaType, error) { return l.mt, nil }
 // encPush writes an OCI image of the cases' layers to the registry.
 func encPush(t *testing.T, reg *testregistry.Registry, repoTag string, cases []encCase) string {
 	t.Helper()
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img := ociLinuxBase(t)
 	adds := make([]mutate.Addendum, 0, len(cases))
 	for _, c := range cases {
 		adds = append(adds, mutate.Addendum{Layer: c.layer, MediaType: c.mt, Annotations: c.ann,
 			History: v1.History{CreatedBy: "encodings test: " + c.key, Created: v1.Time{Time: encModTime}}})
 	}
-	if img, err = mutate.Append(img, adds...); err != nil {
+	img, err := mutate.Append(img, adds...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ref, err := name.ParseReference(reg.Addr + "/" + repoTag)

@@ -100,6 +100,19 @@ func relEnv(t *testing.T) []string {
 	return []string{"DOCKER_CONFIG=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir()}
 }
 
+// relDockerConfig writes a Docker config holding credentials for addr and
+// returns its directory, for DOCKER_CONFIG.
+func relDockerConfig(t *testing.T, addr, user, password string) string {
+	t.Helper()
+	dir := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, addr, auth)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // relPush pushes img to the registry as repo:tag.
 func relPush(t *testing.T, reg *testregistry.Registry, repoTag string, img v1.Image) string {
 	t.Helper()
@@ -263,12 +276,8 @@ func TestReliabilityHeaderEcho(t *testing.T) {
 
 	// The credentials are the registry's, filed under the proxy's address,
 	// which is where imgsize sends them.
-	cfgDir := t.TempDir()
+	cfgDir := relDockerConfig(t, p.Addr, reg.User, reg.Password)
 	basic := base64.StdEncoding.EncodeToString([]byte(reg.User + ":" + reg.Password))
-	cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, p.Addr, basic)
-	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	summary := filepath.Join(dir, "summary.md")
 	junit := filepath.Join(dir, "junit.xml")
@@ -387,8 +396,8 @@ func sha256Hash(b []byte) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(s[:])}
 }
 
-// relImage makes a one-platform OCI image of the given layers.
-func relImage(t *testing.T, layers []*blobLayer, ann []map[string]string) v1.Image {
+// ociLinuxBase is an empty OCI image for linux/amd64, to append layers to.
+func ociLinuxBase(t *testing.T) v1.Image {
 	t.Helper()
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
@@ -401,6 +410,14 @@ func relImage(t *testing.T, layers []*blobLayer, ann []map[string]string) v1.Ima
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}
+	return img
+}
+
+// relImage makes a one-platform OCI image of the given layers.
+func relImage(t *testing.T, layers []*blobLayer, ann []map[string]string) v1.Image {
+	t.Helper()
+	img := ociLinuxBase(t)
+	var err error
 	for i, l := range layers {
 		add := mutate.Addendum{Layer: l, MediaType: l.mt, History: v1.History{CreatedBy: fmt.Sprintf("layer %d", i)}}
 		if ann != nil {
@@ -912,11 +929,7 @@ func TestReliabilityTransportFaults(t *testing.T) {
 		storage := faultproxy.New(t, reg.URL(), faultproxy.Options{})
 		rule := faultproxy.Rule{Match: faultproxy.Match{Kind: faultproxy.Blob, Ranged: -1}, Fault: faultproxy.Fault{RedirectTo: strings.Replace(storage.URL, "127.0.0.1", "localhost", 1)}}
 		p := faultproxy.New(t, reg.URL(), faultproxy.Options{}, &rule)
-		cfgDir := t.TempDir()
-		cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, p.Addr, base64.StdEncoding.EncodeToString([]byte("user:registry-secret")))
-		if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		cfgDir := relDockerConfig(t, p.Addr, "user", "registry-secret")
 		r := imgsizeWithin(t, relLimit, []string{"DOCKER_CONFIG=" + cfgDir, "XDG_CACHE_HOME=" + t.TempDir()},
 			"inspect", "-f", "json", "--exact", relIdle, "--no-cache", p.Addr+"/"+repo)
 		if r.code != 0 {
