@@ -68,24 +68,9 @@ func maskQuery(u string) string {
 // authentication"): a credential is base64 or a token, so it carries a
 // digit, an upper-case letter, punctuation or padding.
 func replaceSchemeTokens(s string) string {
-	locs := schemeToken.FindAllStringSubmatchIndex(s, -1)
-	if locs == nil {
-		return s
-	}
-	var b strings.Builder
-	last := 0
-	for _, l := range locs {
-		tokStart, tokEnd := l[6], l[7]
-		tok := s[tokStart:tokEnd]
-		if tokEnd < len(s) && s[tokEnd] == '"' || !credentialShaped(tok) {
-			continue
-		}
-		b.WriteString(s[last:tokStart])
-		b.WriteString(mask)
-		last = tokEnd
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return maskGroup(s, schemeToken, 3, func(start, end int) bool {
+		return !(end < len(s) && s[end] == '"') && credentialShaped(s[start:end])
+	})
 }
 
 func credentialShaped(tok string) bool {
@@ -100,20 +85,28 @@ func credentialShaped(tok string) bool {
 // replaceUserinfo masks user:password@ in URLs, leaving a reference's
 // name@sha256:… alone.
 func replaceUserinfo(s string) string {
-	locs := urlUserinfo.FindAllStringSubmatchIndex(s, -1)
+	return maskGroup(s, urlUserinfo, 2, func(start, end int) bool {
+		return !digestStart.MatchString(s[end+1:]) || strings.Contains(s[start:end], "@")
+	})
+}
+
+// maskGroup replaces capture group g of each match of re in s with the
+// mask, where secret says the group's text at [start, end) is one.
+func maskGroup(s string, re *regexp.Regexp, g int, secret func(start, end int) bool) string {
+	locs := re.FindAllStringSubmatchIndex(s, -1)
 	if locs == nil {
 		return s
 	}
 	var b strings.Builder
 	last := 0
 	for _, l := range locs {
-		uiStart, uiEnd := l[4], l[5]
-		if digestStart.MatchString(s[uiEnd+1:]) && !strings.Contains(s[uiStart:uiEnd], "@") {
+		start, end := l[2*g], l[2*g+1]
+		if start < 0 || !secret(start, end) {
 			continue
 		}
-		b.WriteString(s[last:uiStart])
+		b.WriteString(s[last:start])
 		b.WriteString(mask)
-		last = uiEnd
+		last = end
 	}
 	b.WriteString(s[last:])
 	return b.String()
