@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,18 +148,7 @@ func runCacheInfo(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	return g.emit(ctx, func(w io.Writer) error {
-		if f == report.JSON {
-			sj := summaryJSONOf(s)
-			return writeJSON(w, cacheInfoJSON{Dir: s.Dir, Kinds: sj.Kinds, Total: sj.Total})
-		}
-		if _, err := fmt.Fprintf(w, "Cache: %s\n\n", s.Dir); err != nil {
-			return err
-		}
-		rows := [][]string{{"KIND", "ENTRIES", "BYTES"}}
-		for _, u := range append(s.Kinds, cache.Usage{Kind: "total", Entries: s.Total.Entries, Bytes: s.Total.Bytes}) {
-			rows = append(rows, []string{u.Kind, strconv.Itoa(u.Entries), report.FormatBytes(u.Bytes, g.binary)})
-		}
-		return writeColumns(w, rows)
+		return report.WriteCacheInfo(w, s, report.Options{Format: f, Binary: g.binary})
 	})
 }
 
@@ -195,113 +182,11 @@ func runCachePrune(ctx context.Context, g *globalOptions, o *pruneOptions) error
 	}
 	// Files that could not be removed do not hide those that were.
 	if err := g.emit(ctx, func(w io.Writer) error {
-		if f == report.JSON {
-			return writeJSON(w, cachePruneJSON{Dir: res.Removed.Dir, Removed: summaryJSONOf(res.Removed), Kept: summaryJSONOf(res.Kept)})
-		}
-		if _, err := fmt.Fprintf(w, "Pruned %s: removed %d entries (%s), kept %d (%s)\n\n", res.Removed.Dir,
-			res.Removed.Total.Entries, report.FormatBytes(res.Removed.Total.Bytes, g.binary),
-			res.Kept.Total.Entries, report.FormatBytes(res.Kept.Total.Bytes, g.binary)); err != nil {
-			return err
-		}
-		removed, kept := byKind(res.Removed), byKind(res.Kept)
-		var kinds []string
-		for k := range removed {
-			kinds = append(kinds, k)
-		}
-		for k := range kept {
-			if _, ok := removed[k]; !ok {
-				kinds = append(kinds, k)
-			}
-		}
-		slices.Sort(kinds)
-		rows := [][]string{{"KIND", "REMOVED", "BYTES", "KEPT", "BYTES"}}
-		row := func(kind string, r, k cache.Usage) []string {
-			return []string{kind, strconv.Itoa(r.Entries), report.FormatBytes(r.Bytes, g.binary), strconv.Itoa(k.Entries), report.FormatBytes(k.Bytes, g.binary)}
-		}
-		for _, k := range kinds {
-			rows = append(rows, row(k, removed[k], kept[k]))
-		}
-		rows = append(rows, row("total", res.Removed.Total, res.Kept.Total))
-		return writeColumns(w, rows)
+		return report.WriteCachePrune(w, res, report.Options{Format: f, Binary: g.binary})
 	}); err != nil {
 		return err
 	}
 	return perr
-}
-
-func byKind(s cache.Summary) map[string]cache.Usage {
-	m := map[string]cache.Usage{}
-	for _, u := range s.Kinds {
-		m[u.Kind] = u
-	}
-	return m
-}
-
-// writeColumns writes rows as aligned columns: the first left-aligned,
-// the figures right-aligned, as the report tables are.
-func writeColumns(w io.Writer, rows [][]string) error {
-	var widths []int
-	for _, r := range rows {
-		for i, cell := range r {
-			if i >= len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], len([]rune(cell)))
-		}
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		for i, cell := range r {
-			pad := strings.Repeat(" ", widths[i]-len([]rune(cell)))
-			switch {
-			case i == 0:
-				b.WriteString(cell + pad)
-			default:
-				b.WriteString("   " + pad + cell)
-			}
-		}
-		b.WriteByte('\n')
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// The JSON of the cache commands: its own small, stable shape, apart from
-// the report schema (it describes no image).
-type (
-	usageJSON struct {
-		Kind    string `json:"kind,omitempty"`
-		Entries int    `json:"entries"`
-		Bytes   int64  `json:"bytes"`
-	}
-	summaryJSON struct {
-		Kinds []usageJSON `json:"kinds"`
-		Total usageJSON   `json:"total"`
-	}
-	cacheInfoJSON struct {
-		Dir   string      `json:"dir"`
-		Kinds []usageJSON `json:"kinds"`
-		Total usageJSON   `json:"total"`
-	}
-	cachePruneJSON struct {
-		Dir     string      `json:"dir"`
-		Removed summaryJSON `json:"removed"`
-		Kept    summaryJSON `json:"kept"`
-	}
-)
-
-func summaryJSONOf(s cache.Summary) summaryJSON {
-	out := summaryJSON{Kinds: []usageJSON{}, Total: usageJSON{Entries: s.Total.Entries, Bytes: s.Total.Bytes}}
-	for _, u := range s.Kinds {
-		out.Kinds = append(out.Kinds, usageJSON{Kind: u.Kind, Entries: u.Entries, Bytes: u.Bytes})
-	}
-	return out
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // days is a count of days, whole or decimal, and an optional rest that

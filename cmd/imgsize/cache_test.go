@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgsize/imgsize/pkg/cache"
+	"github.com/imgsize/imgsize/pkg/report"
 )
 
 // runCacheJSON is runInProcess without the report-schema check: the cache
@@ -138,14 +139,14 @@ func TestCacheInfo(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	var got cacheInfoJSON
+	var got report.CacheInfo
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
 	}
-	want := cacheInfoJSON{
+	want := report.CacheInfo{
 		Dir:   dir,
-		Kinds: []usageJSON{{Kind: "files", Entries: 2, Bytes: 4000}, {Kind: "layers", Entries: 3, Bytes: layerBytes}},
-		Total: usageJSON{Entries: 5, Bytes: 4000 + layerBytes},
+		Kinds: []report.CacheUsage{{Kind: "files", Entries: 2, Bytes: 4000}, {Kind: "layers", Entries: 3, Bytes: layerBytes}},
+		Total: report.CacheUsage{Entries: 5, Bytes: 4000 + layerBytes},
 	}
 	if g, w := mustJSON(t, got), mustJSON(t, want); g != w {
 		t.Errorf("info JSON = %s, want %s", g, w)
@@ -209,7 +210,7 @@ func TestCachePrune(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		var got cachePruneJSON
+		var got report.CachePrune
 		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 			t.Fatalf("not JSON: %v\n%s", err, r.stdout)
 		}
