@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // TestInspectDirMatchesOCI: the same image read from a "dir" directory (as
@@ -35,50 +36,7 @@ func TestInspectDirMatchesOCI(t *testing.T) {
 
 	// Written by hand: manifest.json, version, blobs named by hex digest.
 	dir := filepath.Join(tmp, "dir")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, b []byte) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw, err := img.RawManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	write("manifest.json", raw)
-	write("version", []byte("Directory Transport Version: 1.1\n"))
-	cfg, err := img.RawConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgName, err := img.ConfigName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(cfgName.Hex, cfg)
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range ls {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := l.Compressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(d.Hex, b)
-	}
+	testutil.WriteDirImage(t, dir, img, "")
 
 	want, _ := inspectFigures(t, "oci:"+lay)
 	args := []string{"dir:" + dir, dir}

@@ -2,12 +2,15 @@
 package testutil
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // ShellCount runs a bash pipeline and returns the integer it prints: the
@@ -115,4 +118,55 @@ func Dive(t testing.TB) string {
 	}
 	t.Log("dive is not installed: no cross-check against it")
 	return ""
+}
+
+// WriteDirImage writes img as containers/image's "dir" transport does:
+// manifest.json, version, and each blob in a file named by its hex digest
+// (with suffix appended: ".tar" is how version 1.0 named blobs).
+func WriteDirImage(t testing.TB, dir string, img v1.Image, suffix string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("manifest.json", raw)
+	write("version", []byte("Directory Transport Version: 1.1\n"))
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(cfgName.Hex+suffix, cfg)
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range ls {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(d.Hex+suffix, b)
+	}
 }

@@ -3,7 +3,6 @@ package source_test
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,56 +11,10 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imgsize/imgsize/internal/testutil"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/source"
 )
-
-// writeDirImage writes img as containers/image's "dir" transport does:
-// manifest.json, version, and each blob in a file named by its hex digest
-// (with suffix appended: ".tar" is how version 1.0 named blobs).
-func writeDirImage(t testing.TB, dir string, img v1.Image, suffix string) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, b []byte) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw, err := img.RawManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	write("manifest.json", raw)
-	write("version", []byte("Directory Transport Version: 1.1\n"))
-	cfg, err := img.RawConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(sha256Hash(cfg).Hex+suffix, cfg)
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range ls {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := l.Compressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(d.Hex+suffix, b)
-	}
-}
 
 // checkDirImage asserts that a "dir" image shows the generator's figures.
 func checkDirImage(t testing.TB, img *source.Image, facts imageFacts) {
@@ -103,7 +56,7 @@ func TestOpenDir(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "img")
-			writeDirImage(t, dir, c.img, c.suffix)
+			testutil.WriteDirImage(t, dir, c.img, c.suffix)
 			facts := factsOf(t, c.img)
 			for _, arg := range []string{"dir:" + dir, dir} {
 				t.Run(relArg(arg, filepath.Dir(dir)), func(t *testing.T) {
@@ -123,7 +76,7 @@ func TestOpenDirWithIndexIsOCI(t *testing.T) {
 	if err := writeLayout(t, dir).AppendImage(img); err != nil {
 		t.Fatal(err)
 	}
-	writeDirImage(t, dir, img, "")
+	testutil.WriteDirImage(t, dir, img, "")
 	if got := open(t, dir, source.Options{}).Transport; got != source.OCI {
 		t.Errorf("Transport = %q, want %q", got, source.OCI)
 	}
@@ -203,7 +156,7 @@ func TestOpenDirBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "img")
-			writeDirImage(t, dir, img, "")
+			testutil.WriteDirImage(t, dir, img, "")
 			if c.mutate != nil {
 				c.mutate(t, dir)
 			}
@@ -229,7 +182,7 @@ func TestOpenDirBadInput(t *testing.T) {
 func FuzzOpenDir(f *testing.F) {
 	dir := filepath.Join(f.TempDir(), "img")
 	for i, img := range []v1.Image{genImage(f, 90, 2, 16, &linuxAmd64), genOCIImage(f, 91, 1, 16, linuxAmd64)} {
-		writeDirImage(f, dir, img, "")
+		testutil.WriteDirImage(f, dir, img, "")
 		raw, err := img.RawManifest()
 		if err != nil {
 			f.Fatal(err)
