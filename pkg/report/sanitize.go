@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -125,7 +126,8 @@ func hex2(c byte) string { return pad(strconv.FormatInt(int64(c), 16), 2) }
 
 func pad(s string, n int) string { return strings.Repeat("0", max(0, n-len(s))) + s }
 
-// csvWriter is encoding/csv's writer with Terminal applied to every field.
+// csvWriter is encoding/csv's writer with Terminal applied to every field,
+// and with text that a spreadsheet would run as a formula defused.
 type csvWriter struct{ *csv.Writer }
 
 func newCSVWriter(w io.Writer) *csvWriter { return &csvWriter{csv.NewWriter(w)} }
@@ -134,10 +136,25 @@ func newCSVWriter(w io.Writer) *csvWriter { return &csvWriter{csv.NewWriter(w)} 
 func (c *csvWriter) Write(record []string) error {
 	safe := make([]string, len(record))
 	for i, f := range record {
-		safe[i] = Terminal(f)
+		safe[i] = noFormula(Terminal(f))
 	}
 	return c.Writer.Write(safe)
 }
+
+// noFormula prefixes with an apostrophe a field that a spreadsheet would
+// evaluate: one that starts with = + - @ (OWASP's CSV injection list; tab
+// and CR are escaped by Terminal already) and is not a plain number. An
+// image's history or a path such as "=HYPERLINK(…)" then shows as text
+// when the report is opened in Excel or LibreOffice, while deltas such as
+// -1234 and +5.2 stay numbers.
+func noFormula(f string) string {
+	if f == "" || !strings.ContainsRune("=+-@", rune(f[0])) || plainNumber.MatchString(f) {
+		return f
+	}
+	return "'" + f
+}
+
+var plainNumber = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?%?$`)
 
 // jsonSafe rewrites the encoded JSON doc so that no rune a terminal acts
 // on is left raw: encoding/json escapes C0 controls but writes DEL, C1

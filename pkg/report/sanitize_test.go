@@ -353,3 +353,37 @@ func checkMarkdownHTML(t *testing.T, out string) {
 		}
 	}
 }
+
+// A CSV opened in a spreadsheet runs a cell starting with = + - @ as a
+// formula: such text gets an apostrophe, numbers keep their sign.
+func TestCSVNoFormula(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`=HYPERLINK("http://x","y")`, `'=HYPERLINK("http://x","y")`},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"},
+		{"-2+3", "'-2+3"},
+		{"-1234", "-1234"},
+		{"+5.25", "+5.25"},
+		{"-12.5%", "-12.5%"},
+		{"1e+06", "1e+06"},
+		{"RUN echo =x", "RUN echo =x"},
+	}
+	if got := noFormula(""); got != "" {
+		t.Errorf("empty field: got %q", got)
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		w := newCSVWriter(&b)
+		if err := w.Write([]string{tt.in}); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		got, err := csv.NewReader(strings.NewReader(b.String())).Read()
+		if err != nil {
+			t.Fatalf("%q: reading back: %v", tt.in, err)
+		}
+		if got[0] != tt.want {
+			t.Errorf("field %q: got %q, want %q", tt.in, got[0], tt.want)
+		}
+	}
+}
