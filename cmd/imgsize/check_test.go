@@ -494,3 +494,41 @@ func TestCheckJUnitUnwritable(t *testing.T) {
 		t.Errorf("left behind: %v", names)
 	}
 }
+
+// imgsize.yaml takes ${VAR} and ${VAR:-default} from the environment, as a
+// CI job sets them; an unset variable is an error at its file:line.
+func TestCheckConfigEnv(t *testing.T) {
+	f := newCheckFixture(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "imgsize.yaml", `images:
+  - image: ${IMAGE}
+    max-compressed: ${LIMIT:-1GB}
+    max-layers: ${LAYERS}
+`)
+	run := func(env ...string) result {
+		cmd := exec.Command(binary, "check", "-f", "json", "--no-cache", "--config", cfg)
+		cmd.Env = append(os.Environ(), env...)
+		return runCmd(t, cmd)
+	}
+	r := run("IMAGE="+f.small, "LAYERS=10")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0; %s", r.code, r.stderr)
+	}
+	d := decodeCheck(t, r.stdout)
+	if len(d.Check.Results) != 1 || d.Check.Results[0].Ref != f.small {
+		t.Fatalf("results %+v, want one for %s", d.Check.Results, f.small)
+	}
+	for _, b := range d.Check.Results[0].Budgets {
+		if b.Budget == "max-compressed" && b.Limit != 1e9 {
+			t.Errorf("max-compressed limit %v, want the default 1GB", b.Limit)
+		}
+	}
+	// The environment's limit wins over the default, and fails the image.
+	if r := run("IMAGE="+f.small, "LAYERS=10", fmt.Sprintf("LIMIT=%d", f.smallC-1)); r.code != 1 {
+		t.Errorf("LIMIT below the image's size: exit %d, want 1; %s", r.code, r.stderr)
+	}
+	r = run("IMAGE=" + f.small)
+	if r.code != 2 || !strings.Contains(r.stderr, "imgsize.yaml:4: ${LAYERS} is not set") {
+		t.Errorf("LAYERS unset: exit %d, %q; want 2 naming imgsize.yaml:4", r.code, r.stderr)
+	}
+}

@@ -52,7 +52,7 @@ type File struct {
 // file included (reading config imgsize.yaml: no such file or directory;
 // errors.Is fs.ErrNotExist holds), wraps errdefs.ErrUsage: the file is part
 // of how imgsize was called.
-func Load(path string) (*File, error) {
+func Load(path string, opts ...Option) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, readError(path, err)
@@ -65,7 +65,7 @@ func Load(path string) (*File, error) {
 	if len(data) > maxFileSize {
 		return nil, usagef("reading config %s: larger than %d KiB, too large for a config file", path, maxFileSize>>10)
 	}
-	return Parse(path, data)
+	return Parse(path, data, opts...)
 }
 
 // readError reports a failure to read the config file. The path is said
@@ -82,8 +82,11 @@ func readError(path string, err error) error {
 // user knows it, starts every error message ("imgsize.yaml:7: …", with the
 // line at fault). An empty file is valid and sets nothing. Every error wraps
 // errdefs.ErrUsage.
-func Parse(name string, data []byte) (*File, error) {
+func Parse(name string, data []byte, opts ...Option) (*File, error) {
 	p := &parser{name: name, last: lastLine(data)}
+	for _, o := range opts {
+		o(p)
+	}
 	root, err := p.decode(data)
 	if err != nil {
 		return nil, err
@@ -93,6 +96,9 @@ func Parse(name string, data []byte) (*File, error) {
 		return f, nil
 	}
 	if err := p.noAliases(root); err != nil {
+		return nil, err
+	}
+	if err := p.expand(root); err != nil {
 		return nil, err
 	}
 	if err := p.file(root, f); err != nil {
@@ -125,6 +131,8 @@ type parser struct {
 	// last is the file's last line with text. The library puts a value
 	// missing at the end of the file on the line after it.
 	last int
+	// lookup reads the environment for ${VAR}; nil: os.LookupEnv.
+	lookup func(string) (string, bool)
 }
 
 func (p *parser) errorf(line int, format string, args ...any) error {
