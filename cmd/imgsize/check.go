@@ -377,27 +377,40 @@ func checkVerdict(run *analysis.CheckRun) error {
 
 // githubOutputs writes annotations to stderr, where the Actions runner
 // reads workflow commands as it does on stdout, keeping stdout for the
-// report; and appends the Markdown report to the job's summary.
+// report; appends passed and the JSON summary to the step's outputs; and
+// appends the Markdown report to the job's summary.
 func githubOutputs(g *globalOptions, run *analysis.CheckRun, ropts report.Options) error {
 	if err := report.GitHubAnnotations(g.stderr, run, ropts); err != nil {
 		return errdefs.Wrap(errOutput, err)
+	}
+	if path := g.getenv("GITHUB_OUTPUT"); path != "" {
+		if err := appendTo(path, func(w io.Writer) error { return report.GitHubOutputs(w, run) }); err != nil {
+			return errdefs.Wrap(errOutput, fmt.Errorf("writing step outputs %s: %w", path, err))
+		}
 	}
 	path := g.getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return errdefs.Wrap(errOutput, fmt.Errorf("writing step summary: %w", err))
-	}
 	mopts := ropts
 	mopts.Format = report.Markdown
-	werr := report.Check(f, run, mopts)
+	if err := appendTo(path, func(w io.Writer) error { return report.Check(w, run, mopts) }); err != nil {
+		return errdefs.Wrap(errOutput, fmt.Errorf("writing step summary %s: %w", path, err))
+	}
+	return nil
+}
+
+// appendTo appends what write writes to the file at path, as the runner's
+// step files ($GITHUB_OUTPUT, $GITHUB_STEP_SUMMARY) are meant to be
+// written: other steps' content stays.
+func appendTo(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	werr := write(f)
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
-	if werr != nil {
-		return errdefs.Wrap(errOutput, fmt.Errorf("writing step summary %s: %w", path, werr))
-	}
-	return nil
+	return werr
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -423,6 +424,46 @@ func TestCheckCIOutputs(t *testing.T) {
 		t.Errorf("JUnit: %d tests, %d failures, %d suites; want 4, 1, 2:\n%s", suites.Tests, suites.Failures, len(suites.Suites), raw)
 	}
 
+	// Step outputs: passed=false and the JSON summary, after what an
+	// earlier step wrote, in the runner's multi-line form.
+	outputs := writeFile(t, dir, "outputs", "earlier=1\n")
+	env = append(env, "GITHUB_OUTPUT="+outputs)
+	if r := imgsize(t, env, "check", "--no-cache", f.big, f.small, "--max-compressed", strconv.FormatInt(f.bigC-1, 10)); r.code != 1 {
+		t.Fatalf("exit %d, want 1; %s", r.code, r.stderr)
+	}
+	got := readOutputs(t, outputs)
+	if got["earlier"] != "1" || got["passed"] != "false" {
+		t.Errorf("outputs %v: want earlier=1 kept and passed=false", got)
+	}
+	var sum2 struct {
+		Passed bool
+		Images []struct {
+			Ref        string
+			Compressed *int64
+			Verdict    string
+			Failed     []string
+		}
+	}
+	if err := json.Unmarshal([]byte(got["summary"]), &sum2); err != nil {
+		t.Fatalf("summary output is not JSON: %v\n%q", err, got["summary"])
+	}
+	if sum2.Passed || len(sum2.Images) != 2 {
+		t.Fatalf("summary %+v: want failed, 2 images", sum2)
+	}
+	for i, want := range []struct {
+		ref     string
+		size    int64
+		verdict string
+	}{{f.big, f.bigC, "fail"}, {f.small, f.smallC, "pass"}} {
+		im := sum2.Images[i]
+		if im.Ref != want.ref || im.Compressed == nil || *im.Compressed != want.size || im.Verdict != want.verdict {
+			t.Errorf("summary image %d: %+v, want %s at %d bytes, %s", i, im, want.ref, want.size, want.verdict)
+		}
+	}
+	if !slices.Equal(sum2.Images[0].Failed, []string{"max-compressed"}) {
+		t.Errorf("big failed %v, want [max-compressed]", sum2.Images[0].Failed)
+	}
+
 	// Outside GitHub Actions, no annotations.
 	r = imgsize(t, []string{"GITHUB_ACTIONS=", "GITHUB_STEP_SUMMARY=" + summary}, "check", "--no-cache", f.big, "--max-compressed", "1kB")
 	if strings.Contains(r.stderr, "::error") {
@@ -531,4 +572,35 @@ func TestCheckConfigEnv(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "imgsize.yaml:4: ${LAYERS} is not set") {
 		t.Errorf("LAYERS unset: exit %d, %q; want 2 naming imgsize.yaml:4", r.code, r.stderr)
 	}
+}
+
+// readOutputs parses a $GITHUB_OUTPUT file as the runner does: name=value
+// lines, and name<<DELIM blocks ending at a line DELIM.
+func readOutputs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		if name, delim, ok := strings.Cut(lines[i], "<<"); ok {
+			var val []string
+			for i++; i < len(lines) && lines[i] != delim; i++ {
+				val = append(val, lines[i])
+			}
+			if i == len(lines) {
+				t.Fatalf("output %s: delimiter %q never closes", name, delim)
+			}
+			out[name] = strings.Join(val, "\n")
+			continue
+		}
+		name, val, ok := strings.Cut(lines[i], "=")
+		if !ok {
+			t.Fatalf("output line %q is neither name=value nor name<<DELIM", lines[i])
+		}
+		out[name] = val
+	}
+	return out
 }
