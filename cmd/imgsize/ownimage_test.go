@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/imgsize/imgsize/internal/ownimage"
+	"github.com/imgsize/imgsize/internal/testregistry"
+	"github.com/imgsize/imgsize/pkg/schema"
+)
+
+// imgsize's own image, built without a container engine from a binary
+// with the release's flags, pushed to a real registry, is inspected by
+// imgsize (its total equal to skopeo's sum of the manifest's layers) and
+// checked against the budgets in the repository's own imgsize.yaml.
+func TestOwnImage(t *testing.T) {
+	t.Parallel()
+	reg := testregistry.Start(t, testregistry.Options{})
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "imgsize")
+	// -trimpath would recompile every package for this one test; the
+	// stripped link alone is what makes the release binary's size.
+	build := exec.Command("go", "build", "-ldflags", "-s -w -X main.version=own-test", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the release binary: %v\n%s", err, out)
+	}
+	img, err := ownimage.Image(bin, ownimage.CABundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reg.Addr + "/imgsize:own-test"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img, remote.WithTransport(reg.Transport())); err != nil {
+		t.Fatal(err)
+	}
+
+	r1 := imgsize(t, nil, "inspect", "-f", "json", "--no-cache", "docker://"+ref)
+	if r1.code != 0 {
+		t.Fatalf("inspect: exit %d: %s", r1.code, r1.stderr)
+	}
+	var doc schema.Document
+	if err := json.Unmarshal([]byte(r1.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Images) != 1 || doc.Images[0].Compressed.Bytes == nil {
+		t.Fatalf("inspect: %+v", doc.Images)
+	}
+	if got, want := *doc.Images[0].Compressed.Bytes, skopeoLayerTotal(t, reg, ref); got != want {
+		t.Errorf("compressed total %d, skopeo's manifest says %d", got, want)
+	}
+
+	// The repository's imgsize.yaml, read from the repository root as a
+	// user there would, names the image through ${IMGSIZE_OWN_IMAGE}.
+	cmd := exec.Command(binary, "check", "--no-cache", "-f", "json")
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), "IMGSIZE_OWN_IMAGE=docker://"+ref)
+	res := runCmd(t, cmd)
+	if res.code != 0 {
+		t.Fatalf("check against imgsize.yaml: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	d := decodeCheck(t, res.stdout)
+	if len(d.Check.Results) != 1 || d.Check.Results[0].Ref != "docker://"+ref || d.Check.Budgets != 3 {
+		t.Fatalf("check: want one image, %s, with the file's 3 budgets: %s", ref, res.stdout)
+	}
+	if !strings.Contains(res.stdout, `"max-compressed"`) {
+		t.Errorf("no max-compressed budget in %s", res.stdout)
+	}
+}
