@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/imgsize/imgsize/internal/testengine"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +54,7 @@ func TestMain(m *testing.M) {
 		panic("building imgsize: " + err.Error() + "\n" + string(out))
 	}
 	code := m.Run()
+	testengine.StopShared()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

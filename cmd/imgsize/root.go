@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,9 @@ type globalOptions struct {
 	noProg   bool
 	timeout  time.Duration
 	idle     time.Duration
+	// preferDaemon and registrySizes govern docker-daemon: images.
+	preferDaemon  bool
+	registrySizes bool
 
 	// traffic is filled during a run with --stats; run prints it at the
 	// end, after a failure too.
@@ -98,6 +102,8 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf.BoolVar(&g.noProg, "no-progress", false, "never show a progress bar (it only appears when stderr is a terminal)")
 	pf.Var(limitValue{&g.timeout}, "timeout", "give up on the whole run after this long, e.g. 2m; none: no limit for the run (every request still has --idle-timeout)")
 	pf.DurationVar(&g.idle, "idle-timeout", source.DefaultIdleTimeout, "fail a registry request whose answer makes no progress for this long, or moves slower than 1 KiB/s over it (after 3 tries)")
+	pf.BoolVar(&g.preferDaemon, "prefer-daemon", false, "read a bare reference from the local Docker-API engine when it has the image, else from the registry (also IMGSIZE_PREFER_DAEMON=1)")
+	pf.BoolVar(&g.registrySizes, "registry-sizes", false, "for docker-daemon: images, take compressed sizes from the registry manifest the engine recorded (RepoDigests), if its layers match")
 
 	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newCheckCmd(g), newFilesCmd(g), newDiffCmd(g), newVersionCmd(g), newCacheCmd(g), newGenDocsCmd(g))
 	// cobra adds "completion" when it executes; adding it now lets
@@ -216,7 +222,14 @@ func (g *globalOptions) sourceOptions() (source.Options, error) {
 	if g.idle <= 0 {
 		return source.Options{}, errdefs.UsageError(fmt.Errorf("--idle-timeout must be positive, got %s (a request that never ends would hang the run)", g.idle))
 	}
-	return source.Options{Platform: p, Insecure: g.insecure, UserAgent: "imgsize/" + moduleVersion(), IdleTimeout: g.idle, Stdin: g.stdin}, nil
+	getenv := g.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return source.Options{
+		Platform: p, Insecure: g.insecure, UserAgent: "imgsize/" + moduleVersion(), IdleTimeout: g.idle, Stdin: g.stdin,
+		PreferDaemon: g.preferDaemon || getenv("IMGSIZE_PREFER_DAEMON") == "1", RegistrySizes: g.registrySizes, Getenv: getenv,
+	}, nil
 }
 
 // layerOptions turns the flags that govern reading layers into options.

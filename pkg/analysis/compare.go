@@ -14,39 +14,72 @@ type Comparison struct {
 }
 
 // Row is one image measured against the baseline.
+//
+// Each layer of the image (each distinct blob, by digest, once) is in
+// exactly one of three classes, on every transport:
+//
+//   - shared: its digest is one of the baseline's layer digests. It is the
+//     same blob: a registry stores it once, and someone who holds the
+//     baseline pulls nothing for it.
+//   - recompressed: its digest is not the baseline's, but its diffID (the
+//     digest of its uncompressed tar) is. It is the same content stored
+//     as another blob: compressed another way (gzip and zstd, another
+//     gzip level or writer), or stored uncompressed (a docker-archive,
+//     whose layer digests are diffIDs). It is not new content, but a
+//     registry stores it again and someone who holds the baseline pulls
+//     it again.
+//   - unique: neither. Content the baseline lacks.
+//
+// So, for someone who holds the baseline, pulling the image transfers
+// Recompressed.Compressed + Unique.Compressed, and the content it adds is
+// Unique alone. A layer whose diffID is not known is matched by its digest
+// alone, unless its blob is the uncompressed tar (its digest is then its
+// content's, see contentKey).
 type Row struct {
 	Image        *layers.Image
 	Compressed   Delta
 	Uncompressed Delta
-	// MatchedBy says which identity decided that a layer of this image is
-	// one of the baseline's: MatchDigest or MatchDiffID.
+	// MatchedBy says how the layers were matched: MatchDigestDiffID, as
+	// Compare does. A row rebuilt from a report written by an earlier
+	// imgsize may carry MatchDigest or MatchDiffID instead, whose figures
+	// mean what they meant then (see those constants).
 	MatchedBy string
-	// Shared is what of this image the baseline already has (layers with
-	// the same identity, see MatchedBy); Unique is what pulling it costs
-	// someone who has the baseline. Each layer counts once. The sizes are
-	// this image's own: where a docker-archive stores its layers
-	// uncompressed, their compressed sizes are unknown (or estimated), and
-	// so are its shared and unique compressed bytes — never 0.
-	Shared, Unique Bytes
-	// Added are this image's layers absent from the baseline; Removed are
-	// the baseline's layers absent from this image.
+	// Shared, Recompressed and Unique sum the sizes of the image's layers
+	// in each class, each blob once. The sizes are this image's own: where
+	// a docker-archive stores its layers uncompressed, their compressed
+	// sizes are unknown (or estimated), and so are the figures they add
+	// to — never 0.
+	Shared, Recompressed, Unique Bytes
+	// SharedLayers counts the shared layers.
+	SharedLayers int
+	// RecompressedLayers are the recompressed layers, in the image's
+	// order, each with the baseline layer of the same content.
+	RecompressedLayers []RecompressedLayer
+	// Added are the image's unique layers; Removed are the baseline's
+	// layers whose blob and content the image both lack. A recompressed
+	// layer is in neither list, nor is the baseline layer it matches.
 	Added, Removed []layers.Layer
-	SharedLayers   int
 }
 
-// The identities layers are matched by (Row.MatchedBy).
+// The ways layers are matched to the baseline's (Row.MatchedBy).
 const (
-	// MatchDigest: layers are the same when their digests (of the blob as
-	// stored, usually compressed) are equal — what a registry dedups on.
+	// MatchDigestDiffID: by digest, then by diffID, as described on Row.
+	MatchDigestDiffID = "digest+diffID"
+	// MatchDigest: an earlier imgsize matched layers by digest alone; a
+	// recompressed layer counted as unique (and added).
 	MatchDigest = "digest"
-	// MatchDiffID: layers are the same when their diffIDs (the digest of
-	// the uncompressed tar) are equal. Used when either image's manifest is
-	// synthetic (a docker-archive): docker save stores layers uncompressed,
-	// so its layer digests are diffIDs and never equal the compressed
-	// digests of the same layers in a registry or OCI layout. A layer whose
-	// DiffID is not known is matched by its digest.
+	// MatchDiffID: an earlier imgsize matched layers by diffID alone in
+	// rows with a docker-archive on either side; a recompressed layer
+	// counted as shared.
 	MatchDiffID = "diffID"
 )
+
+// RecompressedLayer is a layer of the image that holds the same content as
+// a layer of the baseline (equal diffIDs) in a different blob (different
+// digests).
+type RecompressedLayer struct {
+	Layer, Base layers.Layer
+}
 
 // Bytes pairs a compressed and an uncompressed figure.
 type Bytes struct {
@@ -86,13 +119,12 @@ func NewDelta(base, value layers.Size) Delta {
 }
 
 // Compare measures every image against base. base may also appear in
-// images; its row then shows zero deltas.
+// images; its row then shows zero deltas and every layer shared.
 //
-// Layers are matched by digest, unless the baseline's or the image's
-// manifest is synthetic (a docker-archive): that row matches by diffID (see
-// MatchDiffID). Two images that both have real manifests never match by
-// diffID, because equal content compressed differently is a different blob
-// to pull.
+// Layers are matched the same way whatever the images' transports (see
+// Row): by digest first, then by diffID. So the same image pushed as gzip
+// and as zstd, or a docker-archive beside its registry copy, has no unique
+// layer against the other: every layer is recompressed.
 func Compare(base *layers.Image, images ...*layers.Image) *Comparison {
 	c := &Comparison{Base: base}
 	for _, img := range append([]*layers.Image{base}, images...) {
@@ -104,59 +136,68 @@ func Compare(base *layers.Image, images ...*layers.Image) *Comparison {
 func compareOne(base, img *layers.Image) Row {
 	r := Row{
 		Image:        img,
+		MatchedBy:    MatchDigestDiffID,
 		Compressed:   NewDelta(base.Compressed, img.Compressed),
 		Uncompressed: NewDelta(base.Uncompressed, img.Uncompressed),
 	}
-	r.MatchedBy = MatchDigest
-	key := digestKey
-	if base.SyntheticManifest || img.SyntheticManifest {
-		r.MatchedBy, key = MatchDiffID, diffIDKey
-	}
-	inBase := keys(base, key)
-	inImg := keys(img, key)
-	var sharedC, sharedU, uniqueC, uniqueU []layers.Size
+	baseBlobs, baseContent := index(base)
+	imgBlobs, imgContent := index(img)
+	var sharedC, sharedU, recompC, recompU, uniqueC, uniqueU []layers.Size
 	seen := map[v1.Hash]bool{}
 	for _, l := range img.Layers {
-		k := key(l)
-		if seen[k] {
+		if seen[l.Digest] {
 			continue
 		}
-		seen[k] = true
-		if inBase[k] {
+		seen[l.Digest] = true
+		if _, ok := baseBlobs[l.Digest]; ok {
 			r.SharedLayers++
 			sharedC, sharedU = append(sharedC, l.Compressed), append(sharedU, l.Uncompressed)
+		} else if b, ok := baseContent[contentKey(l)]; ok {
+			r.RecompressedLayers = append(r.RecompressedLayers, RecompressedLayer{Layer: l, Base: b})
+			recompC, recompU = append(recompC, l.Compressed), append(recompU, l.Uncompressed)
 		} else {
 			r.Added = append(r.Added, l)
 			uniqueC, uniqueU = append(uniqueC, l.Compressed), append(uniqueU, l.Uncompressed)
 		}
 	}
+	listed := map[v1.Hash]bool{}
 	for _, l := range base.Layers {
-		if k := key(l); !inImg[k] {
+		_, blob := imgBlobs[l.Digest]
+		_, content := imgContent[contentKey(l)]
+		if !blob && !content && !listed[l.Digest] {
 			r.Removed = append(r.Removed, l)
-			inImg[k] = true // list a repeated layer once
+			listed[l.Digest] = true // list a repeated layer once
 		}
 	}
 	r.Shared = Bytes{Compressed: layers.Total(sharedC), Uncompressed: layers.Total(sharedU)}
+	r.Recompressed = Bytes{Compressed: layers.Total(recompC), Uncompressed: layers.Total(recompU)}
 	r.Unique = Bytes{Compressed: layers.Total(uniqueC), Uncompressed: layers.Total(uniqueU)}
 	return r
 }
 
-func digestKey(l layers.Layer) v1.Hash { return l.Digest }
-
-// diffIDKey is l's DiffID, or its digest when the DiffID is not known. The
-// two cannot be confused: a digest equals a diffID only when the blob is
-// the uncompressed tar itself, and then it is the same content.
-func diffIDKey(l layers.Layer) v1.Hash {
+// contentKey identifies a layer's content: its DiffID, or its digest when
+// the DiffID is not known. The two cannot be confused: a digest equals a
+// diffID only when the blob is the uncompressed tar itself, and then it is
+// the same content.
+func contentKey(l layers.Layer) v1.Hash {
 	if l.DiffID == (v1.Hash{}) {
 		return l.Digest
 	}
 	return l.DiffID
 }
 
-func keys(img *layers.Image, key func(layers.Layer) v1.Hash) map[v1.Hash]bool {
-	m := make(map[v1.Hash]bool, len(img.Layers))
+// index maps img's layers by digest and by content key, the first layer
+// of each kept.
+func index(img *layers.Image) (blobs, content map[v1.Hash]layers.Layer) {
+	blobs = make(map[v1.Hash]layers.Layer, len(img.Layers))
+	content = make(map[v1.Hash]layers.Layer, len(img.Layers))
 	for _, l := range img.Layers {
-		m[key(l)] = true
+		if _, ok := blobs[l.Digest]; !ok {
+			blobs[l.Digest] = l
+		}
+		if _, ok := content[contentKey(l)]; !ok {
+			content[contentKey(l)] = l
+		}
 	}
-	return m
+	return blobs, content
 }

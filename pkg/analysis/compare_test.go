@@ -123,29 +123,32 @@ func archiveImage() *layers.Image {
 	return img
 }
 
-func TestCompareDockerArchiveMatchesByDiffID(t *testing.T) {
+func TestCompareDockerArchiveIsRecompressed(t *testing.T) {
 	t.Run("registry baseline", func(t *testing.T) {
 		c := analysis.Compare(registryImage(), archiveImage())
-		if got := c.Rows[0].MatchedBy; got != analysis.MatchDigest {
-			t.Errorf("baseline row against itself matched by %q, want digest", got)
+		if b := c.Rows[0]; b.SharedLayers != 2 || len(b.RecompressedLayers) != 0 {
+			t.Errorf("baseline row against itself: shared %d, recompressed %d; want 2, 0", b.SharedLayers, len(b.RecompressedLayers))
 		}
 		r := c.Rows[1]
-		if r.MatchedBy != analysis.MatchDiffID {
-			t.Errorf("matched by %q, want diffID", r.MatchedBy)
+		if r.SharedLayers != 0 || len(r.RecompressedLayers) != 2 || len(r.Added) != 0 || len(r.Removed) != 0 {
+			t.Errorf("shared %d, recompressed %d, added %d, removed %d; want 0, 2, 0, 0", r.SharedLayers, len(r.RecompressedLayers), len(r.Added), len(r.Removed))
 		}
-		if r.SharedLayers != 2 || len(r.Added) != 0 || len(r.Removed) != 0 {
-			t.Errorf("shared %d layers, added %d, removed %d; want 2, 0, 0", r.SharedLayers, len(r.Added), len(r.Removed))
+		for i, p := range r.RecompressedLayers {
+			if p.Layer.Digest != archiveImage().Layers[i].Digest || p.Base.Digest != registryImage().Layers[i].Digest {
+				t.Errorf("pair %d: %s with baseline %s", i, p.Layer.Digest, p.Base.Digest)
+			}
 		}
-		if r.Shared.Uncompressed != exact(1_100) {
-			t.Errorf("shared uncompressed %+v, want exact 1100", r.Shared.Uncompressed)
+		if r.Recompressed.Uncompressed != exact(1_100) {
+			t.Errorf("recompressed uncompressed %+v, want exact 1100", r.Recompressed.Uncompressed)
 		}
-		// The archive's layers have no compressed size: what it shares is
-		// unknown in compressed bytes, never 0 and never the registry's.
-		if r.Shared.Compressed.Known() {
-			t.Errorf("shared compressed %+v, want unknown", r.Shared.Compressed)
+		// The archive's layers have no compressed size: what it holds of
+		// the baseline's content is unknown in compressed bytes, never 0
+		// and never the registry's.
+		if r.Recompressed.Compressed.Known() {
+			t.Errorf("recompressed compressed %+v, want unknown", r.Recompressed.Compressed)
 		}
-		if r.Unique.Compressed != exact(0) || r.Unique.Uncompressed != exact(0) {
-			t.Errorf("unique %+v, want exact 0: nothing is unique", r.Unique)
+		if r.Shared.Compressed != exact(0) || r.Unique.Compressed != exact(0) || r.Unique.Uncompressed != exact(0) {
+			t.Errorf("shared %+v unique %+v, want exact 0: no blob is the baseline's, no content new", r.Shared, r.Unique)
 		}
 		if r.Compressed.Known {
 			t.Errorf("compressed delta against an archive %+v, want unknown", r.Compressed)
@@ -157,20 +160,21 @@ func TestCompareDockerArchiveMatchesByDiffID(t *testing.T) {
 
 	t.Run("archive baseline", func(t *testing.T) {
 		c := analysis.Compare(archiveImage(), registryImage())
-		if got := c.Rows[0].MatchedBy; got != analysis.MatchDiffID {
-			t.Errorf("archive baseline against itself matched by %q, want diffID", got)
+		if b := c.Rows[0]; b.SharedLayers != 2 || len(b.RecompressedLayers) != 0 {
+			t.Errorf("archive baseline against itself: shared %d, recompressed %d; want 2, 0", b.SharedLayers, len(b.RecompressedLayers))
 		}
 		r := c.Rows[1]
-		if r.MatchedBy != analysis.MatchDiffID || r.SharedLayers != 2 || len(r.Added) != 0 || len(r.Removed) != 0 {
-			t.Errorf("matched by %q: shared %d, added %d, removed %d; want diffID, 2, 0, 0", r.MatchedBy, r.SharedLayers, len(r.Added), len(r.Removed))
+		if len(r.RecompressedLayers) != 2 || r.SharedLayers != 0 || len(r.Added) != 0 || len(r.Removed) != 0 {
+			t.Errorf("recompressed %d, shared %d, added %d, removed %d; want 2, 0, 0, 0", len(r.RecompressedLayers), r.SharedLayers, len(r.Added), len(r.Removed))
 		}
-		// The registry image's own compressed sizes: 300 + 30.
-		if r.Shared.Compressed != exact(330) {
-			t.Errorf("shared compressed %+v, want exact 330", r.Shared.Compressed)
+		// The registry image's own compressed sizes: 300 + 30, all of it
+		// to pull for someone who holds the archive's content as blobs.
+		if r.Recompressed.Compressed != exact(330) {
+			t.Errorf("recompressed compressed %+v, want exact 330", r.Recompressed.Compressed)
 		}
 	})
 
-	t.Run("unknown diffID falls back to digest", func(t *testing.T) {
+	t.Run("unknown diffID: matched by digest", func(t *testing.T) {
 		// Layer 1 was pushed uncompressed (its digest is its content's) and
 		// layer 2 gzipped; neither diffID is known, as when a config lists
 		// the wrong number of them.
@@ -179,30 +183,62 @@ func TestCompareDockerArchiveMatchesByDiffID(t *testing.T) {
 			layers.Layer{Digest: hash('b'), Compressed: exact(30), Uncompressed: exact(100)},
 		)
 		r := analysis.Compare(archiveImage(), reg).Rows[1]
-		if r.MatchedBy != analysis.MatchDiffID || r.SharedLayers != 1 {
-			t.Errorf("matched by %q, shared %d; want diffID, 1", r.MatchedBy, r.SharedLayers)
+		if r.SharedLayers != 1 || len(r.RecompressedLayers) != 0 {
+			t.Errorf("shared %d, recompressed %d; want 1, 0", r.SharedLayers, len(r.RecompressedLayers))
 		}
 		if len(r.Added) != 1 || r.Added[0].Digest != hash('b') || len(r.Removed) != 1 || r.Removed[0].Digest != hash('2') {
 			t.Errorf("added %v removed %v, want b and 2", r.Added, r.Removed)
 		}
 	})
 
-	t.Run("two registry images match only by digest", func(t *testing.T) {
-		// The same content compressed another way (say zstd): equal
-		// diffIDs, different blobs. Pulling it costs every byte again.
-		zstd := image(
-			layers.Layer{Digest: hash('c'), DiffID: hash('1'), Compressed: exact(250), Uncompressed: exact(1_000)},
-			layers.Layer{Digest: hash('d'), DiffID: hash('2'), Compressed: exact(25), Uncompressed: exact(100)},
-		)
-		r := analysis.Compare(registryImage(), zstd).Rows[1]
-		if r.MatchedBy != analysis.MatchDigest {
-			t.Errorf("matched by %q, want digest", r.MatchedBy)
-		}
-		if r.SharedLayers != 0 || len(r.Added) != 2 || len(r.Removed) != 2 {
-			t.Errorf("shared %d, added %d, removed %d; want 0, 2, 2", r.SharedLayers, len(r.Added), len(r.Removed))
-		}
-		if r.Unique.Compressed != exact(275) || r.Shared.Compressed != exact(0) {
-			t.Errorf("unique %+v shared %+v, want 275 and 0", r.Unique.Compressed, r.Shared.Compressed)
+	t.Run("unknown diffID of an uncompressed blob matches a diffID", func(t *testing.T) {
+		// The registry's layer 1 is the uncompressed tar whose diffID the
+		// config does not list: its digest is its content's, the
+		// baseline's layer a's diffID.
+		reg := image(layers.Layer{Digest: hash('1'), Compressed: exact(1_000), Uncompressed: exact(1_000)})
+		r := analysis.Compare(registryImage(), reg).Rows[1]
+		if len(r.RecompressedLayers) != 1 || r.RecompressedLayers[0].Base.Digest != hash('a') || len(r.Removed) != 1 || r.Removed[0].Digest != hash('b') {
+			t.Errorf("recompressed %v removed %v; want 1 with a, and b removed", r.RecompressedLayers, r.Removed)
 		}
 	})
+}
+
+// The same image compressed another way (say zstd): equal diffIDs,
+// different blobs. No content is new, yet pulling it costs every byte
+// again.
+func TestCompareRecompressed(t *testing.T) {
+	zstd := image(
+		layers.Layer{Digest: hash('c'), DiffID: hash('1'), Compressed: exact(250), Uncompressed: exact(1_000)},
+		layers.Layer{Digest: hash('d'), DiffID: hash('2'), Compressed: exact(25), Uncompressed: exact(100)},
+	)
+	r := analysis.Compare(registryImage(), zstd).Rows[1]
+	if r.SharedLayers != 0 || len(r.RecompressedLayers) != 2 || len(r.Added) != 0 || len(r.Removed) != 0 {
+		t.Errorf("shared %d, recompressed %d, added %d, removed %d; want 0, 2, 0, 0", r.SharedLayers, len(r.RecompressedLayers), len(r.Added), len(r.Removed))
+	}
+	if r.Recompressed.Compressed != exact(275) || r.Recompressed.Uncompressed != exact(1_100) {
+		t.Errorf("recompressed %+v, want 275 and 1100", r.Recompressed)
+	}
+	if r.Unique.Compressed != exact(0) || r.Shared.Compressed != exact(0) {
+		t.Errorf("unique %+v shared %+v, want 0 and 0", r.Unique.Compressed, r.Shared.Compressed)
+	}
+
+	// A rebuild of the zstd image that keeps layer c's blob, recompresses
+	// layer 2 (digest e) and adds new content (f, diffID 3); the
+	// baseline's layer a is then shared by blob, b only by content.
+	mixed := image(
+		layers.Layer{Digest: hash('a'), DiffID: hash('1'), Compressed: exact(300), Uncompressed: exact(1_000)},
+		layers.Layer{Digest: hash('e'), DiffID: hash('2'), Compressed: exact(20), Uncompressed: exact(100)},
+		layers.Layer{Digest: hash('f'), DiffID: hash('3'), Compressed: exact(7), Uncompressed: exact(9)},
+		layers.Layer{Digest: hash('e'), DiffID: hash('2'), Compressed: exact(20), Uncompressed: exact(100)},
+	)
+	r = analysis.Compare(registryImage(), mixed).Rows[1]
+	if r.SharedLayers != 1 || r.Shared.Compressed != exact(300) {
+		t.Errorf("shared %d layers, %+v; want 1, 300", r.SharedLayers, r.Shared.Compressed)
+	}
+	if len(r.RecompressedLayers) != 1 || r.RecompressedLayers[0].Layer.Digest != hash('e') || r.RecompressedLayers[0].Base.Digest != hash('b') || r.Recompressed.Compressed != exact(20) {
+		t.Errorf("recompressed %+v (%+v); want e for b, 20 bytes once", r.RecompressedLayers, r.Recompressed.Compressed)
+	}
+	if len(r.Added) != 1 || r.Added[0].Digest != hash('f') || r.Unique.Compressed != exact(7) || len(r.Removed) != 0 {
+		t.Errorf("added %v (%+v) removed %v; want f, 7 bytes, none removed", r.Added, r.Unique.Compressed, r.Removed)
+	}
 }

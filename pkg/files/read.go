@@ -45,6 +45,12 @@ func Read(ctx context.Context, src *source.Image, opts Options) ([]Layer, error)
 	if src.Recorded != nil {
 		return nil, errdefs.Wrap(errdefs.ErrUnsupported, errors.New("a saved report records sizes, not files; name the image itself"))
 	}
+	// An engine's image has no layer bytes until the engine exports it;
+	// the export is kept with src, so the model reads it too.
+	src, err := src.Export(ctx)
+	if err != nil {
+		return nil, err
+	}
 	m, err := src.Image.Manifest()
 	if err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("parsing manifest: %w", err))

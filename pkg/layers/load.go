@@ -104,6 +104,9 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 	if src.Recorded != nil {
 		return fromRecorded(src)
 	}
+	if src.Engine != nil {
+		return fromEngine(ctx, src, opts)
+	}
 	img := src.Image
 	out := &Image{Ref: src.Arg, Name: src.Name, Transport: string(src.Transport)}
 	var err error

@@ -85,6 +85,10 @@ type Image struct {
 	// Recorded is set when the figures were read from a saved report, not
 	// measured from the image in this run.
 	Recorded *Recorded
+	// ConfigUnknown, when set, says why the config's size is not known
+	// (an image read from an engine's metadata, which does not include
+	// the config itself); ConfigSize is then 0.
+	ConfigUnknown string
 }
 
 // Recorded says which report an image's figures were read from.

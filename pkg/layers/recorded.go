@@ -26,7 +26,6 @@ func fromRecorded(src *source.Image) (*Image, error) {
 		Transport:         rec.Transport,
 		SyntheticManifest: rec.SyntheticManifest,
 		MediaType:         types.MediaType(rec.MediaType),
-		ConfigSize:        rec.ConfigBytes,
 		Recorded: &Recorded{
 			Path:      r.Path,
 			Ref:       rec.Ref,
@@ -41,6 +40,11 @@ func fromRecorded(src *source.Image) (*Image, error) {
 	}
 	if out.ConfigDigest, err = recordedHash(rec.ConfigDigest); err != nil {
 		return nil, corruptRecord("configDigest", err)
+	}
+	if rec.ConfigBytes != nil {
+		out.ConfigSize = *rec.ConfigBytes
+	} else {
+		out.ConfigUnknown = "the report records no config size"
 	}
 	if rec.ManifestBytes != nil {
 		out.ManifestSize = *rec.ManifestBytes

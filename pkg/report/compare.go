@@ -85,6 +85,7 @@ type layerSection struct {
 func newCompareView(c *analysis.Comparison, opts Options) compareView {
 	labels := rowLabels(c)
 	basis := ratioBasis(c)
+	recompressed := anyRecompressed(c)
 	v := compareView{baseline: labels[0]}
 	var lg legend
 	v.summary = grid{columns: []column{
@@ -95,19 +96,28 @@ func newCompareView(c *analysis.Comparison, opts Options) compareView {
 		{header: "Δ UNCOMPRESSED", align: right},
 		{header: "RATIO (" + strings.ToUpper(basis) + ")", align: right},
 		{header: "SHARED COMPRESSED", align: right},
-		{header: "UNIQUE COMPRESSED", align: right},
-		{header: "LAYERS", align: right},
 	}}
+	if recompressed {
+		v.summary.columns = append(v.summary.columns, column{header: "RECOMPRESSED", align: right})
+	}
+	v.summary.columns = append(v.summary.columns,
+		column{header: "UNIQUE COMPRESSED", align: right},
+		column{header: "LAYERS", align: right},
+	)
 	for i, r := range c.Rows {
 		img := r.Image
 		comp := lg.size(img.Compressed, "compressed", opts.Binary)
 		uncomp := lg.size(img.Uncompressed, "uncompressed", opts.Binary)
 		if i == 0 {
 			// Deltas against itself say nothing; leave them blank.
-			v.summary.add(labels[i]+" (baseline)", comp, "", uncomp, "", "", "", "", strconv.Itoa(len(img.Layers)))
+			cells := []string{labels[i] + " (baseline)", comp, "", uncomp, "", "", ""}
+			if recompressed {
+				cells = append(cells, "")
+			}
+			v.summary.add(append(cells, "", strconv.Itoa(len(img.Layers)))...)
 			continue
 		}
-		v.summary.add(
+		cells := []string{
 			labels[i],
 			comp,
 			deltaCell(&lg, r.Compressed, "compressed", opts.Binary),
@@ -115,29 +125,104 @@ func newCompareView(c *analysis.Comparison, opts Options) compareView {
 			deltaCell(&lg, r.Uncompressed, "uncompressed", opts.Binary),
 			ratioCell(&lg, basisDelta(r, basis), basis),
 			lg.size(r.Shared.Compressed, "compressed", opts.Binary),
+		}
+		if recompressed {
+			cells = append(cells, lg.size(r.Recompressed.Compressed, "compressed", opts.Binary))
+		}
+		v.summary.add(append(cells,
 			lg.size(r.Unique.Compressed, "compressed", opts.Binary),
-			fmt.Sprintf("%d (+%d −%d)", len(img.Layers), len(r.Added), len(r.Removed)),
-		)
+			layersCell(img, r),
+		)...)
 	}
-	v.notes = []string{
-		"RATIO: baseline size ÷ image size, on " + basis + " sizes" + basisWhy(basis) + ".",
-		"SHARED / UNIQUE COMPRESSED: compressed bytes of the image's layers that the baseline has / does not have (" + sameLayers(c, labels) + ").",
+	v.notes = []string{"RATIO: baseline size ÷ image size, on " + basis + " sizes" + basisWhy(basis) + "."}
+	if recompressed {
+		v.notes = append(v.notes,
+			"SHARED / RECOMPRESSED / UNIQUE COMPRESSED: compressed bytes of the image's layers that are the baseline's own blobs (same digest) / hold a baseline layer's content in another blob (same diffID, different digest) / hold content the baseline lacks. Someone who has the baseline pulls RECOMPRESSED + UNIQUE; only UNIQUE is new content.")
+		for i, r := range c.Rows {
+			if i > 0 && len(r.RecompressedLayers) > 0 {
+				v.notes = append(v.notes, labels[i]+": "+recompressedNote(c.Base, r))
+			}
+		}
+	} else {
+		v.notes = append(v.notes,
+			"SHARED / UNIQUE COMPRESSED: compressed bytes of the image's layers that are the baseline's own blobs (same digest) / hold content the baseline lacks (no baseline layer has the same digest or diffID): UNIQUE is what someone who has the baseline pulls.")
 	}
-	if n := matchedByDiffID(c, labels); len(n) > 0 {
-		v.notes = append(v.notes, "diffID: the digest of a layer's uncompressed tar. docker save stores layers uncompressed, so a docker-archive's layer digests are diffIDs and never equal the compressed digests of a registry or an OCI layout; rows with a docker-archive on either side match layers by diffID (by digest where a layer's diffID is unknown).")
+	for i, r := range c.Rows {
+		switch {
+		case i == 0 || !legacyMatch(r):
+		case r.MatchedBy == analysis.MatchDiffID:
+			v.notes = append(v.notes, labels[i]+": compared by an earlier imgsize, which matched layers by diffID alone: SHARED includes layers with the baseline's content in other blobs.")
+		default:
+			v.notes = append(v.notes, labels[i]+": compared by an earlier imgsize, which matched layers by digest alone: UNIQUE and the layers only in the image include layers with the baseline's content in other blobs.")
+		}
 	}
-	v.notes = append(v.notes, "LAYERS: layer count (+ layers only in the image, − layers only in the baseline).")
+	if hasArchive(c) {
+		v.notes = append(v.notes, "diffID: the digest of a layer's uncompressed tar. docker save stores layers uncompressed, so a docker-archive's layer digests are diffIDs and never equal the compressed digests of a registry or an OCI layout: against those, its layers are recompressed, not shared.")
+	}
+	layersNote := "LAYERS: layer count (+ layers only in the image, − layers only in the baseline)."
+	if recompressed {
+		layersNote = "LAYERS: layer count (+ layers only in the image, − layers only in the baseline, and the layers recompressed, which are in neither)."
+	}
+	v.notes = append(v.notes, layersNote)
 	v.legend = lg.Lines()
 	for i, r := range c.Rows {
 		if i == 0 {
 			continue
 		}
-		v.sections = append(v.sections,
-			newLayerSection("Layers only in "+labels[i], r.Added, opts),
-			newLayerSection("Layers only in baseline "+labels[0]+" (not in "+labels[i]+")", r.Removed, opts),
-		)
+		v.sections = append(v.sections, newLayerSection("Layers only in "+labels[i], r.Added, opts))
+		if len(r.RecompressedLayers) > 0 {
+			v.sections = append(v.sections, newRecompressedSection("Layers recompressed in "+labels[i]+" (the content of baseline "+labels[0]+"'s, in other blobs)", r.RecompressedLayers, opts))
+		}
+		v.sections = append(v.sections, newLayerSection("Layers only in baseline "+labels[0]+" (not in "+labels[i]+")", r.Removed, opts))
 	}
 	return v
+}
+
+// anyRecompressed reports whether a row other than the baseline's has a
+// recompressed layer: only then does the summary show the column.
+func anyRecompressed(c *analysis.Comparison) bool {
+	for i, r := range c.Rows {
+		if i > 0 && len(r.RecompressedLayers) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// hasArchive reports whether any image compared has a synthetic manifest
+// (a docker-archive), whose layer digests are diffIDs.
+func hasArchive(c *analysis.Comparison) bool {
+	for _, r := range c.Rows {
+		if r.Image.SyntheticManifest {
+			return true
+		}
+	}
+	return false
+}
+
+// layersCell is a row's LAYERS cell: the count, the layers only in the
+// image (+) and only in the baseline (−), and the recompressed ones.
+func layersCell(img *layers.Image, r analysis.Row) string {
+	s := fmt.Sprintf("%d (+%d −%d", len(img.Layers), len(r.Added), len(r.Removed))
+	if n := len(r.RecompressedLayers); n > 0 {
+		s += fmt.Sprintf(", %d recompressed", n)
+	}
+	return s + ")"
+}
+
+// recompressedNote says what a row's recompressed layers are: the same
+// content as the baseline's in other blobs, stored uncompressed where
+// either side is a docker-archive.
+func recompressedNote(base *layers.Image, r analysis.Row) string {
+	n := len(r.RecompressedLayers)
+	s := fmt.Sprintf("%d layers hold", n)
+	if n == 1 {
+		s = "1 layer holds"
+	}
+	if r.Image.SyntheticManifest || base.SyntheticManifest {
+		return s + " the same content as the baseline's but stored differently (different digests, same diffID: a docker-archive stores layers uncompressed): not new content, yet not the baseline's blobs."
+	}
+	return s + " the same content as the baseline's but compressed differently (different digests, same diffID): a registry stores and a client pulls them again."
 }
 
 func basisWhy(basis string) string {
@@ -168,32 +253,6 @@ func rowLabels(c *analysis.Comparison) []string {
 		}
 	}
 	return labels
-}
-
-// matchedByDiffID lists the labels of the rows other than the baseline's
-// whose layers were matched by diffID.
-func matchedByDiffID(c *analysis.Comparison, labels []string) []string {
-	var out []string
-	for i, r := range c.Rows {
-		if i > 0 && r.MatchedBy == analysis.MatchDiffID {
-			out = append(out, labels[i])
-		}
-	}
-	return out
-}
-
-// sameLayers says when two layers count as the same, for the notes: by
-// digest, by diffID for every row, or by diffID for the rows named.
-func sameLayers(c *analysis.Comparison, labels []string) string {
-	n := matchedByDiffID(c, labels)
-	switch {
-	case len(n) == 0:
-		return "layers are the same when their digests are"
-	case len(n) == len(c.Rows)-1:
-		return "layers are the same when their diffIDs are"
-	default:
-		return "layers are the same when their digests are; for " + strings.Join(n, ", ") + ", when their diffIDs are"
-	}
 }
 
 func imageLabel(img *layers.Image) string {
@@ -249,6 +308,45 @@ func newLayerSection(title string, ls []layers.Layer, opts Options) layerSection
 			lg.size(l.Compressed, "compressed", opts.Binary),
 			lg.size(l.Uncompressed, "uncompressed", opts.Binary),
 			createdBy(l.CreatedBy),
+		)
+	}
+	sec.legend = lg.Lines()
+	return sec
+}
+
+// newRecompressedSection lists an image's recompressed layers in its
+// order, each beside the baseline layer of the same content: the blobs
+// differ, so do their compressed sizes; the uncompressed tar is the same.
+func newRecompressedSection(title string, ps []analysis.RecompressedLayer, opts Options) layerSection {
+	var lg legend
+	sec := layerSection{title: title}
+	mine := make([]layers.Layer, len(ps))
+	theirs := make([]layers.Layer, len(ps))
+	for i, p := range ps {
+		mine[i], theirs[i] = p.Layer, p.Base
+	}
+	sec.summary = joinFields([]field{
+		{"Layers", strconv.Itoa(len(ps))},
+		{"Compressed", lg.size(totalOf(mine, compressedOf), "compressed", opts.Binary)},
+		{"Baseline compressed", lg.size(totalOf(theirs, compressedOf), "compressed", opts.Binary)},
+		{"Uncompressed", lg.size(totalOf(mine, uncompressedOf), "uncompressed", opts.Binary)},
+	})
+	sec.grid = grid{columns: []column{
+		{header: "DIGEST", code: true},
+		{header: "BASELINE DIGEST", code: true},
+		{header: "COMPRESSED", align: right},
+		{header: "BASELINE COMPRESSED", align: right},
+		{header: "UNCOMPRESSED", align: right},
+		{header: "CREATED BY", code: true},
+	}}
+	for _, p := range ps {
+		sec.grid.add(
+			shortDigest(hashString(p.Layer.Digest)),
+			shortDigest(hashString(p.Base.Digest)),
+			lg.size(p.Layer.Compressed, "compressed", opts.Binary),
+			lg.size(p.Base.Compressed, "compressed", opts.Binary),
+			lg.size(p.Layer.Uncompressed, "uncompressed", opts.Binary),
+			createdBy(p.Layer.CreatedBy),
 		)
 	}
 	sec.legend = lg.Lines()
@@ -345,7 +443,12 @@ func compareMarkdown(w io.Writer, c *analysis.Comparison, opts Options) error {
 // their provenances, and one summed over layers (shared, unique) the
 // weakest of theirs. An unknown figure is an empty cell, its provenance
 // "unknown". matched_by says how layers were matched to the baseline's:
-// "digest", or "diffID" when either image is a docker-archive.
+// "digest+diffID" (see schema.RowRecord): shared layers are the
+// baseline's own blobs, recompressed ones hold a baseline layer's content
+// in another blob, unique ones content the baseline lacks; added_layers
+// counts the unique layers and removed_layers the baseline's whose blob
+// and content the image both lack. The recompressed columns come last, so
+// the earlier columns keep their places.
 var compareHeader = []string{
 	"image", "name", "digest", "baseline",
 	"compressed_bytes", "compressed_provenance", "uncompressed_bytes", "uncompressed_provenance",
@@ -355,6 +458,8 @@ var compareHeader = []string{
 	"shared_compressed_bytes", "shared_compressed_provenance", "unique_compressed_bytes", "unique_compressed_provenance",
 	"shared_uncompressed_bytes", "shared_uncompressed_provenance", "unique_uncompressed_bytes", "unique_uncompressed_provenance",
 	"shared_layers", "added_layers", "removed_layers",
+	"recompressed_compressed_bytes", "recompressed_compressed_provenance",
+	"recompressed_uncompressed_bytes", "recompressed_uncompressed_provenance", "recompressed_layers",
 }
 
 func compareCSV(w io.Writer, c *analysis.Comparison) error {
@@ -379,6 +484,9 @@ func compareCSV(w io.Writer, c *analysis.Comparison) error {
 			csvBytes(r.Shared.Uncompressed), csvProvenance(r.Shared.Uncompressed),
 			csvBytes(r.Unique.Uncompressed), csvProvenance(r.Unique.Uncompressed),
 			strconv.Itoa(r.SharedLayers), strconv.Itoa(len(r.Added)), strconv.Itoa(len(r.Removed)),
+			csvBytes(r.Recompressed.Compressed), csvProvenance(r.Recompressed.Compressed),
+			csvBytes(r.Recompressed.Uncompressed), csvProvenance(r.Recompressed.Uncompressed),
+			recompressedCount(r),
 		})
 		if err != nil {
 			return fmt.Errorf("writing CSV report: %w", err)
@@ -389,6 +497,22 @@ func compareCSV(w io.Writer, c *analysis.Comparison) error {
 		return fmt.Errorf("writing CSV report: %w", err)
 	}
 	return nil
+}
+
+// recompressedCount is the number of a row's recompressed layers, empty
+// for a row an earlier imgsize matched another way (not counted then).
+func recompressedCount(r analysis.Row) string {
+	if legacyMatch(r) {
+		return ""
+	}
+	return strconv.Itoa(len(r.RecompressedLayers))
+}
+
+// legacyMatch reports whether r was matched by an earlier imgsize, which
+// did not tell recompressed layers apart (a row read back from its
+// report): analysis.MatchDigest or analysis.MatchDiffID.
+func legacyMatch(r analysis.Row) bool {
+	return r.MatchedBy == analysis.MatchDigest || r.MatchedBy == analysis.MatchDiffID
 }
 
 // csvDeltaProvenance is the provenance of a figure computed from d's two

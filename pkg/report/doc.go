@@ -16,9 +16,13 @@
 // does not exist (the manifest digest, media type and size of a
 // docker-archive, whose manifest is synthetic).
 //
-// A comparison says how layers were matched to the baseline's: by digest,
-// or by diffID for a row with a docker-archive on either side (the notes
-// under the table, JSON comparison.rows[].matchedBy, CSV matched_by).
+// A comparison sorts each image's layers against the baseline's, the same
+// way on every transport: shared (the same blob, by digest), recompressed
+// (the same content in another blob, by diffID: gzip against zstd, or a
+// docker-archive's uncompressed layers) and unique (content the baseline
+// lacks). The notes under the table say what each means and what pulling
+// costs; JSON has comparison.rows[].matchedBy "digest+diffID", CSV
+// matched_by.
 //
 // Every string from outside imgsize (names, references, history, paths,
 // annotations, errors, reasons) is printed through one step, Terminal:

@@ -144,3 +144,18 @@ func archiveImage() *layers.Image {
 	img.MediaType = ""
 	return img
 }
+
+// zstd: single pushed again with zstd: each layer's content (its diffID)
+// is single's, each blob (its digest) another, and smaller. Compressed
+// 350,000,000 + 900 + 900,000 = 350,900,900 B; uncompressed as single's.
+func zstdImage() *layers.Image {
+	sizes := []int64{350_000_000, 900, 900_000}
+	var ls []layers.Layer
+	for i, l := range singleImage().Layers {
+		l.Digest = hash(string(rune('a'+i)) + "2")
+		l.MediaType = types.OCILayerZStd
+		l.Compressed = exact(sizes[i])
+		ls = append(ls, l)
+	}
+	return image("example.com/app:zstd", "example.com/app:zstd", "b", 700, 1_500, ls...)
+}

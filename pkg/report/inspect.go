@@ -68,7 +68,7 @@ func newImageView(img *layers.Image, opts Options) imageView {
 		{"Compressed", lg.size(img.Compressed, "compressed", opts.Binary)},
 		{"Uncompressed", lg.size(img.Uncompressed, "uncompressed", opts.Binary)},
 		{"Layers", strconv.Itoa(len(img.Layers))},
-		{"Config", FormatBytes(img.ConfigSize, opts.Binary)},
+		{"Config", configSize(img, &lg, opts.Binary)},
 		{"Manifest", manifestSize(img, opts.Binary)},
 	}
 	v.layers = grid{columns: []column{
@@ -89,6 +89,15 @@ func newImageView(img *layers.Image, opts Options) imageView {
 	}
 	v.legend = lg.Lines()
 	return v
+}
+
+// configSize is the config's size, or the unknown mark and its reason
+// when the source did not hand the config out (an engine image).
+func configSize(img *layers.Image, lg *legend, binary bool) string {
+	if img.ConfigUnknown != "" {
+		return lg.size(layers.Size{Provenance: layers.Unknown, Reason: img.ConfigUnknown}, "config", binary)
+	}
+	return FormatBytes(img.ConfigSize, binary)
 }
 
 func nonEmpty(fs ...field) []field {

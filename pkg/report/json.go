@@ -41,7 +41,7 @@ func compareDocument(c *analysis.Comparison, opts Options) *schema.Document {
 	}
 	for i, r := range c.Rows {
 		d.Images = append(d.Images, imageRecord(r.Image))
-		d.Comparison.Rows = append(d.Comparison.Rows, schema.RowRecord{
+		rec := schema.RowRecord{
 			Image:         i,
 			MatchedBy:     r.MatchedBy,
 			Compressed:    deltaRecord(r.Compressed),
@@ -51,7 +51,15 @@ func compareDocument(c *analysis.Comparison, opts Options) *schema.Document {
 			SharedLayers:  r.SharedLayers,
 			AddedLayers:   layerDigests(r.Added),
 			RemovedLayers: layerDigests(r.Removed),
-		})
+		}
+		// A row an earlier imgsize matched another way (read back from
+		// its report) has no recompressed figures to write.
+		if !legacyMatch(r) {
+			recompressed := bytesRecord(r.Recompressed)
+			rec.Recompressed = &recompressed
+			rec.RecompressedLayers = recompressedDigests(r.RecompressedLayers)
+		}
+		d.Comparison.Rows = append(d.Comparison.Rows, rec)
 	}
 	return d
 }
@@ -66,7 +74,7 @@ func imageRecord(img *layers.Image) schema.ImageRecord {
 		Platform:          platformString(img.Platform),
 		ConfigDigest:      hashString(img.ConfigDigest),
 		SyntheticManifest: img.SyntheticManifest,
-		ConfigBytes:       img.ConfigSize,
+		ConfigBytes:       configBytes(img),
 		Compressed:        sizeRecord(img.Compressed),
 		Uncompressed:      sizeRecord(img.Uncompressed),
 		Layers:            make([]schema.LayerRecord, 0, len(img.Layers)),
@@ -141,6 +149,14 @@ func layerDigests(ls []layers.Layer) []string {
 	return out
 }
 
+func recompressedDigests(ps []analysis.RecompressedLayer) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, hashString(p.Layer.Digest))
+	}
+	return out
+}
+
 // hashString is h as "sha256:…", or "" for the zero hash.
 func hashString(h v1.Hash) string {
 	if h == (v1.Hash{}) {
@@ -170,4 +186,13 @@ func writeJSON(w io.Writer, d *schema.Document) error {
 		return fmt.Errorf("writing JSON report: %w", err)
 	}
 	return nil
+}
+
+// configBytes is the config's size, nil when it is not known.
+func configBytes(img *layers.Image) *int64 {
+	if img.ConfigUnknown != "" {
+		return nil
+	}
+	n := img.ConfigSize
+	return &n
 }

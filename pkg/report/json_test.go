@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -119,8 +120,8 @@ func TestDecodeJSONSyntheticManifest(t *testing.T) {
 	if raw.Images[1]["syntheticManifest"] != true {
 		t.Errorf("syntheticManifest = %v, want true", raw.Images[1]["syntheticManifest"])
 	}
-	if got := raw.Comparison.Rows[1]["matchedBy"]; got != "diffID" {
-		t.Errorf("matchedBy = %v, want diffID", got)
+	if got := raw.Comparison.Rows[1]["matchedBy"]; got != "digest+diffID" {
+		t.Errorf("matchedBy = %v, want digest+diffID", got)
 	}
 
 	doc, err := schema.Decode(strings.NewReader(written))
@@ -135,7 +136,10 @@ func TestDecodeJSONSyntheticManifest(t *testing.T) {
 		t.Errorf("decoded archive image = %+v", img)
 	}
 	row := doc.Comparison.Rows[1]
-	if row.MatchedBy != "diffID" || row.SharedLayers != 3 || row.Shared.Compressed.Bytes != nil || *row.Shared.Uncompressed.Bytes != 1_002_002_000 {
+	// The archive's layers are single's content stored uncompressed:
+	// recompressed, in sizes of which the compressed one is unknown.
+	if row.MatchedBy != schema.MatchDigestDiffID || row.SharedLayers != 0 || len(row.RecompressedLayers) != 3 || row.Recompressed == nil ||
+		row.Recompressed.Compressed.Bytes != nil || *row.Recompressed.Uncompressed.Bytes != 1_002_002_000 || *row.Unique.Uncompressed.Bytes != 0 {
 		t.Errorf("decoded archive row = %+v", row)
 	}
 	var again bytes.Buffer
@@ -147,23 +151,33 @@ func TestDecodeJSONSyntheticManifest(t *testing.T) {
 	}
 }
 
-// A report written before rows carried matchedBy matched layers by digest.
+// A report written before rows carried matchedBy matched layers by digest,
+// and had no recompressed figures.
 func TestDecodeJSONWithoutMatchedBy(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Compare(&buf, analysis.Compare(singleImage(), multiImage()), Options{Format: JSON}); err != nil {
 		t.Fatal(err)
 	}
-	old := strings.ReplaceAll(buf.String(), `"matchedBy": "digest",`, "")
-	if old == buf.String() {
-		t.Fatal("no matchedBy to remove")
+	old := strings.ReplaceAll(buf.String(), `"matchedBy": "digest+diffID",`, "")
+	old = regexp.MustCompile(`(?s)"recompressed": \{.*?\n        \},\n\s*`).ReplaceAllString(old, "")
+	old = regexp.MustCompile(`"recompressedLayers": \[\],\n\s*`).ReplaceAllString(old, "")
+	if old == buf.String() || strings.Contains(old, "ecompressed") || strings.Contains(old, "matchedBy") {
+		t.Fatalf("matchedBy and recompressed not removed:\n%s", old)
 	}
 	doc, err := schema.Decode(strings.NewReader(old))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, r := range doc.Comparison.Rows {
-		if r.MatchedBy != "digest" {
-			t.Errorf("row %d matchedBy = %q, want digest", i, r.MatchedBy)
+		if r.MatchedBy != "digest" || r.Recompressed != nil || r.RecompressedLayers != nil {
+			t.Errorf("row %d matchedBy = %q, recompressed %v %v; want digest and none", i, r.MatchedBy, r.Recompressed, r.RecompressedLayers)
+		}
+	}
+	// Both values written before recompressed layers were told apart
+	// still read.
+	for _, m := range []string{schema.MatchDigest, schema.MatchDiffID} {
+		if _, err := schema.Decode(strings.NewReader(strings.ReplaceAll(buf.String(), schema.MatchDigestDiffID, m))); err != nil {
+			t.Errorf("matchedBy %q: %v", m, err)
 		}
 	}
 }
@@ -211,11 +225,13 @@ func TestDecodeJSONErrors(t *testing.T) {
 		{"synthetic manifest with a size", archive(func(s string) string {
 			return strings.Replace(s, `"syntheticManifest": true,`, `"syntheticManifest": true, "manifestBytes": 400,`, 1)
 		}), errdefs.ErrCorrupt},
-		{"unknown matchedBy", archive(func(s string) string { return strings.Replace(s, `"matchedBy": "diffID"`, `"matchedBy": "name"`, 1) }), errdefs.ErrCorrupt},
-		{"shared unknown with bytes", archive(func(s string) string {
-			return strings.Replace(s, `"shared": {
+		{"unknown matchedBy", archive(func(s string) string {
+			return strings.Replace(s, `"matchedBy": "digest+diffID"`, `"matchedBy": "name"`, 1)
+		}), errdefs.ErrCorrupt},
+		{"recompressed unknown with bytes", archive(func(s string) string {
+			return strings.Replace(s, `"recompressed": {
           "compressed": {
-            "bytes": null`, `"shared": {
+            "bytes": null`, `"recompressed": {
           "compressed": {
             "bytes": 0`, 1)
 		}), errdefs.ErrCorrupt},

@@ -175,7 +175,10 @@ func TestCompareCSV(t *testing.T) {
 		{2, "delta_compressed_provenance", "exact"},
 		{2, "delta_uncompressed_provenance", "exact"},
 		{2, "ratio_provenance", "exact"},
-		{2, "matched_by", "digest"},
+		{2, "matched_by", "digest+diffID"},
+		{2, "recompressed_compressed_bytes", "0"}, // nothing recompressed: exact 0
+		{2, "recompressed_compressed_provenance", "exact"},
+		{2, "recompressed_layers", "0"},
 		{2, "shared_compressed_bytes", "0"}, // nothing shared: exact 0
 		{2, "shared_compressed_provenance", "exact"},
 		{2, "unique_uncompressed_bytes", "2000000"},
@@ -231,7 +234,7 @@ func TestCompareCSVProvenance(t *testing.T) {
 				"delta_uncompressed_provenance":  "mixed",
 				"ratio_basis":                    "uncompressed",
 				"ratio_provenance":               "mixed",
-				"matched_by":                     "digest",
+				"matched_by":                     "digest+diffID",
 				"shared_uncompressed_bytes":      "1000000000", // layer a
 				"shared_uncompressed_provenance": "exact",
 				"unique_uncompressed_bytes":      "7350000", // layer h
@@ -239,30 +242,34 @@ func TestCompareCSVProvenance(t *testing.T) {
 			},
 		},
 		{
-			// The archive of single: the same layers by diffID, no
-			// compressed size.
+			// The archive of single: the same content (diffIDs) in other
+			// blobs, stored uncompressed: recompressed, no compressed size.
 			name: "archive",
 			c:    analysis.Compare(singleImage(), archiveImage()),
 			row:  1,
 			want: map[string]string{
-				"compressed_bytes":               "",
-				"compressed_provenance":          "unknown",
-				"delta_compressed_bytes":         "",
-				"delta_compressed_provenance":    "unknown",
-				"delta_uncompressed_bytes":       "0",
-				"delta_uncompressed_provenance":  "exact",
-				"ratio":                          "1",
-				"ratio_provenance":               "exact",
-				"matched_by":                     "diffID",
-				"shared_compressed_bytes":        "",
-				"shared_compressed_provenance":   "unknown",
-				"unique_compressed_bytes":        "0",
-				"unique_compressed_provenance":   "exact",
-				"shared_uncompressed_bytes":      "1002002000",
-				"shared_uncompressed_provenance": "exact",
-				"shared_layers":                  "3",
-				"added_layers":                   "0",
-				"removed_layers":                 "0",
+				"compressed_bytes":                     "",
+				"compressed_provenance":                "unknown",
+				"delta_compressed_bytes":               "",
+				"delta_compressed_provenance":          "unknown",
+				"delta_uncompressed_bytes":             "0",
+				"delta_uncompressed_provenance":        "exact",
+				"ratio":                                "1",
+				"ratio_provenance":                     "exact",
+				"matched_by":                           "digest+diffID",
+				"shared_compressed_bytes":              "0",
+				"shared_compressed_provenance":         "exact",
+				"unique_compressed_bytes":              "0",
+				"unique_compressed_provenance":         "exact",
+				"shared_uncompressed_bytes":            "0",
+				"recompressed_compressed_bytes":        "",
+				"recompressed_compressed_provenance":   "unknown",
+				"recompressed_uncompressed_bytes":      "1002002000",
+				"recompressed_uncompressed_provenance": "exact",
+				"recompressed_layers":                  "3",
+				"shared_layers":                        "0",
+				"added_layers":                         "0",
+				"removed_layers":                       "0",
 			},
 		},
 		{
@@ -273,8 +280,8 @@ func TestCompareCSVProvenance(t *testing.T) {
 			want: map[string]string{
 				"delta_compressed_bytes":       "398001000", // 401,001,000 − 3,000,000
 				"delta_compressed_provenance":  "estimated",
-				"matched_by":                   "diffID", // the baseline is an archive
-				"shared_compressed_provenance": "exact",  // nothing shared: exact 0
+				"matched_by":                   "digest+diffID",
+				"shared_compressed_provenance": "exact", // nothing shared: exact 0
 				"unique_compressed_bytes":      "401001000",
 				"unique_compressed_provenance": "exact",
 			},
@@ -295,7 +302,7 @@ func TestCompareCSVProvenance(t *testing.T) {
 	}
 }
 
-func TestCompareArchiveByDiffID(t *testing.T) {
+func TestCompareArchiveIsRecompressed(t *testing.T) {
 	c := analysis.Compare(singleImage(), archiveImage(), multiImage())
 	out := render(t, Compare, Table, c)
 	row := tableRow(t, out, "docker-archive:single.tar")
@@ -304,38 +311,75 @@ func TestCompareArchiveByDiffID(t *testing.T) {
 		"?", "?", // stored uncompressed: no compressed size, no delta
 		"1.00 GB", "0 B (0.0%)", // 1,002,002,000 both
 		"same size",
-		"?", "0 B", // shares all three layers, in bytes it cannot state; nothing unique
-		"3 (+0 −0)",
+		"0 B", // no blob is the baseline's
+		"?",   // all three layers are its content, in bytes it cannot state
+		"0 B", // nothing unique
+		"3 (+0 −0, 3 recompressed)",
 	}
 	if !slices.Equal(row, want) {
 		t.Errorf("archive row = %q\nwant         %q", row, want)
 	}
+	if row := tableRow(t, out, "example.com/app:multi"); !slices.Equal(row[6:], []string{"0 B", "0 B", "800 kB", "1 (+1 −3)"}) {
+		t.Errorf("multi row = %q: nothing shared or recompressed, 800 kB unique", row)
+	}
 	for _, s := range []string{
-		"(layers are the same when their digests are; for docker-archive:single.tar, when their diffIDs are)",
+		"SHARED / RECOMPRESSED / UNIQUE COMPRESSED:",
+		"Someone who has the baseline pulls RECOMPRESSED + UNIQUE",
+		"docker-archive:single.tar: 3 layers hold the same content as the baseline's but stored differently (different digests, same diffID: a docker-archive stores layers uncompressed)",
 		"diffID: the digest of a layer's uncompressed tar.",
 		"Layers only in docker-archive:single.tar: none",
+		"Layers recompressed in docker-archive:single.tar (the content of baseline example.com/app:single's, in other blobs)",
+		"Layers only in baseline example.com/app:single (not in docker-archive:single.tar): none",
 	} {
 		if !strings.Contains(out, s) {
 			t.Errorf("table lacks %q:\n%s", s, out)
 		}
 	}
-	if out := render(t, Compare, Table, analysis.Compare(singleImage(), multiImage())); strings.Contains(out, "diffID") {
-		t.Errorf("a comparison without an archive mentions diffIDs:\n%s", out)
+	if out := render(t, Compare, Table, analysis.Compare(singleImage(), multiImage())); strings.Contains(out, "diffID:") || strings.Contains(out, "RECOMPRESSED") {
+		t.Errorf("a comparison without an archive or a recompressed layer explains them:\n%s", out)
 	}
-	if out := render(t, Compare, Markdown, c); !strings.Contains(out, "for docker-archive:single.tar, when their diffIDs are") {
-		t.Errorf("markdown lacks the diffID note:\n%s", out)
+	if out := render(t, Compare, Markdown, c); !strings.Contains(out, "Someone who has the baseline pulls RECOMPRESSED + UNIQUE") {
+		t.Errorf("markdown lacks the recompressed note:\n%s", out)
 	}
 
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(render(t, Compare, JSON, c)), &doc); err != nil {
 		t.Fatal(err)
 	}
-	var got []any
+	var got, n []any
 	for _, r := range doc["comparison"].(map[string]any)["rows"].([]any) {
 		got = append(got, r.(map[string]any)["matchedBy"])
+		n = append(n, float64(len(r.(map[string]any)["recompressedLayers"].([]any))))
 	}
-	if want := []any{"digest", "diffID", "digest"}; !slices.Equal(got, want) {
+	if want := []any{"digest+diffID", "digest+diffID", "digest+diffID"}; !slices.Equal(got, want) {
 		t.Errorf("JSON matchedBy = %v, want %v", got, want)
+	}
+	if want := []any{0.0, 3.0, 0.0}; !slices.Equal(n, want) {
+		t.Errorf("JSON recompressedLayers counts = %v, want %v", n, want)
+	}
+}
+
+// The same image compressed another way: every layer recompressed, none
+// unique, and the note says a registry stores them again.
+func TestCompareRecompressedTable(t *testing.T) {
+	c := analysis.Compare(singleImage(), zstdImage())
+	out := render(t, Compare, Table, c)
+	row := tableRow(t, out, "example.com/app:zstd")
+	// zstd's layers: 350,000,000 + 900 + 900,000 = 350,900,900 B.
+	want := []string{"example.com/app:zstd", "351 MB", "-50.1 MB (-12.5%)", "1.00 GB", "0 B (0.0%)", "same size", "0 B", "351 MB", "0 B", "3 (+0 −0, 3 recompressed)"}
+	if !slices.Equal(row, want) {
+		t.Errorf("zstd row = %q\nwant      %q", row, want)
+	}
+	for _, s := range []string{
+		"example.com/app:zstd: 3 layers hold the same content as the baseline's but compressed differently (different digests, same diffID): a registry stores and a client pulls them again.",
+		"Layers: 3  Compressed: 351 MB  Baseline compressed: 401 MB  Uncompressed: 1.00 GB",
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("table lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "diffID: the digest") {
+		t.Errorf("no archive, yet the archive note:\n%s", out)
 	}
 }
 

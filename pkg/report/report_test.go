@@ -112,6 +112,15 @@ func TestCompareGolden(t *testing.T) {
 			formats: allFormats,
 		},
 		{
+			// single pushed again with zstd: the same content in other
+			// blobs, beside an image sharing one blob.
+			name: "compare_recompressed",
+			cmp: func() *analysis.Comparison {
+				return analysis.Compare(singleImage(), zstdImage(), sharedImage())
+			},
+			formats: allFormats,
+		},
+		{
 			// The baseline itself has unknown uncompressed sizes.
 			name:    "compare_unknown_base",
 			cmp:     func() *analysis.Comparison { return analysis.Compare(unknownImage(), multiImage(), unknownImage()) },

@@ -39,6 +39,9 @@ func TestJSONOutputsValidate(t *testing.T) {
 		compare("compare_archive", func() *analysis.Comparison {
 			return analysis.Compare(singleImage(), archiveImage(), multiImage())
 		}),
+		compare("compare_recompressed", func() *analysis.Comparison {
+			return analysis.Compare(singleImage(), zstdImage(), sharedImage())
+		}),
 		compare("compare_unknown_base", func() *analysis.Comparison {
 			return analysis.Compare(unknownImage(), multiImage(), unknownImage())
 		}),

@@ -57,11 +57,11 @@ func filesReport(n int) *schema.Document {
 	const layers = 50
 	digest := func(i int) string { return fmt.Sprintf("sha256:%064x", i) }
 	size := func(v int64) schema.SizeRecord { return schema.SizeRecord{Bytes: &v, Provenance: "exact"} }
-	manifest := int64(1234)
+	manifest, config := int64(1234), int64(4321)
 	img := schema.ImageRecord{
 		Ref: "registry.example/app:1.0", Name: "registry.example/app:1.0", Transport: "registry",
 		Digest: digest(1), ConfigDigest: digest(2), MediaType: "application/vnd.oci.image.manifest.v1+json",
-		Platform: "linux/amd64", ManifestBytes: &manifest, ConfigBytes: 4321,
+		Platform: "linux/amd64", ManifestBytes: &manifest, ConfigBytes: &config,
 		Compressed: size(1 << 30), Uncompressed: size(3 << 30),
 	}
 	f := &schema.FilesRecord{Dive: schema.DiveRecord{Efficiency: 0.97}}

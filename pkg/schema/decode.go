@@ -442,8 +442,8 @@ func (img *ImageRecord) validate() error {
 	if img.ManifestBytes != nil && *img.ManifestBytes < 0 {
 		return fmt.Errorf("negative manifest size %d", *img.ManifestBytes)
 	}
-	if img.ConfigBytes < 0 {
-		return fmt.Errorf("negative config size %d", img.ConfigBytes)
+	if img.ConfigBytes != nil && *img.ConfigBytes < 0 {
+		return fmt.Errorf("negative config size %d", *img.ConfigBytes)
 	}
 	if err := img.Compressed.validate(); err != nil {
 		return fmt.Errorf("compressed: %w", err)
@@ -470,12 +470,10 @@ func (c *ComparisonRecord) validate(images int) error {
 		if r.Image < 0 || r.Image >= images {
 			return fmt.Errorf("comparison row %d: image %d is not an image index", i, r.Image)
 		}
-		switch r.MatchedBy {
-		case "", MatchDigest, MatchDiffID:
-		default:
+		if r.MatchedBy != "" && !slices.Contains(MatchKinds, r.MatchedBy) {
 			return fmt.Errorf("comparison row %d: unknown matchedBy %q", i, r.MatchedBy)
 		}
-		for _, s := range []struct {
+		sizes := []struct {
 			what string
 			size SizeRecord
 		}{
@@ -483,7 +481,17 @@ func (c *ComparisonRecord) validate(images int) error {
 			{"shared uncompressed", r.Shared.Uncompressed},
 			{"unique compressed", r.Unique.Compressed},
 			{"unique uncompressed", r.Unique.Uncompressed},
-		} {
+		}
+		if rc := r.Recompressed; rc != nil {
+			sizes = append(sizes, []struct {
+				what string
+				size SizeRecord
+			}{
+				{"recompressed compressed", rc.Compressed},
+				{"recompressed uncompressed", rc.Uncompressed},
+			}...)
+		}
+		for _, s := range sizes {
 			if err := s.size.validate(); err != nil {
 				return fmt.Errorf("comparison row %d %s: %w", i, s.what, err)
 			}

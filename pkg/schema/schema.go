@@ -34,9 +34,21 @@ var Provenances = []string{"exact", "annotation", "gzip-trailer", "zstd-header",
 
 // The identities layers are matched by in a comparison (RowRecord.MatchedBy).
 const (
+	// MatchDigestDiffID is what imgsize writes: a layer is shared when its
+	// digest is one of the baseline's, recompressed when only its diffID
+	// is, unique otherwise (see RowRecord).
+	MatchDigestDiffID = "digest+diffID"
+	// MatchDigest and MatchDiffID are read in reports written before
+	// recompressed layers were told apart: layers were the same when their
+	// digests were ("digest"), or, in rows with a docker-archive on either
+	// side, when their diffIDs were ("diffID").
 	MatchDigest = "digest"
 	MatchDiffID = "diffID"
 )
+
+// MatchKinds lists every matchedBy value, in the order the JSON Schema's
+// enum gives them.
+var MatchKinds = []string{MatchDigestDiffID, MatchDigest, MatchDiffID}
 
 // The verdicts of a budget (BudgetRecord.Status).
 const (
@@ -156,7 +168,10 @@ type ImageRecord struct {
 	Platform string `json:"platform,omitempty"`
 	// ManifestBytes is the manifest's size; omitted when SyntheticManifest.
 	ManifestBytes *int64 `json:"manifestBytes,omitempty"`
-	ConfigBytes   int64  `json:"configBytes"`
+	// ConfigBytes is the config's size; null when the source does not
+	// hand the config out (a docker-daemon: image read from the engine's
+	// metadata).
+	ConfigBytes *int64 `json:"configBytes"`
 	// Compressed and Uncompressed are totals over Layers.
 	Compressed   SizeRecord    `json:"compressed"`
 	Uncompressed SizeRecord    `json:"uncompressed"`
@@ -209,24 +224,43 @@ type RowRecord struct {
 	// Compressed and Uncompressed are null when either side is unknown.
 	Compressed   *DeltaRecord `json:"compressed"`
 	Uncompressed *DeltaRecord `json:"uncompressed"`
-	// MatchedBy says when a layer of this image counts as one of the
-	// baseline's: "digest" when their digests are equal, "diffID" when
-	// their diffIDs are (the digest of the uncompressed tar; by digest
-	// where a layer's diffID is unknown). Rows with a docker-archive on
-	// either side use "diffID": docker save stores layers uncompressed, so
-	// their digests never equal a registry's compressed ones. Reports
-	// written before this field existed matched by digest; Decode reads
-	// its absence as "digest".
+	// MatchedBy says how this image's layers were matched to the
+	// baseline's. imgsize writes "digest+diffID" (MatchDigestDiffID): each
+	// layer (each blob once) is shared when its digest is one of the
+	// baseline's layer digests (the same blob), recompressed when only
+	// its diffID is (the same content in another blob: compressed another
+	// way, or stored uncompressed by a docker-archive), unique otherwise.
+	// Reports written earlier say "digest" or "diffID" and have no
+	// Recompressed: there layers were the same when their digests were
+	// ("digest"; a recompressed layer was counted unique) or when their
+	// diffIDs were ("diffID", rows with a docker-archive on either side; a
+	// recompressed layer was counted shared). Reports written before this
+	// field existed matched by digest; Decode reads its absence as
+	// "digest".
 	MatchedBy string `json:"matchedBy"`
-	// Shared is what of this image the baseline already has (layers the
-	// same by MatchedBy); Unique what pulling it costs someone who has the
-	// baseline. Both are in this image's own sizes: a docker-archive's
-	// compressed bytes are unknown (null) unless estimated.
-	Shared       BytesRecord `json:"shared"`
-	Unique       BytesRecord `json:"unique"`
-	SharedLayers int         `json:"sharedLayers"`
-	// AddedLayers are digests of this image's layers the baseline lacks;
-	// RemovedLayers of the baseline's layers this image lacks.
+	// Shared is what of this image the baseline already has as the same
+	// blobs: someone who holds the baseline pulls none of it. Unique is
+	// the content the baseline lacks. Recompressed is the content the
+	// baseline has in other blobs: not new, but pulled again; so pulling
+	// this image costs someone who holds the baseline Recompressed +
+	// Unique compressed bytes. All three are in this image's own sizes: a
+	// docker-archive's compressed bytes are unknown (null) unless
+	// estimated. Recompressed is absent in reports written before it
+	// existed (see MatchedBy).
+	Shared       BytesRecord  `json:"shared"`
+	Recompressed *BytesRecord `json:"recompressed,omitempty"`
+	Unique       BytesRecord  `json:"unique"`
+	SharedLayers int          `json:"sharedLayers"`
+	// RecompressedLayers are digests of this image's recompressed layers,
+	// in its order; their count is the number of recompressed layers.
+	// Each one's diffID (in Document.Images) names the baseline layer it
+	// matches. Absent where Recompressed is; empty, not absent, when no
+	// layer is recompressed.
+	RecompressedLayers []string `json:"recompressedLayers"`
+	// AddedLayers are digests of this image's unique layers (content the
+	// baseline lacks); RemovedLayers of the baseline's layers whose blob
+	// and content this image both lack. Neither lists a recompressed layer
+	// nor the baseline layer it matches.
 	AddedLayers   []string `json:"addedLayers"`
 	RemovedLayers []string `json:"removedLayers"`
 }

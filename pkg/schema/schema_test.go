@@ -83,7 +83,7 @@ func TestJSONSchemaEnums(t *testing.T) {
 	}{
 		{"provenance", defs["provenance"].(map[string]any)["enum"], schema.Provenances},
 		{"kind", prop("", "kind")["enum"], schema.Kinds},
-		{"matchedBy", prop("row", "matchedBy")["enum"], []string{schema.MatchDigest, schema.MatchDiffID}},
+		{"matchedBy", prop("row", "matchedBy")["enum"], schema.MatchKinds},
 		{"status", prop("budget", "status")["enum"], []string{schema.StatusPass, schema.StatusFail, schema.StatusUnknown}},
 		{"budget", prop("budget", "budget")["enum"], schema.Budgets},
 		{"unit", prop("budget", "unit")["enum"], schema.Units},

@@ -369,7 +369,7 @@ func TestOpenBadArgument(t *testing.T) {
 		{"foo:/x", []string{`unknown transport "foo"`}},
 		{"foo://x", []string{`unknown transport "foo"`}},
 		{"containers-storage:x", []string{`"containers-storage"`, "not supported"}},
-		{"docker-daemon:app:v1", []string{`"docker-daemon"`, "not supported"}},
+		{"containers-storage:app:v1", []string{`"containers-storage"`, "not supported"}},
 		{"ostree:x", []string{`"ostree"`, "not supported"}},
 		{"dir:", []string{"missing path", "dir:"}},
 		{"oci:", []string{"missing path", "oci:"}},

@@ -26,7 +26,7 @@ func recordedImage(ref, digestChar string) schema.ImageRecord {
 	size := schema.SizeRecord{Bytes: int64p(100), Provenance: "exact"}
 	return schema.ImageRecord{
 		Ref: ref, Name: ref, Transport: "oci", Digest: d, ConfigDigest: d,
-		MediaType: "application/vnd.oci.image.manifest.v1+json", ManifestBytes: int64p(10), ConfigBytes: 5,
+		MediaType: "application/vnd.oci.image.manifest.v1+json", ManifestBytes: int64p(10), ConfigBytes: int64p(5),
 		Compressed: size, Uncompressed: size,
 		Layers: []schema.LayerRecord{{Digest: d, DiffID: d, MediaType: "application/vnd.oci.image.layer.v1.tar", Compressed: size, Uncompressed: size}},
 	}

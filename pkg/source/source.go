@@ -34,12 +34,15 @@ const (
 	// Report is a JSON report saved by imgsize: the figures it recorded
 	// for an image, with nothing fetched.
 	Report Transport = "report"
+	// DockerDaemon is an image in a local Docker-API engine (Docker, or
+	// podman's `podman system service`), read from its metadata and
+	// exported only when layer bytes are needed (daemon.go).
+	DockerDaemon Transport = "docker-daemon"
 )
 
 // Known transports that imgsize recognises but cannot read (yet); naming them
 // gives a clearer error than treating "dir:/x" as a registry reference.
 var unsupported = map[string]bool{
-	"docker-daemon":      true,
 	"containers-storage": true,
 	"ostree":             true,
 	"sif":                true,
@@ -73,6 +76,19 @@ type Options struct {
 	// Stdin is read by the argument "-" (an archive piped in); nil means
 	// standard input is not read and "-" fails with "no standard input".
 	Stdin io.Reader
+	// PreferDaemon makes a bare reference look in the local engine first
+	// (--prefer-daemon), and in the registry only when the engine lacks
+	// the image or none answers.
+	PreferDaemon bool
+	// RegistrySizes takes a docker-daemon: image's compressed sizes from
+	// the registry manifest the engine recorded it was pulled as
+	// (RepoDigests), when that manifest's layers are the image's
+	// (--registry-sizes). It reads the registry.
+	RegistrySizes bool
+	// Getenv reads the variables that locate an engine (DOCKER_HOST,
+	// DOCKER_CONTEXT, DOCKER_CONFIG, HOME, XDG_RUNTIME_DIR); nil means
+	// os.Getenv. Tests point it at their own engine.
+	Getenv func(string) string
 }
 
 // Image is one resolved image and what the later steps must know about where
@@ -98,6 +114,10 @@ type Image struct {
 	// Recorded is set, and Image nil, when the argument named a saved
 	// report: the image is known only by the figures recorded there.
 	Recorded *Recorded
+	// Engine is set, and Image nil, when the image is in a local engine
+	// (docker-daemon:): known from the engine's metadata, its layers'
+	// bytes only through Export.
+	Engine *EngineImage
 
 	closers []io.Closer
 }
@@ -157,6 +177,8 @@ func Open(ctx context.Context, arg string, opts Options) (*Image, error) {
 		img, err = openReport(path, sel)
 	case Dir:
 		img, err = openDir(ctx, rest)
+	case DockerDaemon:
+		img, err = openDaemon(ctx, rest, opts)
 	case "":
 		img, err = openDetected(ctx, arg, opts)
 	}
@@ -183,11 +205,16 @@ func splitTransport(arg string) (Transport, string, error) {
 			return "", "", errdefs.UsageError(fmt.Errorf("missing path after %q", m[1]+":"))
 		}
 		return Transport(m[1]), m[2], nil
+	case DockerDaemon:
+		if m[2] == "" {
+			return "", "", errdefs.UsageError(errors.New(`missing image after "docker-daemon:" (a reference or an image ID)`))
+		}
+		return DockerDaemon, m[2], nil
 	case Registry:
 		return "", "", errdefs.UsageError(errors.New("registry references are written docker://REF or as a bare REF"))
 	}
 	if unsupported[m[1]] {
-		return "", "", errdefs.UsageError(fmt.Errorf("transport %q is not supported (supported: docker://, docker-archive:, oci:, oci-archive:, dir:, report:)", m[1]))
+		return "", "", errdefs.UsageError(fmt.Errorf("transport %q is not supported (supported: docker://, docker-archive:, docker-daemon:, oci:, oci-archive:, dir:, report:)", m[1]))
 	}
 	// "alpine:3.15" and "localhost:5000/app" also match the pattern; a
 	// remainder that cannot be a tag or a port-prefixed path means the user
@@ -195,7 +222,7 @@ func splitTransport(arg string) (Transport, string, error) {
 	if looksLikeTagOrPort(m[2]) {
 		return "", arg, nil
 	}
-	return "", "", errdefs.UsageError(fmt.Errorf("unknown transport %q (supported: docker://, docker-archive:, oci:, oci-archive:, dir:, report:)", m[1]))
+	return "", "", errdefs.UsageError(fmt.Errorf("unknown transport %q (supported: docker://, docker-archive:, docker-daemon:, oci:, oci-archive:, dir:, report:)", m[1]))
 }
 
 var tagOrPort = regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|[0-9]+(/.*)?)(@sha256:[a-f0-9]{64})?$`)
@@ -238,7 +265,7 @@ func openDetected(ctx context.Context, arg string, opts Options) (*Image, error)
 		if looksLikePath(arg) {
 			return nil, errdefs.Wrap(errdefs.ErrNotFound, err)
 		}
-		return openRegistry(ctx, arg, opts)
+		return openBareRef(ctx, arg, opts)
 	}
 	if fi.IsDir() {
 		// A directory that happens to share a registry reference's name
