@@ -10,7 +10,8 @@ import (
 )
 
 func newInspectCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	var history bool
+	c := &cobra.Command{
 		Use:   "inspect IMAGE...",
 		Short: "Show an image's sizes, layer by layer",
 		Long: `Show each image's compressed and uncompressed totals and a table of its layers:
@@ -18,19 +19,22 @@ digest, compressed size, uncompressed size and the build step that created it.
 
 IMAGE is docker://REF or a bare registry reference, docker-archive:PATH[:REF],
 oci:DIR[:TAG], oci-archive:PATH[:TAG], dir:DIR, or a path whose format is detected.`,
-		Example: "  imgsize inspect alpine:3.20\n  imgsize inspect oci:examples/out:multistage --format json",
+		Example: "  imgsize inspect alpine:3.20\n  imgsize inspect oci:examples/out:multistage --format json\n  imgsize inspect --history docker-archive:app.tar",
 		Args:    argsAtLeast(1, "image"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runInspect(cmd.Context(), g, args)
+			return runInspect(cmd.Context(), g, history, args)
 		},
 	}
+	c.Flags().BoolVar(&history, "history", false, "list every build step, empty ones (ENV, WORKDIR, CMD…) with 0 B, aligned with the layers they made, as docker history does but oldest first")
+	return c
 }
 
-func runInspect(ctx context.Context, g *globalOptions, args []string) error {
+func runInspect(ctx context.Context, g *globalOptions, history bool, args []string) error {
 	ropts, err := g.reportOptions()
 	if err != nil {
 		return err
 	}
+	ropts.History = history
 	imgs, err := g.loadAll(ctx, args)
 	if err != nil {
 		return err

@@ -144,6 +144,7 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 	cheap := cheapPaths(src, opts)
 	diffIDs := cf.RootFS.DiffIDs
 	createdBy := historyByLayer(cf.History, len(m.Layers))
+	out.History = steps(cf.History, len(m.Layers))
 	out.Layers = make([]Layer, len(m.Layers))
 	var toCount []int
 	for i, d := range m.Layers {
@@ -366,6 +367,31 @@ func isUncompressed(mt types.MediaType) bool {
 		return true
 	}
 	return false
+}
+
+// steps is the config history with each step tied to the layer it made,
+// when the non-empty steps number the layers (see Step.Layer).
+func steps(h []v1.History, n int) []Step {
+	if len(h) == 0 {
+		return nil
+	}
+	made := 0
+	for _, e := range h {
+		if !e.EmptyLayer {
+			made++
+		}
+	}
+	out := make([]Step, len(h))
+	layer := 0
+	for i, e := range h {
+		s := Step{Created: e.Created.Time, CreatedBy: e.CreatedBy, Comment: e.Comment, Empty: e.EmptyLayer, Layer: -1}
+		if !e.EmptyLayer && made == n {
+			s.Layer = layer
+			layer++
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // historyByLayer maps the config history onto layers: entries marked

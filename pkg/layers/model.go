@@ -59,6 +59,22 @@ type Layer struct {
 	CreatedBy string
 }
 
+// Step is one entry of the config's history, as `docker history` lists
+// it: a build step, whether or not it made a layer.
+type Step struct {
+	// Created is when the step ran; zero when the history does not say.
+	Created   time.Time
+	CreatedBy string
+	Comment   string
+	// Empty: the step made no layer (ENV, WORKDIR, CMD…: empty_layer).
+	Empty bool
+	// Layer is the index in Image.Layers of the layer the step made; -1
+	// for an empty step, and for every step when the history's non-empty
+	// steps do not number the layers (a history rewritten by hand): then
+	// no step is tied to a layer rather than a wrong one.
+	Layer int
+}
+
 // Image is one image and its sizes.
 type Image struct {
 	// Ref is the argument as the user gave it; Name the resolved reference.
@@ -80,6 +96,9 @@ type Image struct {
 	Manifest, Config         []byte
 	ManifestSize, ConfigSize int64
 	Layers                   []Layer
+	// History is the config's history, oldest step first; nil when the
+	// source gives none (an engine's metadata, an older report).
+	History []Step
 	// Compressed and Uncompressed are totals over Layers.
 	Compressed, Uncompressed Size
 	// Recorded is set when the figures were read from a saved report, not

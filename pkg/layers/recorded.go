@@ -54,6 +54,16 @@ func fromRecorded(src *source.Image) (*Image, error) {
 			return nil, corruptRecord("platform", err)
 		}
 	}
+	for _, s := range rec.History {
+		st := Step{CreatedBy: s.CreatedBy, Comment: s.Comment, Empty: s.EmptyLayer, Layer: -1}
+		if s.Created != nil {
+			st.Created = *s.Created
+		}
+		if s.Layer != nil {
+			st.Layer = *s.Layer
+		}
+		out.History = append(out.History, st)
+	}
 	out.Layers = make([]Layer, len(rec.Layers))
 	cs := make([]Size, len(rec.Layers))
 	us := make([]Size, len(rec.Layers))

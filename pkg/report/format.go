@@ -52,6 +52,10 @@ type Options struct {
 	Version string
 	// Time the report is made, recorded in JSON output.
 	Time time.Time
+	// History makes inspect list every step of the image's history, empty
+	// ones (ENV, WORKDIR, CMD…) with 0 B, aligned with the layers they
+	// made, as `docker history` does (oldest first, as the layer table).
+	History bool
 }
 
 func (o Options) format() (Format, error) {

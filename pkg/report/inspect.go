@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,9 @@ func Inspect(w io.Writer, imgs []*layers.Image, opts Options) error {
 	case JSON:
 		return writeJSON(w, inspectDocument(imgs, opts))
 	case CSV:
+		if opts.History {
+			return historyCSV(w, imgs)
+		}
 		return inspectCSV(w, imgs)
 	case Markdown:
 		return inspectMarkdown(w, imgs, opts)
@@ -87,8 +91,64 @@ func newImageView(img *layers.Image, opts Options) imageView {
 			createdBy(l.CreatedBy),
 		)
 	}
+	if opts.History && img.History != nil {
+		v.layers = historyGrid(img, &lg, opts)
+	}
 	v.legend = lg.Lines()
+	if opts.History && img.History == nil {
+		v.legend = append(v.legend, "no history: the source gives none, so the layers are listed")
+	}
+	if opts.History && slices.ContainsFunc(img.History, func(s layers.Step) bool { return s.Empty }) {
+		v.legend = append(v.legend, "0 B without # and digest: an empty step (ENV, WORKDIR, CMD…) that made no layer")
+	}
+	if opts.History && historyUnaligned(img) {
+		v.legend = append(v.legend, "the history's steps that made layers do not number the layers, so no step is tied to a layer")
+	}
 	return v
+}
+
+// historyGrid lists every step of img's history oldest first, each step
+// that made a layer with that layer's figures and every empty step with
+// 0 B, as `docker history` shows them.
+func historyGrid(img *layers.Image, lg *legend, opts Options) grid {
+	g := grid{columns: []column{
+		{header: "#", align: right},
+		{header: "DIGEST", code: true},
+		{header: "COMPRESSED", align: right},
+		{header: "UNCOMPRESSED", align: right},
+		{header: "CREATED"},
+		{header: "CREATED BY", code: true},
+	}}
+	zero := FormatBytes(0, opts.Binary)
+	for _, s := range img.History {
+		index, digest, c, u := "", "", "", ""
+		switch {
+		case s.Layer >= 0 && s.Layer < len(img.Layers):
+			l := img.Layers[s.Layer]
+			index, digest = strconv.Itoa(s.Layer), shortDigest(hashString(l.Digest))
+			c, u = lg.size(l.Compressed, "compressed", opts.Binary), lg.size(l.Uncompressed, "uncompressed", opts.Binary)
+		case s.Empty:
+			c, u = zero, zero
+		}
+		g.add(index, digest, c, u, createdDate(s), createdBy(s.CreatedBy))
+	}
+	return g
+}
+
+func createdDate(s layers.Step) string {
+	if s.Created.IsZero() {
+		return ""
+	}
+	return s.Created.UTC().Format("2006-01-02 15:04")
+}
+
+func historyUnaligned(img *layers.Image) bool {
+	for _, s := range img.History {
+		if !s.Empty && s.Layer < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // configSize is the config's size, or the unknown mark and its reason
@@ -177,6 +237,53 @@ func inspectCSV(w io.Writer, imgs []*layers.Image) error {
 				csvBytes(l.Compressed), csvProvenance(l.Compressed),
 				csvBytes(l.Uncompressed), csvProvenance(l.Uncompressed),
 				l.CreatedBy,
+			})
+			if err != nil {
+				return fmt.Errorf("writing CSV report: %w", err)
+			}
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("writing CSV report: %w", err)
+	}
+	return nil
+}
+
+// historyHeader is the CSV header of inspect --history: one row per step.
+var historyHeader = []string{
+	"image", "name", "digest_image", "step", "empty_layer", "layer_index", "layer_digest",
+	"compressed_bytes", "compressed_provenance", "uncompressed_bytes", "uncompressed_provenance",
+	"created", "created_by",
+}
+
+func historyCSV(w io.Writer, imgs []*layers.Image) error {
+	cw := newCSVWriter(w)
+	if err := cw.Write(historyHeader); err != nil {
+		return fmt.Errorf("writing CSV report: %w", err)
+	}
+	zero := layers.Size{Provenance: layers.Exact}
+	for _, img := range imgs {
+		for i, s := range img.History {
+			index, digest := "", ""
+			var c, u layers.Size
+			switch {
+			case s.Layer >= 0 && s.Layer < len(img.Layers):
+				l := img.Layers[s.Layer]
+				index, digest, c, u = strconv.Itoa(s.Layer), hashString(l.Digest), l.Compressed, l.Uncompressed
+			case s.Empty:
+				c, u = zero, zero
+			default:
+				c = layers.Size{Provenance: layers.Unknown}
+				u = c
+			}
+			created := ""
+			if !s.Created.IsZero() {
+				created = s.Created.UTC().Format(time.RFC3339)
+			}
+			err := cw.Write([]string{
+				img.Ref, img.Name, hashString(img.Digest), strconv.Itoa(i), strconv.FormatBool(s.Empty), index, digest,
+				csvBytes(c), csvProvenance(c), csvBytes(u), csvProvenance(u), created, s.CreatedBy,
 			})
 			if err != nil {
 				return fmt.Errorf("writing CSV report: %w", err)

@@ -83,6 +83,18 @@ func imageRecord(img *layers.Image) schema.ImageRecord {
 		n := img.ManifestSize
 		rec.ManifestBytes = &n
 	}
+	for _, s := range img.History {
+		sr := schema.StepRecord{CreatedBy: s.CreatedBy, Comment: s.Comment, EmptyLayer: s.Empty}
+		if !s.Created.IsZero() {
+			t := s.Created.UTC()
+			sr.Created = &t
+		}
+		if s.Layer >= 0 {
+			n := s.Layer
+			sr.Layer = &n
+		}
+		rec.History = append(rec.History, sr)
+	}
 	if r := img.Recorded; r != nil {
 		rec.Recorded = &schema.RecordedRecord{
 			Path:      r.Path,

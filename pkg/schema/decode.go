@@ -442,6 +442,18 @@ func (img *ImageRecord) validate() error {
 	if img.ManifestBytes != nil && *img.ManifestBytes < 0 {
 		return fmt.Errorf("negative manifest size %d", *img.ManifestBytes)
 	}
+	next := 0
+	for i, s := range img.History {
+		switch {
+		case s.Layer == nil:
+		case s.EmptyLayer:
+			return fmt.Errorf("history step %d is empty but names layer %d", i, *s.Layer)
+		case *s.Layer != next || *s.Layer >= len(img.Layers):
+			return fmt.Errorf("history step %d names layer %d: steps name the layers in order, 0 to %d", i, *s.Layer, len(img.Layers)-1)
+		default:
+			next++
+		}
+	}
 	if img.ConfigBytes != nil && *img.ConfigBytes < 0 {
 		return fmt.Errorf("negative config size %d", *img.ConfigBytes)
 	}

@@ -180,6 +180,24 @@ type ImageRecord struct {
 	// rather than measured in this run: Ref then names the report, and
 	// Name, Transport and the rest are as that report recorded them.
 	Recorded *RecordedRecord `json:"recorded,omitempty"`
+	// History is the image config's history, oldest step first, as
+	// `docker history` lists it (empty steps included); omitted when the
+	// source gives none and in reports written before it existed.
+	History []StepRecord `json:"history,omitempty"`
+}
+
+// StepRecord is one step of an image's history.
+type StepRecord struct {
+	// Created is when the step ran, omitted when the history does not say.
+	Created   *time.Time `json:"created,omitempty"`
+	CreatedBy string     `json:"createdBy"`
+	Comment   string     `json:"comment,omitempty"`
+	// EmptyLayer: the step made no layer (ENV, WORKDIR, CMD…).
+	EmptyLayer bool `json:"emptyLayer"`
+	// Layer is the index in the image's layers of the layer the step
+	// made; null for an empty step, and for every step when the history's
+	// non-empty steps do not number the layers.
+	Layer *int `json:"layer"`
 }
 
 // RecordedRecord says where an image's figures were recorded.
