@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/imgsize/imgsize/internal/ownimage"
 	"github.com/imgsize/imgsize/internal/testregistry"
-	"github.com/imgsize/imgsize/pkg/schema"
 )
 
 // imgsize's own image, built without a container engine from a binary
@@ -45,14 +43,7 @@ func TestOwnImage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r1 := imgsize(t, nil, "inspect", "-f", "json", "--no-cache", "docker://"+ref)
-	if r1.code != 0 {
-		t.Fatalf("inspect: exit %d: %s", r1.code, r1.stderr)
-	}
-	var doc schema.Document
-	if err := json.Unmarshal([]byte(r1.stdout), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := decodeDoc(t, imgsize(t, nil, "inspect", "-f", "json", "--no-cache", "docker://"+ref))
 	if len(doc.Images) != 1 || doc.Images[0].Compressed.Bytes == nil {
 		t.Fatalf("inspect: %+v", doc.Images)
 	}

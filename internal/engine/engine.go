@@ -438,11 +438,8 @@ func (c *Client) failed(parent context.Context, path string, err error) error {
 	if perr := parent.Err(); perr != nil {
 		return perr
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return errdefs.Wrap(ErrUnreachable, fmt.Errorf("engine at %s: GET %s: no answer within %s (--idle-timeout)", c.Host, path, c.idle))
-	}
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &ne) && ne.Timeout() {
 		return errdefs.Wrap(ErrUnreachable, fmt.Errorf("engine at %s: GET %s: no answer within %s (--idle-timeout)", c.Host, path, c.idle))
 	}
 	return errdefs.Wrap(ErrUnreachable, fmt.Errorf("engine at %s: %s", c.Host, dialReason(err)))

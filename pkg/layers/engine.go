@@ -111,15 +111,3 @@ func applyRegistry(out *Image, e *source.EngineImage) {
 		out.Name = r.Ref
 	}
 }
-
-// totals sums the layers, each figure believable.
-func totals(out *Image) {
-	cs := make([]Size, len(out.Layers))
-	us := make([]Size, len(out.Layers))
-	for i := range out.Layers {
-		l := &out.Layers[i]
-		l.Compressed, l.Uncompressed = believable(l.Compressed), believable(l.Uncompressed)
-		cs[i], us[i] = l.Compressed, l.Uncompressed
-	}
-	out.Compressed, out.Uncompressed = Total(cs), Total(us)
-}

@@ -191,16 +191,7 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 		}
 	}
 
-	cs := make([]Size, len(out.Layers))
-	us := make([]Size, len(out.Layers))
-	for i := range out.Layers {
-		l := &out.Layers[i]
-		// A manifest may state any size; the report must not print one
-		// no layer can have.
-		l.Compressed, l.Uncompressed = believable(l.Compressed), believable(l.Uncompressed)
-		cs[i], us[i] = l.Compressed, l.Uncompressed
-	}
-	out.Compressed, out.Uncompressed = Total(cs), Total(us)
+	totals(out)
 	return out, nil
 }
 

@@ -178,3 +178,17 @@ func Total(sizes []Size) Size {
 	}
 	return t
 }
+
+// totals sums the layers, each figure made believable first: a manifest
+// or an engine may state any size, and the report must not print one no
+// layer can have.
+func totals(out *Image) {
+	cs := make([]Size, len(out.Layers))
+	us := make([]Size, len(out.Layers))
+	for i := range out.Layers {
+		l := &out.Layers[i]
+		l.Compressed, l.Uncompressed = believable(l.Compressed), believable(l.Uncompressed)
+		cs[i], us[i] = l.Compressed, l.Uncompressed
+	}
+	out.Compressed, out.Uncompressed = Total(cs), Total(us)
+}

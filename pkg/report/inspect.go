@@ -258,10 +258,7 @@ var historyHeader = []string{
 }
 
 func historyCSV(w io.Writer, imgs []*layers.Image) error {
-	cw := newCSVWriter(w)
-	if err := cw.Write(historyHeader); err != nil {
-		return fmt.Errorf("writing CSV report: %w", err)
-	}
+	rw := newRowWriter(w, historyHeader)
 	zero := layers.Size{Provenance: layers.Exact}
 	for _, img := range imgs {
 		for i, s := range img.History {
@@ -281,20 +278,13 @@ func historyCSV(w io.Writer, imgs []*layers.Image) error {
 			if !s.Created.IsZero() {
 				created = s.Created.UTC().Format(time.RFC3339)
 			}
-			err := cw.Write([]string{
+			rw.write([]string{
 				img.Ref, img.Name, hashString(img.Digest), strconv.Itoa(i), strconv.FormatBool(s.Empty), index, digest,
 				csvBytes(c), csvProvenance(c), csvBytes(u), csvProvenance(u), created, s.CreatedBy,
 			})
-			if err != nil {
-				return fmt.Errorf("writing CSV report: %w", err)
-			}
 		}
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("writing CSV report: %w", err)
-	}
-	return nil
+	return rw.flush()
 }
 
 // csvBytes is s as a raw integer, or an empty cell when unknown.

@@ -81,12 +81,11 @@ func NewStepSummary(run *analysis.CheckRun) StepSummary {
 	return s
 }
 
+// knownBytes is s as the report's JSON gives it: bytes, null when
+// unknown, and the provenance.
 func knownBytes(s layers.Size) (*int64, string) {
-	if !s.Known() {
-		return nil, string(layers.Unknown)
-	}
-	b := s.Bytes
-	return &b, string(s.Provenance)
+	r := sizeRecord(s)
+	return r.Bytes, r.Provenance
 }
 
 // GitHubOutputs writes a check run as step outputs in the format of

@@ -242,9 +242,11 @@ func (o Options) idleTimeout() time.Duration {
 	return DefaultIdleTimeout
 }
 
-// openDaemon reads image ref's metadata from the local engine.
-func openDaemon(ctx context.Context, ref string, opts Options) (*Image, error) {
-	c, err := locateEngine(ctx, opts, 0)
+// openDaemon reads image ref's metadata from the local engine. probe is
+// how long a default endpoint may take to answer its ping (0: the idle
+// timeout; quickProbe for an engine merely looked at).
+func openDaemon(ctx context.Context, ref string, opts Options, probe time.Duration) (*Image, error) {
+	c, err := locateEngine(ctx, opts, probe)
 	if err != nil {
 		return nil, err
 	}
@@ -492,7 +494,7 @@ func readRegistryMatch(ctx context.Context, rd string, e *EngineImage, opts Opti
 // of source.
 func openBareRef(ctx context.Context, arg string, opts Options) (*Image, error) {
 	if opts.PreferDaemon {
-		img, err := openDaemonQuick(ctx, arg, opts)
+		img, err := openDaemon(ctx, arg, opts, quickProbe)
 		switch {
 		case err == nil:
 			return img, nil
@@ -510,21 +512,6 @@ func openBareRef(ctx context.Context, arg string, opts Options) (*Image, error) 
 		return nil, &hintError{err: err, hint: hint}
 	}
 	return nil, err
-}
-
-// openDaemonQuick is openDaemon for an engine merely looked at: it must
-// answer quickly.
-func openDaemonQuick(ctx context.Context, ref string, opts Options) (*Image, error) {
-	c, err := locateEngine(ctx, opts, quickProbe)
-	if err != nil {
-		return nil, err
-	}
-	img, err := openEngineImage(ctx, c, ref, opts)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	return img, nil
 }
 
 // registryMiss says whether a registry failure may be an image that only

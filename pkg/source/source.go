@@ -178,7 +178,7 @@ func Open(ctx context.Context, arg string, opts Options) (*Image, error) {
 	case Dir:
 		img, err = openDir(ctx, rest)
 	case DockerDaemon:
-		img, err = openDaemon(ctx, rest, opts)
+		img, err = openDaemon(ctx, rest, opts, 0)
 	case "":
 		img, err = openDetected(ctx, arg, opts)
 	}
