@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -32,6 +33,7 @@ type checkOptions struct {
 	growthBasis, warnAt            string
 	config, junit, diveCI          string
 
+	maxIndexCompressed              string
 	lowestEfficiency, highestWasted string
 	highestUserWasted, reclaimable  string
 
@@ -80,6 +82,7 @@ could not be written.`,
 	f.StringVar(&o.maxCompressed, "max-compressed", "", "largest compressed size allowed, e.g. 50MB or 48MiB (none: drop the config file's)")
 	f.StringVar(&o.maxUncompressed, "max-uncompressed", "", "largest uncompressed size allowed, e.g. 200MB (none: drop the config file's)")
 	f.StringVar(&o.maxLayers, "max-layers", "", "most layers allowed (none: drop the config file's)")
+	f.StringVar(&o.maxIndexCompressed, "max-index-compressed", "", "with --platform all or a list: largest size of the multi-platform image as a whole, what its registry stores (every blob once), e.g. 200MB (none: drop the config file's)")
 	f.StringVar(&o.maxGrowth, "max-growth", "", "most growth allowed against --baseline: a percentage (5%) or a size (10MB) (none: drop the config file's)")
 	f.StringVar(&o.baseline, "baseline", "", "`IMAGE` or saved JSON report to measure growth against")
 	f.StringVar(&o.growthBasis, "growth-basis", "", "size growth is judged on: compressed (default) or uncompressed")
@@ -122,6 +125,26 @@ func (o *checkOptions) flagSettings(flags *pflag.FlagSet) (config.Settings, erro
 	if set("max-uncompressed") {
 		if s.MaxUncompressed, err = sizeFlag("max-uncompressed", o.maxUncompressed); err != nil {
 			return s, err
+		}
+	}
+	if set("max-index-compressed") {
+		if s.MaxIndexCompressed, err = sizeFlag("max-index-compressed", o.maxIndexCompressed); err != nil {
+			return s, err
+		}
+	}
+	if flags.Changed("platform") {
+		// --platform wins over platforms: in the file; naming one platform
+		// checks that one image, as without the file.
+		v := flags.Lookup("platform").Value.String()
+		if _, multi, err := source.ParsePlatforms(v); err != nil {
+			return s, err
+		} else if multi {
+			s.Platforms = &v
+		} else {
+			if s.Cleared == nil {
+				s.Cleared = map[string]bool{}
+			}
+			s.Cleared["platforms"] = true
 		}
 	}
 	if set("max-layers") {
@@ -192,6 +215,7 @@ func (o *checkOptions) flagSettings(flags *pflag.FlagSet) (config.Settings, erro
 var clearable = map[string]bool{
 	"max-compressed": true, "max-uncompressed": true, "max-layers": true, "max-growth": true, "baseline": true,
 	"lowest-efficiency": true, "highest-wasted-bytes": true, "highest-user-wasted-percent": true, "max-reclaimable": true,
+	"max-index-compressed": true,
 }
 
 func sizeFlag(name, v string) (*int64, error) {
@@ -288,11 +312,16 @@ func checkAll(l *loader, targets []config.Target) *analysis.CheckRun {
 		err error
 	}
 	baselines := map[string]loaded{}
+	indexBaselines := map[string]loadedIndex{}
 	run := &analysis.CheckRun{}
 	// Every target gets a row, even after --timeout has expired: a gate
 	// that silently checked fewer images would pass what it never saw.
 	for _, t := range targets {
 		b := t.Settings.Budgets()
+		if t.Settings.Platforms != nil {
+			run.Images = append(run.Images, checkPlatforms(l, t, b, indexBaselines)...)
+			continue
+		}
 		ic := analysis.ImageCheck{Arg: source.Redact(t.Image), Budgets: b}
 		var fr *analysis.FileReport
 		var err error
@@ -328,6 +357,61 @@ func checkAll(l *loader, targets []config.Target) *analysis.CheckRun {
 		run.Images = append(run.Images, ic)
 	}
 	return run
+}
+
+type loadedIndex struct {
+	x   *layers.Index
+	err error
+}
+
+// checkPlatforms holds each selected platform of a multi-platform image to
+// its budgets (and the index as a whole to max-index-compressed), growth
+// against the same platform of the baseline, each baseline read once.
+func checkPlatforms(l *loader, t config.Target, b analysis.Budgets, baselines map[string]loadedIndex) []analysis.ImageCheck {
+	sel, multi, err := source.ParsePlatforms(*t.Settings.Platforms)
+	if err == nil && !multi {
+		// One platform named in the file: an index of that one.
+		var p v1.Platform
+		p, err = source.ParsePlatform(*t.Settings.Platforms)
+		sel = source.Platforms{List: []v1.Platform{p}}
+	}
+	pt := analysis.PlatformTarget{Arg: source.Redact(t.Image), Budgets: b}
+	if err != nil {
+		pt.Err = err
+		return analysis.CheckPlatforms(pt)
+	}
+	x, fr, err := l.indexFiles(t.Image, sel, b.NeedsFiles())
+	if err != nil {
+		pt.Err = cleanError{err}
+		return analysis.CheckPlatforms(pt)
+	}
+	pt.Index = x
+	for _, f := range fr {
+		pt.Files = append(pt.Files, f.report)
+		var ferr error
+		if f.err != nil {
+			ferr = cleanError{f.err}
+		}
+		pt.FilesErr = append(pt.FilesErr, ferr)
+	}
+	if b.MaxGrowth != nil {
+		arg := *t.Settings.Baseline
+		pt.BaselineArg = source.Redact(arg)
+		key := arg + "\x00" + *t.Settings.Platforms
+		got, ok := baselines[key]
+		if !ok {
+			got.x, got.err = l.index(arg, sel)
+			if got.err != nil {
+				got.err = named(arg, got.err)
+			}
+			baselines[key] = got
+		}
+		pt.Baseline = got.x
+		if got.err != nil {
+			pt.BaselineErr = cleanError{got.err}
+		}
+	}
+	return analysis.CheckPlatforms(pt)
 }
 
 // cleanError keeps an error's kinds for the exit code while its text is

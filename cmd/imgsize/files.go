@@ -65,6 +65,9 @@ func runFiles(ctx context.Context, g *globalOptions, o *fileOptions, arg string)
 	if err != nil {
 		return err
 	}
+	if err := g.onePlatform("files"); err != nil {
+		return err
+	}
 	if err := o.validate(); err != nil {
 		return err
 	}
@@ -109,6 +112,9 @@ This reads every layer of both images (headers only, unless --content).`,
 func runDiff(ctx context.Context, g *globalOptions, o *fileOptions, a, b string) error {
 	ropts, err := g.reportOptions()
 	if err != nil {
+		return err
+	}
+	if err := g.onePlatform("diff"); err != nil {
 		return err
 	}
 	if err := o.validate(); err != nil {

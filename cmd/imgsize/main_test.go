@@ -211,7 +211,7 @@ func TestInspectJSONMatchesManifest(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	rep := decode(t, r.stdout)
-	if rep.SchemaVersion != 1 || rep.Kind != "inspect" || len(rep.Images) != 1 {
+	if rep.SchemaVersion != 2 || rep.Kind != "inspect" || len(rep.Images) != 1 {
 		t.Fatalf("report header: %+v", rep)
 	}
 	d, _ := big.Digest()

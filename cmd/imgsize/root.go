@@ -90,7 +90,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.format, "format", "f", "table", "output format: table, json, markdown, csv")
 	pf.StringVarP(&g.output, "output", "o", "", "write the report to `FILE` (atomically) instead of stdout")
-	pf.StringVar(&g.platform, "platform", "linux/amd64", "platform to pick from a multi-platform index, as os/arch[/variant]")
+	pf.StringVar(&g.platform, "platform", "linux/amd64", "platform to pick from a multi-platform index, as os/arch[/variant]; all, or a comma-separated list, reads several (inspect, compare, check)")
 	pf.BoolVar(&g.insecure, "insecure", false, "allow plain HTTP and unverified TLS for registries that are not on loopback")
 	pf.BoolVar(&g.binary, "binary", false, "print sizes in IEC units (KiB, MiB, GiB) instead of SI (kB, MB, GB)")
 	pf.BoolVar(&g.exact, "exact", false, "read and count every layer (registry layers too, instead of probing a few bytes each; uncompressed layers are then digest-checked)")
@@ -212,9 +212,13 @@ func (g *globalOptions) reportOptions() (report.Options, error) {
 }
 
 func (g *globalOptions) sourceOptions() (source.Options, error) {
-	p, err := source.ParsePlatform(g.platform)
-	if err != nil {
+	var p v1.Platform
+	if _, multi, err := g.platforms(); err != nil {
 		return source.Options{}, err
+	} else if !multi {
+		if p, err = source.ParsePlatform(g.platform); err != nil {
+			return source.Options{}, err
+		}
 	}
 	if g.jobs < 1 {
 		return source.Options{}, errdefs.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", g.jobs))
@@ -362,6 +366,12 @@ func named(arg string, err error) error {
 // loadAll opens and models each argument in order, stopping at the first
 // that cannot be read.
 func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.Image, error) {
+	return loadEach(ctx, g, args, (*loader).load)
+}
+
+// loadEach reads each argument in order with one loader, stopping at the
+// first that cannot be read; one's error names the image.
+func loadEach[T any](ctx context.Context, g *globalOptions, args []string, one func(*loader, string) (T, error)) ([]T, error) {
 	if err := oneStdin(args); err != nil {
 		return nil, err
 	}
@@ -370,13 +380,13 @@ func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.I
 		return nil, err
 	}
 	defer done()
-	out := make([]*layers.Image, 0, len(args))
+	out := make([]T, 0, len(args))
 	for _, arg := range args {
-		img, err := l.load(arg)
+		v, err := one(l, arg)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, img)
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // ReportSchemaID is the $id of report.schema.json (schema.JSONSchema).
-const ReportSchemaID = "https://imgsize.dev/schema/report/v1.json"
+const ReportSchemaID = "https://imgsize.dev/schema/report/v2.json"
 
 var reportSchema struct {
 	once sync.Once

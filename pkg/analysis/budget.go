@@ -54,6 +54,10 @@ type Budgets struct {
 	HighestWastedBytes       *int64
 	HighestUserWastedPercent *float64
 	MaxReclaimable           *int64
+	// MaxIndexCompressed limits a multi-platform image as a whole: its
+	// layers.Index.Stored bytes (see CheckPlatforms). Check, which judges
+	// one image, ignores it.
+	MaxIndexCompressed *int64
 	// GrowthBasis is the size growth is judged on; empty means compressed,
 	// what a pull transfers and a registry stores.
 	GrowthBasis Basis
@@ -64,7 +68,7 @@ type Budgets struct {
 
 // Empty reports whether b checks nothing.
 func (b Budgets) Empty() bool {
-	return b.MaxCompressed == nil && b.MaxUncompressed == nil && b.MaxLayers == nil && b.MaxGrowth == nil && !b.NeedsFiles()
+	return b.MaxCompressed == nil && b.MaxUncompressed == nil && b.MaxLayers == nil && b.MaxGrowth == nil && b.MaxIndexCompressed == nil && !b.NeedsFiles()
 }
 
 // NeedsFiles reports whether a budget needs the file-level analysis,
@@ -304,10 +308,18 @@ func judge(r Result, warnAt float64) Result {
 type ImageCheck struct {
 	// Arg names the image as the user gave it; BaselineArg its baseline.
 	Arg, BaselineArg string
+	// Platform names the platform judged (layers.PlatformKey) when the
+	// image is one platform of a multi-platform image checked platform by
+	// platform (CheckPlatforms); empty otherwise.
+	Platform string
 	// Image and Baseline are nil when they could not be read (Err).
 	Image, Baseline *layers.Image
-	Budgets         Budgets
-	Results         []Result
+	// Index is set on the check of a multi-platform image as a whole
+	// (MaxIndexCompressed): Image is then nil, and Results judge
+	// Index.Stored.
+	Index   *layers.Index
+	Budgets Budgets
+	Results []Result
 	// Err is why the image could not be read: nothing was checked.
 	Err error
 	// BaselineErr is why the baseline could not be read: the growth

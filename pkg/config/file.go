@@ -266,6 +266,9 @@ func (p *parser) settings(m *yaml.Node, where string, known []string) (Settings,
 			image = &v.Value
 			return nil
 		}
+		if key == keyPlatforms && v.Kind == yaml.SequenceNode {
+			return p.platformList(v, &s)
+		}
 		if v.Kind != yaml.ScalarNode {
 			return p.errorf(v.Line, "%s: expected %s, found %s", key, expected[key], describe(v))
 		}
@@ -301,6 +304,10 @@ func (p *parser) settings(m *yaml.Node, where string, known []string) (Settings,
 			s.HighestUserWastedPercent, err = parsePtr(text, ParseRatio)
 		case analysis.MaxReclaimable:
 			s.MaxReclaimable, err = parsePtr(text, ParseSize)
+		case analysis.MaxIndexCompressed:
+			s.MaxIndexCompressed, err = parsePtr(text, ParseSize)
+		case keyPlatforms:
+			s.Platforms, err = parsePtr(text, ParsePlatforms)
 		case keyGrowthBasis:
 			s.GrowthBasis, err = parsePtr(text, ParseBasis)
 		case keyWarnAt:
@@ -332,6 +339,48 @@ var expected = map[string]string{
 	analysis.MaxReclaimable:           "a size such as 50MB",
 	keyWarnAt:                         "a fraction of the limit such as 90% or 0.9, or off",
 	keyBaseline:                       "the image or report to measure growth against, such as baseline.json",
+	analysis.MaxIndexCompressed:       "a size such as 100MB",
+	keyPlatforms:                      "all, or platforms such as linux/amd64,linux/arm64",
+}
+
+// ParsePlatforms reads platforms: "all", or os/arch[/variant] values
+// joined by commas; it returns them as --platform takes them.
+func ParsePlatforms(s string) (string, error) {
+	t := strings.TrimSpace(s)
+	if t == "all" {
+		return t, nil
+	}
+	parts := strings.Split(t, ",")
+	for i, part := range parts {
+		if _, err := source.ParsePlatform(strings.TrimSpace(part)); err != nil {
+			return "", err
+		}
+		parts[i] = strings.TrimSpace(part)
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// platformList reads platforms written as a YAML list.
+func (p *parser) platformList(v *yaml.Node, s *Settings) error {
+	if len(v.Content) == 0 {
+		return p.errorf(v.Line, "platforms: an empty list (write %s)", expected[keyPlatforms])
+	}
+	var parts []string
+	for _, item := range v.Content {
+		if item.Kind != yaml.ScalarNode || isNull(item) {
+			return p.errorf(item.Line, "platforms: expected a platform such as linux/arm64, found %s", describe(item))
+		}
+		parts = append(parts, item.Value)
+	}
+	text, err := ParsePlatforms(strings.Join(parts, ","))
+	if err != nil {
+		return p.errorf(v.Line, "platforms: %v", err)
+	}
+	if text == "all" && len(parts) > 1 {
+		return p.errorf(v.Line, "platforms: all stands alone")
+	}
+	s.Platforms = &text
+	return nil
 }
 
 func parsePtr[T any](s string, parse func(string) (T, error)) (*T, error) {

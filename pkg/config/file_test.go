@@ -173,7 +173,7 @@ func TestParseErrors(t *testing.T) {
 		{"version empty", "version:\ndefaults: {}\n", "1", "version: no value (write version: 1, or leave it out)"},
 		{"version list", "version: [1]\n", "1", "version: a list is not supported"},
 		{"unknown top key", "version: 1\nbudgets:\n  max-layers: 1\n", "2", `unknown key "budgets" (known keys: version, defaults, images)`},
-		{"unknown key in defaults", "version: 1\ndefaults:\n  max-size: 5MB\n", "3", `unknown key "max-size" in defaults (known keys: max-compressed, max-uncompressed, max-layers, max-growth, lowest-efficiency, highest-wasted-bytes, highest-user-wasted-percent, max-reclaimable, growth-basis, warn-at, baseline)`},
+		{"unknown key in defaults", "version: 1\ndefaults:\n  max-size: 5MB\n", "3", `unknown key "max-size" in defaults (known keys: max-compressed, max-uncompressed, max-layers, max-growth, lowest-efficiency, highest-wasted-bytes, highest-user-wasted-percent, max-reclaimable, max-index-compressed, growth-basis, warn-at, baseline, platforms)`},
 		{"unknown key in an entry", "images:\n  - image: a\n    max-sise: 1MB\n", "3", `unknown key "max-sise" in an images entry (known keys: image, max-compressed,`},
 		{"key is not a string", "defaults:\n  ? [a]\n  : 1\n", "2", "expected a key in defaults, found a list"},
 		{"image in defaults", "defaults:\n  max-layers: 1\n  image: a\n", "3", "image in defaults"},
@@ -181,8 +181,8 @@ func TestParseErrors(t *testing.T) {
 		{"key twice in defaults", "defaults:\n  max-layers: 1\n  max-layers: 2\n", "3", "max-layers is given twice in defaults, on lines 2 and 3"},
 		{"key twice in an entry", "images:\n  - image: a\n    image: b\n", "3", "image is given twice in an images entry, on lines 2 and 3"},
 		{"defaults a list", "defaults:\n  - max-layers: 1\n", "2", "defaults: expected a mapping of budgets"},
-		{"only key without colon", "version: 1\ndefaults:\n  max-layers 3\n", "3", `defaults: expected a mapping of budgets (max-compressed, max-uncompressed, max-layers, max-growth, lowest-efficiency, highest-wasted-bytes, highest-user-wasted-percent, max-reclaimable, growth-basis, warn-at, baseline), found "max-layers 3"`},
-		{"defaults a scalar", "defaults: 50MB\n", "1", `defaults: expected a mapping of budgets (max-compressed, max-uncompressed, max-layers, max-growth, lowest-efficiency, highest-wasted-bytes, highest-user-wasted-percent, max-reclaimable, growth-basis, warn-at, baseline), found "50MB"`},
+		{"only key without colon", "version: 1\ndefaults:\n  max-layers 3\n", "3", `defaults: expected a mapping of budgets (max-compressed, max-uncompressed, max-layers, max-growth, lowest-efficiency, highest-wasted-bytes, highest-user-wasted-percent, max-reclaimable, max-index-compressed, growth-basis, warn-at, baseline, platforms), found "max-layers 3"`},
+		{"defaults a scalar", "defaults: 50MB\n", "1", `defaults: expected a mapping of budgets (max-compressed, max-uncompressed, max-layers, max-growth, lowest-efficiency, highest-wasted-bytes, highest-user-wasted-percent, max-reclaimable, max-index-compressed, growth-basis, warn-at, baseline, platforms), found "50MB"`},
 		{"images a mapping", "images:\n  a: {}\n", "2", "images: expected a list of images, each a mapping with image and its budgets, found a mapping"},
 		{"entry a scalar", "images:\n  - image: a\n  - b\n", "3", `images: expected a mapping with image and its budgets, found "b"`},
 		{"entry without image", "images:\n  - image: a\n  - max-layers: 1\n", "3", "images entry without image"},
@@ -342,5 +342,48 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("error = %q, want it to start %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestParsePlatforms reads platforms: as a string or a list, refuses what
+// --platform would, and lets an entry's list replace the defaults'.
+func TestParsePlatforms(t *testing.T) {
+	t.Parallel()
+	f, err := Parse("imgsize.yaml", []byte(`defaults:
+  platforms: all
+  max-index-compressed: 100MB
+images:
+  - image: a
+    platforms: [linux/amd64, " linux/arm64/v8"]
+  - image: b
+    platforms: linux/arm64,linux/s390x
+  - image: c
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "linux/amd64,linux/arm64/v8", "b": "linux/arm64,linux/s390x", "c": "all"}
+	for _, e := range f.Images {
+		s := f.Settings(e)
+		if s.Platforms == nil || *s.Platforms != want[e.Image] {
+			t.Errorf("%s: platforms %v, want %s", e.Image, s.Platforms, want[e.Image])
+		}
+		if b := s.Budgets(); b.MaxIndexCompressed == nil || *b.MaxIndexCompressed != 100_000_000 {
+			t.Errorf("%s: max-index-compressed %v, want 100 MB", e.Image, b.MaxIndexCompressed)
+		}
+	}
+	for _, bad := range []string{
+		"defaults:\n  platforms: linux\n",
+		"defaults:\n  platforms: []\n",
+		"defaults:\n  platforms: [all, linux/amd64]\n",
+		"defaults:\n  platforms: [{os: linux}]\n",
+	} {
+		if _, err := Parse("imgsize.yaml", []byte(bad)); !errors.Is(err, errdefs.ErrUsage) || !strings.Contains(err.Error(), "platforms") {
+			t.Errorf("%q: err = %v, want a usage error about platforms", bad, err)
+		}
+	}
+	_, err = Targets(nil, Settings{MaxIndexCompressed: new(int64)}, []string{"x"})
+	if !errors.Is(err, errdefs.ErrUsage) || !strings.Contains(err.Error(), "--platform all") {
+		t.Errorf("max-index-compressed without platforms: err = %v", err)
 	}
 }

@@ -13,6 +13,9 @@ const (
 	keyWarnAt      = "warn-at"
 	keyBaseline    = "baseline"
 	keyImage       = "image"
+	// keyPlatforms selects the platforms of a multi-platform image to
+	// check, as --platform does: all, or a list.
+	keyPlatforms = "platforms"
 )
 
 // settingKeys are the keys a Settings is written with, in the order error
@@ -21,7 +24,8 @@ var settingKeys = []string{
 	analysis.MaxCompressed, analysis.MaxUncompressed, analysis.MaxLayers,
 	analysis.MaxGrowth, analysis.LowestEfficiency, analysis.HighestWastedBytes,
 	analysis.HighestUserWastedPercent, analysis.MaxReclaimable,
-	keyGrowthBasis, keyWarnAt, keyBaseline,
+	analysis.MaxIndexCompressed,
+	keyGrowthBasis, keyWarnAt, keyBaseline, keyPlatforms,
 }
 
 // Settings are budgets as given in one place: the config file's defaults,
@@ -34,13 +38,20 @@ type Settings struct {
 	// The file-level budgets: dive's three CI rules and max-reclaimable.
 	LowestEfficiency, HighestUserWastedPercent *float64
 	HighestWastedBytes, MaxReclaimable         *int64
-	GrowthBasis                                *analysis.Basis
+	// MaxIndexCompressed limits a multi-platform image as a whole (what
+	// its registry stores); it needs Platforms.
+	MaxIndexCompressed *int64
+	GrowthBasis        *analysis.Basis
 	// WarnAt is a fraction as ParseFraction returns it; a pointer to 0
 	// turns warnings off, which differs from nil (DefaultWarnAt).
 	WarnAt *float64
 	// Baseline is the image argument growth is measured against, as it
 	// would be given on the command line.
 	Baseline *string
+	// Platforms selects the platforms of a multi-platform image to check,
+	// each held to the budgets: "all", or os/arch[/variant] values joined
+	// by commas, as --platform takes them (already checked).
+	Platforms *string
 	// Cleared names, by key ("max-growth", "baseline"), the fields given
 	// as "none" here: they remove a value inherited from a lower level.
 	// A field with a value here is not cleared, whatever Cleared says.
@@ -64,10 +75,12 @@ func (s Settings) Over(o Settings) Settings {
 		HighestWastedBytes:       over(&l, analysis.HighestWastedBytes, s.HighestWastedBytes, o.HighestWastedBytes),
 		HighestUserWastedPercent: over(&l, analysis.HighestUserWastedPercent, s.HighestUserWastedPercent, o.HighestUserWastedPercent),
 		MaxReclaimable:           over(&l, analysis.MaxReclaimable, s.MaxReclaimable, o.MaxReclaimable),
+		MaxIndexCompressed:       over(&l, analysis.MaxIndexCompressed, s.MaxIndexCompressed, o.MaxIndexCompressed),
 
 		GrowthBasis: over(&l, keyGrowthBasis, s.GrowthBasis, o.GrowthBasis),
 		WarnAt:      over(&l, keyWarnAt, s.WarnAt, o.WarnAt),
 		Baseline:    over(&l, keyBaseline, s.Baseline, o.Baseline),
+		Platforms:   over(&l, keyPlatforms, s.Platforms, o.Platforms),
 	}
 	if len(l.out) > 0 {
 		out.Cleared = l.out
@@ -111,6 +124,7 @@ func (s Settings) Budgets() analysis.Budgets {
 		HighestWastedBytes:       s.HighestWastedBytes,
 		HighestUserWastedPercent: s.HighestUserWastedPercent,
 		MaxReclaimable:           s.MaxReclaimable,
+		MaxIndexCompressed:       s.MaxIndexCompressed,
 	}
 	if s.GrowthBasis != nil {
 		b.GrowthBasis = *s.GrowthBasis

@@ -58,6 +58,9 @@ func Targets(cfg *File, flags Settings, args []string) ([]Target, error) {
 		if b.Empty() {
 			return nil, errdefs.UsageError(fmt.Errorf("no budgets for %s (from %s): set --max-compressed, --max-uncompressed, --max-layers, --max-growth, a file-level rule or --dive-ci, or budgets in imgsize.yaml", source.Redact(t.Image), t.Where))
 		}
+		if b.MaxIndexCompressed != nil && t.Settings.Platforms == nil {
+			return nil, errdefs.UsageError(fmt.Errorf("max-index-compressed for %s (from %s) judges a multi-platform image as a whole: it needs --platform all (or a list) or platforms: in imgsize.yaml", source.Redact(t.Image), t.Where))
+		}
 		if b.MaxGrowth != nil {
 			growthAnywhere = true
 			if t.Settings.Baseline == nil {

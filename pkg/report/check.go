@@ -49,7 +49,7 @@ func validRun(run *analysis.CheckRun) error {
 		return errors.New("check report: no check run")
 	}
 	for i, ic := range run.Images {
-		if ic.Err == nil && ic.Image == nil {
+		if ic.Err == nil && ic.Image == nil && ic.Index == nil {
 			return fmt.Errorf("check report: image %d (%s) has neither an image nor an error", i, ic.Arg)
 		}
 	}
@@ -66,15 +66,28 @@ func checkedResults(ic analysis.ImageCheck) []analysis.Result {
 	return ic.Results
 }
 
+// checkLabel names the image checked, with the platform when it is one
+// platform of a multi-platform image, or "[index]" on the check of such
+// an image as a whole.
 func checkLabel(ic analysis.ImageCheck) string {
+	var label string
 	switch {
 	case ic.Arg != "":
-		return ic.Arg
+		label = ic.Arg
 	case ic.Image != nil:
-		return imageLabel(ic.Image)
+		label = imageLabel(ic.Image)
+	case ic.Index != nil:
+		label = indexLabel(ic.Index)
 	default:
-		return "(unnamed image)"
+		label = "(unnamed image)"
 	}
+	switch {
+	case ic.Platform != "":
+		label += " [" + ic.Platform + "]"
+	case ic.Index != nil:
+		label += " [index]"
+	}
+	return label
 }
 
 func baselineLabel(ic analysis.ImageCheck) string {
@@ -113,6 +126,8 @@ func measure(r analysis.Result) string {
 		return "dive wasted ÷ user bytes"
 	case r.Budget == analysis.MaxReclaimable:
 		return "reclaimable bytes"
+	case r.Budget == analysis.MaxIndexCompressed:
+		return "index stored size"
 	case r.Unit == analysis.UnitLayers:
 		return "layer count"
 	case r.Budget == analysis.MaxGrowth:
@@ -130,6 +145,8 @@ func resultSize(ic analysis.ImageCheck, r analysis.Result) layers.Size {
 	switch {
 	case r.Budget == analysis.MaxGrowth && r.Growth != nil:
 		from = combine(r.Growth.Base, r.Growth.Value)
+	case r.Budget == analysis.MaxIndexCompressed && ic.Index != nil:
+		from = ic.Index.Stored
 	case ic.Image == nil || r.Unit != analysis.UnitBytes:
 	case r.Basis == analysis.BasisCompressed:
 		from = ic.Image.Compressed
@@ -483,7 +500,7 @@ func checkMarkdown(w io.Writer, run *analysis.CheckRun, opts Options) error {
 var checkHeader = []string{
 	"image", "baseline", "budget", "basis", "unit",
 	"limit", "actual", "margin", "status", "near", "provenance", "reason",
-	"growth_bytes", "growth_percent", "warn_at", "error",
+	"growth_bytes", "growth_percent", "warn_at", "error", "platform",
 }
 
 func checkCSV(w io.Writer, run *analysis.CheckRun) error {
@@ -494,8 +511,12 @@ func checkCSV(w io.Writer, run *analysis.CheckRun) error {
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, ic := range run.Images {
 		label, base, warnAt := checkLabel(ic), baselineLabel(ic), num(ic.Budgets.WarnAt)
+		platform := ic.Platform
+		if platform == "" && ic.Image != nil {
+			platform = platformString(ic.Image.Platform)
+		}
 		if ic.Err != nil {
-			err := cw.Write([]string{label, base, "", "", "", "", "", "", "error", "", "", "", "", "", warnAt, ic.Err.Error()})
+			err := cw.Write([]string{label, base, "", "", "", "", "", "", "error", "", "", "", "", "", warnAt, ic.Err.Error(), platform})
 			if err != nil {
 				return fmt.Errorf("writing CSV report: %w", err)
 			}
@@ -525,7 +546,7 @@ func checkCSV(w io.Writer, run *analysis.CheckRun) error {
 			err := cw.Write([]string{
 				label, rowBase, r.Budget, string(r.Basis), string(r.Unit),
 				num(r.Limit), actual, margin, string(r.Status), strconv.FormatBool(r.Near), prov, r.Reason,
-				growthBytes, growthPercent, warnAt, "",
+				growthBytes, growthPercent, warnAt, "", platform,
 			})
 			if err != nil {
 				return fmt.Errorf("writing CSV report: %w", err)
@@ -577,6 +598,12 @@ func checkDocument(run *analysis.CheckRun, opts Options) *schema.Document {
 			WarnAt:      ic.Budgets.WarnAt,
 			Passed:      ic.Passed(),
 			Budgets:     []schema.BudgetRecord{},
+			Platform:    ic.Platform,
+		}
+		if ic.Index != nil {
+			n := len(d.Indexes)
+			d.Indexes = append(d.Indexes, indexRecord(d, ic.Index, index))
+			rec.Index = &n
 		}
 		if ic.Baseline != nil {
 			n, ok := index[ic.Baseline]

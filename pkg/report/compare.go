@@ -460,18 +460,27 @@ var compareHeader = []string{
 	"shared_layers", "added_layers", "removed_layers",
 	"recompressed_compressed_bytes", "recompressed_compressed_provenance",
 	"recompressed_uncompressed_bytes", "recompressed_uncompressed_provenance", "recompressed_layers",
+	"platform",
 }
 
 func compareCSV(w io.Writer, c *analysis.Comparison) error {
-	cw := newCSVWriter(w)
-	if err := cw.Write(compareHeader); err != nil {
-		return fmt.Errorf("writing CSV report: %w", err)
-	}
+	rw := newRowWriter(w, compareHeader)
+	compareRows(rw, c, "")
+	return rw.flush()
+}
+
+// compareRows writes a row per image of c; platform names the platform
+// compared in a platform comparison, else each image's own is written.
+func compareRows(rw *rowWriter, c *analysis.Comparison, platform string) {
 	basis := ratioBasis(c)
 	for i, r := range c.Rows {
 		img := r.Image
 		ratio := basisDelta(r, basis)
-		err := cw.Write([]string{
+		p := platform
+		if p == "" {
+			p = platformString(img.Platform)
+		}
+		rw.write([]string{
 			img.Ref, img.Name, hashString(img.Digest), strconv.FormatBool(i == 0),
 			csvBytes(img.Compressed), csvProvenance(img.Compressed),
 			csvBytes(img.Uncompressed), csvProvenance(img.Uncompressed),
@@ -486,17 +495,9 @@ func compareCSV(w io.Writer, c *analysis.Comparison) error {
 			strconv.Itoa(r.SharedLayers), strconv.Itoa(len(r.Added)), strconv.Itoa(len(r.Removed)),
 			csvBytes(r.Recompressed.Compressed), csvProvenance(r.Recompressed.Compressed),
 			csvBytes(r.Recompressed.Uncompressed), csvProvenance(r.Recompressed.Uncompressed),
-			recompressedCount(r),
+			recompressedCount(r), p,
 		})
-		if err != nil {
-			return fmt.Errorf("writing CSV report: %w", err)
-		}
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("writing CSV report: %w", err)
-	}
-	return nil
 }
 
 // recompressedCount is the number of a row's recompressed layers, empty

@@ -47,9 +47,9 @@ func ExampleCompare() {
 		fmt.Println(err)
 	}
 	// Output:
-	// image,name,digest,baseline,compressed_bytes,compressed_provenance,uncompressed_bytes,uncompressed_provenance,delta_compressed_bytes,delta_compressed_provenance,delta_uncompressed_bytes,delta_uncompressed_provenance,ratio_basis,ratio,ratio_provenance,matched_by,shared_compressed_bytes,shared_compressed_provenance,unique_compressed_bytes,unique_compressed_provenance,shared_uncompressed_bytes,shared_uncompressed_provenance,unique_uncompressed_bytes,unique_uncompressed_provenance,shared_layers,added_layers,removed_layers,recompressed_compressed_bytes,recompressed_compressed_provenance,recompressed_uncompressed_bytes,recompressed_uncompressed_provenance,recompressed_layers
-	// app:fat,,,true,400000000,exact,1000000000,exact,0,exact,0,exact,uncompressed,1,exact,digest+diffID,400000000,exact,0,exact,1000000000,exact,0,exact,1,0,0,0,exact,0,exact,0
-	// app:slim,,,false,800000,exact,2000000,exact,-399200000,exact,-998000000,exact,uncompressed,500,exact,digest+diffID,0,exact,800000,exact,0,exact,2000000,exact,0,1,1,0,exact,0,exact,0
+	// image,name,digest,baseline,compressed_bytes,compressed_provenance,uncompressed_bytes,uncompressed_provenance,delta_compressed_bytes,delta_compressed_provenance,delta_uncompressed_bytes,delta_uncompressed_provenance,ratio_basis,ratio,ratio_provenance,matched_by,shared_compressed_bytes,shared_compressed_provenance,unique_compressed_bytes,unique_compressed_provenance,shared_uncompressed_bytes,shared_uncompressed_provenance,unique_uncompressed_bytes,unique_uncompressed_provenance,shared_layers,added_layers,removed_layers,recompressed_compressed_bytes,recompressed_compressed_provenance,recompressed_uncompressed_bytes,recompressed_uncompressed_provenance,recompressed_layers,platform
+	// app:fat,,,true,400000000,exact,1000000000,exact,0,exact,0,exact,uncompressed,1,exact,digest+diffID,400000000,exact,0,exact,1000000000,exact,0,exact,1,0,0,0,exact,0,exact,0,
+	// app:slim,,,false,800000,exact,2000000,exact,-399200000,exact,-998000000,exact,uncompressed,500,exact,digest+diffID,0,exact,800000,exact,0,exact,2000000,exact,0,1,1,0,exact,0,exact,0,
 }
 
 func ExampleInspect() {

@@ -326,15 +326,7 @@ func textSection(ew *errWriter, s fileSection) {
 func filesMarkdown(w io.Writer, r *analysis.FileReport, opts Options) error {
 	v := newFilesView(r, opts)
 	ew := &errWriter{w: w}
-	ew.line("## Files of " + mdCode(v.title))
-	ew.line("")
-	for _, f := range v.ident {
-		ew.line("- " + f.label + ": " + mdCode(f.value))
-	}
-	for _, f := range v.totals {
-		ew.line("- " + f.label + ": " + mdText(f.value))
-	}
-	ew.line("")
+	ew.mdHeader("## Files of "+mdCode(v.title), v.ident, v.totals)
 	for _, n := range v.notes {
 		ew.line(mdText(n))
 		ew.line("")

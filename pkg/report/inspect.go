@@ -182,46 +182,46 @@ func joinFields(fs []field) string {
 func inspectText(w io.Writer, imgs []*layers.Image, opts Options) error {
 	ew := &errWriter{w: w}
 	for i, img := range imgs {
-		v := newImageView(img, opts)
 		if i > 0 {
 			ew.line("")
 		}
-		ew.line(joinFields(append([]field{{"Image", v.title}}, v.ident...)))
-		ew.line(joinFields(v.totals))
-		ew.line("")
-		ew.grid(&v.layers)
-		ew.legend(v.legend)
+		writeImageText(ew, newImageView(img, opts))
 	}
 	return ew.err
+}
+
+func writeImageText(ew *errWriter, v imageView) {
+	ew.line(joinFields(append([]field{{"Image", v.title}}, v.ident...)))
+	ew.line(joinFields(v.totals))
+	ew.line("")
+	ew.grid(&v.layers)
+	ew.legend(v.legend)
 }
 
 func inspectMarkdown(w io.Writer, imgs []*layers.Image, opts Options) error {
 	ew := &errWriter{w: w}
 	for i, img := range imgs {
-		v := newImageView(img, opts)
 		if i > 0 {
 			ew.line("")
 		}
-		ew.line("## Image " + mdCode(v.title))
-		ew.line("")
-		for _, f := range v.ident {
-			ew.line("- " + f.label + ": " + mdCode(f.value))
-		}
-		for _, f := range v.totals {
-			ew.line("- " + f.label + ": " + mdText(f.value))
-		}
-		ew.line("")
-		ew.markdown(&v.layers)
-		ew.mdLegend(v.legend)
+		writeImageMarkdown(ew, newImageView(img, opts))
 	}
 	return ew.err
 }
 
+func writeImageMarkdown(ew *errWriter, v imageView) {
+	ew.mdHeader("## Image "+mdCode(v.title), v.ident, v.totals)
+	ew.markdown(&v.layers)
+	ew.mdLegend(v.legend)
+}
+
 // inspectHeader is the CSV header of an inspect report: one row per layer.
+// platform is the image's (os/arch[/variant]), last so that the earlier
+// columns keep their places.
 var inspectHeader = []string{
 	"image", "name", "digest_image", "layer_index", "layer_digest", "diff_id", "media_type",
 	"compressed_bytes", "compressed_provenance", "uncompressed_bytes", "uncompressed_provenance",
-	"created_by",
+	"created_by", "platform",
 }
 
 func inspectCSV(w io.Writer, imgs []*layers.Image) error {
@@ -236,7 +236,7 @@ func inspectCSV(w io.Writer, imgs []*layers.Image) error {
 				strconv.Itoa(i), hashString(l.Digest), hashString(l.DiffID), string(l.MediaType),
 				csvBytes(l.Compressed), csvProvenance(l.Compressed),
 				csvBytes(l.Uncompressed), csvProvenance(l.Uncompressed),
-				l.CreatedBy,
+				l.CreatedBy, platformString(img.Platform),
 			})
 			if err != nil {
 				return fmt.Errorf("writing CSV report: %w", err)
@@ -254,7 +254,7 @@ func inspectCSV(w io.Writer, imgs []*layers.Image) error {
 var historyHeader = []string{
 	"image", "name", "digest_image", "step", "empty_layer", "layer_index", "layer_digest",
 	"compressed_bytes", "compressed_provenance", "uncompressed_bytes", "uncompressed_provenance",
-	"created", "created_by",
+	"created", "created_by", "platform",
 }
 
 func historyCSV(w io.Writer, imgs []*layers.Image) error {
@@ -280,7 +280,7 @@ func historyCSV(w io.Writer, imgs []*layers.Image) error {
 			}
 			rw.write([]string{
 				img.Ref, img.Name, hashString(img.Digest), strconv.Itoa(i), strconv.FormatBool(s.Empty), index, digest,
-				csvBytes(c), csvProvenance(c), csvBytes(u), csvProvenance(u), created, s.CreatedBy,
+				csvBytes(c), csvProvenance(c), csvBytes(u), csvProvenance(u), created, s.CreatedBy, platformString(img.Platform),
 			})
 		}
 	}
@@ -333,6 +333,20 @@ func (e *errWriter) legend(lines []string) {
 	for _, l := range lines {
 		e.line(l)
 	}
+}
+
+// mdHeader writes a Markdown heading, then identity fields (values in
+// code spans) and totals as a list, and a blank line.
+func (e *errWriter) mdHeader(heading string, ident, totals []field) {
+	e.line(heading)
+	e.line("")
+	for _, f := range ident {
+		e.line("- " + f.label + ": " + mdCode(f.value))
+	}
+	for _, f := range totals {
+		e.line("- " + f.label + ": " + mdText(f.value))
+	}
+	e.line("")
 }
 
 func (e *errWriter) mdLegend(lines []string) {

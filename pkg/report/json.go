@@ -34,15 +34,24 @@ func inspectDocument(imgs []*layers.Image, opts Options) *schema.Document {
 func compareDocument(c *analysis.Comparison, opts Options) *schema.Document {
 	d := newDocument(schema.KindCompare, opts)
 	d.Images = make([]schema.ImageRecord, 0, len(c.Rows))
+	for _, r := range c.Rows {
+		d.Images = append(d.Images, imageRecord(r.Image))
+	}
 	d.Comparison = &schema.ComparisonRecord{
 		Baseline:   0,
 		RatioBasis: ratioBasis(c),
-		Rows:       make([]schema.RowRecord, 0, len(c.Rows)),
+		Rows:       rowRecords(c, func(i int) int { return i }),
 	}
+	return d
+}
+
+// rowRecords describes c's rows, pos giving the position of row i's image
+// in the document's images.
+func rowRecords(c *analysis.Comparison, pos func(i int) int) []schema.RowRecord {
+	out := make([]schema.RowRecord, 0, len(c.Rows))
 	for i, r := range c.Rows {
-		d.Images = append(d.Images, imageRecord(r.Image))
 		rec := schema.RowRecord{
-			Image:         i,
+			Image:         pos(i),
 			MatchedBy:     r.MatchedBy,
 			Compressed:    deltaRecord(r.Compressed),
 			Uncompressed:  deltaRecord(r.Uncompressed),
@@ -59,9 +68,9 @@ func compareDocument(c *analysis.Comparison, opts Options) *schema.Document {
 			rec.Recompressed = &recompressed
 			rec.RecompressedLayers = recompressedDigests(r.RecompressedLayers)
 		}
-		d.Comparison.Rows = append(d.Comparison.Rows, rec)
+		out = append(out, rec)
 	}
-	return d
+	return out
 }
 
 func imageRecord(img *layers.Image) schema.ImageRecord {

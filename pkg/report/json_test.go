@@ -210,7 +210,7 @@ func TestDecodeJSONErrors(t *testing.T) {
 		in   string
 		kind error
 	}{
-		{"newer schema", valid(func(s string) string { return strings.Replace(s, `"schemaVersion": 1`, `"schemaVersion": 2`, 1) }), errdefs.ErrUnsupported},
+		{"newer schema", valid(func(s string) string { return strings.Replace(s, `"schemaVersion": 2`, `"schemaVersion": 3`, 1) }), errdefs.ErrUnsupported},
 		{"no schema", `{"kind":"inspect","images":[]}`, errdefs.ErrCorrupt},
 		{"not JSON", "IMAGE  COMPRESSED\n", errdefs.ErrCorrupt},
 		{"trailing data", valid(same) + "{}", errdefs.ErrCorrupt},

@@ -23,7 +23,12 @@ type StepSummary struct {
 
 // StepImageSummary is one image of a StepSummary.
 type StepImageSummary struct {
-	Ref      string `json:"ref"`
+	Ref string `json:"ref"`
+	// Platform is the platform judged, for one platform of a
+	// multi-platform image; Index is true on the check of such an image
+	// as a whole, whose Compressed is what its registry stores.
+	Platform string `json:"platform,omitempty"`
+	Index    bool   `json:"index,omitempty"`
 	Baseline string `json:"baseline,omitempty"`
 	// Compressed and Uncompressed are the image's totals in bytes; the
 	// provenance says how they were obtained (see the report schema).
@@ -48,10 +53,15 @@ type StepImageSummary struct {
 func NewStepSummary(run *analysis.CheckRun) StepSummary {
 	s := StepSummary{Passed: run.Passed(), Images: []StepImageSummary{}}
 	for _, ic := range run.Images {
-		e := StepImageSummary{Ref: ic.Arg, Baseline: ic.BaselineArg, Failed: []string{}}
-		if ic.Image != nil {
+		e := StepImageSummary{Ref: ic.Arg, Platform: ic.Platform, Baseline: ic.BaselineArg, Failed: []string{}}
+		switch {
+		case ic.Image != nil:
 			e.Compressed, e.CompressedProvenance = knownBytes(ic.Image.Compressed)
 			e.Uncompressed, e.UncompressedProvenance = knownBytes(ic.Image.Uncompressed)
+		case ic.Index != nil:
+			// The index as a whole: what its registry stores, compressed.
+			e.Index = true
+			e.Compressed, e.CompressedProvenance = knownBytes(ic.Index.Stored)
 		}
 		near := false
 		for _, r := range ic.Results {

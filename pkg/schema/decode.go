@@ -46,10 +46,11 @@ func Decode(r io.Reader) (*Document, error) {
 	case !positiveInt(version):
 		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: invalid schema version %s; not an imgsize report", shortJSON(version)))
 	}
-	if string(version) != strconv.Itoa(Version) {
-		return nil, errdefs.Wrap(errdefs.ErrUnsupported, fmt.Errorf("reading JSON report: schema version %s is not supported (this imgsize reads version %d; a newer imgsize wrote it)", shortJSON(version), Version))
+	n, err := strconv.Atoi(string(version))
+	if err != nil || !slices.Contains(Versions, n) {
+		return nil, errdefs.Wrap(errdefs.ErrUnsupported, fmt.Errorf("reading JSON report: schema version %s is not supported (this imgsize reads versions 1 to %d; a newer imgsize wrote it)", shortJSON(version), Version))
 	}
-	d.SchemaVersion = Version
+	d.SchemaVersion = n
 	if s.typeErr != nil {
 		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("reading JSON report: %w", s.typeErr))
 	}
@@ -412,13 +413,18 @@ func (d *Document) validate() error {
 			return fmt.Errorf("image %d: %w", i, err)
 		}
 	}
+	for i, x := range d.Indexes {
+		if err := x.validate(len(d.Images)); err != nil {
+			return fmt.Errorf("index %d: %w", i, err)
+		}
+	}
 	if c := d.Comparison; c != nil {
-		if err := c.validate(len(d.Images)); err != nil {
+		if err := c.validate(len(d.Images), len(d.Indexes)); err != nil {
 			return err
 		}
 	}
 	if c := d.Check; c != nil {
-		if err := c.validate(len(d.Images)); err != nil {
+		if err := c.validate(len(d.Images), len(d.Indexes)); err != nil {
 			return err
 		}
 	}
@@ -474,13 +480,67 @@ func (img *ImageRecord) validate() error {
 	return nil
 }
 
-func (c *ComparisonRecord) validate(images int) error {
+// inRange reports whether p is nil or a position in a list of n.
+func inRange(p *int, n int) bool { return p == nil || (*p >= 0 && *p < n) }
+
+func (x *IndexRecord) validate(images int) error {
+	for _, p := range x.Platforms {
+		if !inRange(&p, images) {
+			return fmt.Errorf("platform image %d is not an image index", p)
+		}
+	}
+	for _, l := range x.SharedLayers {
+		for _, p := range l.Images {
+			if !inRange(&p, images) {
+				return fmt.Errorf("shared layer %s: image %d is not an image index", l.Digest, p)
+			}
+		}
+		if err := l.Compressed.validate(); err != nil {
+			return fmt.Errorf("shared layer %s: %w", l.Digest, err)
+		}
+	}
+	for j, a := range x.Artifacts {
+		if err := a.Bytes.validate(); err != nil {
+			return fmt.Errorf("artifact %d: %w", j, err)
+		}
+	}
+	if err := x.Stored.validate(); err != nil {
+		return fmt.Errorf("stored: %w", err)
+	}
+	return nil
+}
+
+func (c *ComparisonRecord) validate(images, indexes int) error {
 	if c.Baseline < 0 || c.Baseline >= images {
 		return fmt.Errorf("comparison baseline %d is not an image index", c.Baseline)
+	}
+	for i, p := range c.Platforms {
+		if !inRange(p.Baseline, images) {
+			return fmt.Errorf("comparison platform %d: baseline is not an image index", i)
+		}
+		if len(p.Images) != indexes {
+			return fmt.Errorf("comparison platform %d: %d images for %d indexes", i, len(p.Images), indexes)
+		}
+		for _, img := range p.Images {
+			if !inRange(img, images) {
+				return fmt.Errorf("comparison platform %d: image is not an image index", i)
+			}
+		}
+		for _, r := range p.Rows {
+			if !inRange(&r, len(c.Rows)) {
+				return fmt.Errorf("comparison platform %d: row %d is not a row", i, r)
+			}
+		}
+	}
+	if len(c.Stored) != 0 && len(c.Stored) != indexes {
+		return fmt.Errorf("comparison: %d stored deltas for %d indexes", len(c.Stored), indexes)
 	}
 	for i, r := range c.Rows {
 		if r.Image < 0 || r.Image >= images {
 			return fmt.Errorf("comparison row %d: image %d is not an image index", i, r.Image)
+		}
+		if !inRange(r.Baseline, images) {
+			return fmt.Errorf("comparison row %d: baseline %d is not an image index", i, *r.Baseline)
 		}
 		if r.MatchedBy != "" && !slices.Contains(MatchKinds, r.MatchedBy) {
 			return fmt.Errorf("comparison row %d: unknown matchedBy %q", i, r.MatchedBy)
@@ -512,11 +572,13 @@ func (c *ComparisonRecord) validate(images int) error {
 	return nil
 }
 
-func (c *CheckRecord) validate(images int) error {
-	index := func(p *int) bool { return p == nil || (*p >= 0 && *p < images) }
+func (c *CheckRecord) validate(images, indexes int) error {
 	for i, r := range c.Results {
-		if !index(r.Image) || !index(r.Baseline) {
+		if !inRange(r.Image, images) || !inRange(r.Baseline, images) {
 			return fmt.Errorf("check result %d: image or baseline is not an image index", i)
+		}
+		if !inRange(r.Index, indexes) {
+			return fmt.Errorf("check result %d: index %d is not an index of the report", i, *r.Index)
 		}
 		for j, b := range r.Budgets {
 			if err := b.validate(); err != nil {

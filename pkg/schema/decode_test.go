@@ -88,12 +88,12 @@ func TestDecodeSchemaVersion(t *testing.T) {
 		{"a fraction", withVersion(`"schemaVersion": 1.5,`), errdefs.ErrCorrupt, []string{"invalid schema version 1.5"}, []string{"newer"}},
 		{"an object over lines", withVersion(`"schemaVersion": {"v":` + "\n" + `[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]},`), errdefs.ErrCorrupt,
 			[]string{`invalid schema version {"v":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,1…`}, []string{"newer"}},
-		{"newer", withVersion(`"schemaVersion": 2,`), errdefs.ErrUnsupported, []string{"schema version 2 is not supported", "newer imgsize"}, nil},
+		{"newer", withVersion(`"schemaVersion": 3,`), errdefs.ErrUnsupported, []string{"schema version 3 is not supported", "newer imgsize"}, nil},
 		{"far newer", withVersion(`"schemaVersion": 123456789012345678901234567890,`), errdefs.ErrUnsupported, []string{"schema version 123456789012345678901234567890 is not supported"}, nil},
 		// A newer version may change a field's type; that is "newer", not
 		// corrupt, wherever the version stands.
-		{"newer, reshaped, version last", strings.Replace(withVersion(``), `"kind": "check",`, `"kind": "check", "images": {"a": 1}, "check": [1], "generator": "x", "schemaVersion": 2,`, 1),
-			errdefs.ErrUnsupported, []string{"schema version 2 is not supported"}, []string{"cannot unmarshal"}},
+		{"newer, reshaped, version last", strings.Replace(withVersion(``), `"kind": "check",`, `"kind": "check", "images": {"a": 1}, "check": [1], "generator": "x", "schemaVersion": 3,`, 1),
+			errdefs.ErrUnsupported, []string{"schema version 3 is not supported"}, []string{"cannot unmarshal"}},
 		{"current version, reshaped", strings.Replace(checkDoc, `"kind": "check",`, `"kind": "check", "check": [1],`, 1),
 			errdefs.ErrCorrupt, []string{"cannot unmarshal an array", "check"}, nil},
 		{"current version, wrong type in an element", strings.Replace(checkDoc, `"passed": false,`, `"passed": "no",`, 1),

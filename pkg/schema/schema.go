@@ -5,10 +5,20 @@ import (
 	"time"
 )
 
-// Version is the version of the document this package writes and reads. It
-// changes only when a field is removed or changes meaning; new fields may
-// appear within a version, and readers ignore fields they do not know.
-const Version = 1
+// Version is the version of the document this package writes. It changes
+// only when a field is removed or changes meaning; new fields may appear
+// within a version, and readers ignore fields they do not know.
+//
+// Version 2 added multi-platform images (Document.Indexes, platform
+// comparisons and checks), in which a comparison's rows may each have their
+// own baseline (RowRecord.Baseline) — a change of meaning for a reader of
+// version 1, where every row was set against Comparison.Baseline. A
+// version 1 document is a version 2 document without those fields, so
+// Decode reads both (Versions).
+const Version = 2
+
+// Versions are the schema versions Decode reads.
+var Versions = []int{1, 2}
 
 // JSONSchema is report.schema.json: the JSON Schema (draft 2020-12) every
 // document of this Version validates against.
@@ -67,6 +77,9 @@ const (
 	BudgetHighestWastedBytes       = "highest-wasted-bytes"
 	BudgetHighestUserWastedPercent = "highest-user-wasted-percent"
 	BudgetMaxReclaimable           = "max-reclaimable"
+	// BudgetMaxIndexCompressed limits a multi-platform image as a whole:
+	// IndexRecord.Stored.
+	BudgetMaxIndexCompressed = "max-index-compressed"
 )
 
 // Budgets lists every budget, in the order the JSON Schema's enum gives
@@ -74,6 +87,7 @@ const (
 var Budgets = []string{
 	BudgetMaxCompressed, BudgetMaxUncompressed, BudgetMaxLayers, BudgetMaxGrowth,
 	BudgetLowestEfficiency, BudgetHighestWastedBytes, BudgetHighestUserWastedPercent, BudgetMaxReclaimable,
+	BudgetMaxIndexCompressed,
 }
 
 // Units are the values a BudgetRecord's unit takes. "ratio" is a fraction
@@ -115,8 +129,13 @@ type Document struct {
 	// Images are the images reported. In a comparison, one per row, in the
 	// order of Comparison.Rows; in a check, each image read and then each
 	// distinct baseline; in a files report, the one image; in a diff, A
-	// then B.
+	// then B. With several platforms of an index (--platform all, or a
+	// list), each platform's image is one entry, its Platform set, and
+	// Indexes groups them.
 	Images []ImageRecord `json:"images"`
+	// Indexes are the multi-platform images read with several platforms;
+	// absent otherwise (version 2).
+	Indexes []IndexRecord `json:"indexes,omitempty"`
 	// Comparison is set when Kind is KindCompare.
 	Comparison *ComparisonRecord `json:"comparison,omitempty"`
 	// Check is set when Kind is KindCheck.
@@ -186,6 +205,61 @@ type ImageRecord struct {
 	History []StepRecord `json:"history,omitempty"`
 }
 
+// IndexRecord is a multi-platform image (an OCI index or a Docker manifest
+// list) read for several of its platforms.
+type IndexRecord struct {
+	// Ref is the argument as the user gave it; Name the resolved reference.
+	Ref       string `json:"ref"`
+	Name      string `json:"name"`
+	Transport string `json:"transport"`
+	// Digest, MediaType and ManifestBytes describe the index manifest;
+	// omitted when the argument named a single image, or a layout whose
+	// index.json lists the images itself (no index blob is stored).
+	Digest        string `json:"digest,omitempty"`
+	MediaType     string `json:"mediaType,omitempty"`
+	ManifestBytes *int64 `json:"manifestBytes,omitempty"`
+	// Platforms are the selected platform images, as positions in
+	// Document.Images, in index order.
+	Platforms []int `json:"platforms"`
+	// Unselected counts the index's platform images not selected (their
+	// bytes are in Stored all the same).
+	Unselected int `json:"unselected"`
+	// Missing are platforms asked for that the index lacks.
+	Missing []string `json:"missing"`
+	// Artifacts are the index's manifests that are not platform images:
+	// attestations, signatures, other artifacts.
+	Artifacts []ArtifactRecord `json:"artifacts"`
+	// Stored is what a registry stores for the whole index and a full
+	// mirror pulls: every blob once (index, manifests, configs, layers of
+	// every platform and artifact), compressed as stored.
+	Stored SizeRecord `json:"stored"`
+	// SharedLayers are the layers present in more than one of Platforms.
+	SharedLayers []SharedLayerRecord `json:"sharedLayers"`
+}
+
+// ArtifactRecord is a manifest in an index that is not a platform image.
+type ArtifactRecord struct {
+	// Kind is "attestation", "signature" or "artifact".
+	Kind      string `json:"kind"`
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	// Subject is the digest of the manifest it describes, omitted if none.
+	Subject string `json:"subject,omitempty"`
+	// Bytes is its manifest and every blob it references, as stored.
+	Bytes SizeRecord `json:"bytes"`
+	// Blobs is how many blobs (config and layers) it references.
+	Blobs int `json:"blobs"`
+}
+
+// SharedLayerRecord is a layer several platform images of an index hold:
+// stored once, counted once in IndexRecord.Stored.
+type SharedLayerRecord struct {
+	Digest     string     `json:"digest"`
+	Compressed SizeRecord `json:"compressed"`
+	// Images are positions in Document.Images.
+	Images []int `json:"images"`
+}
+
 // StepRecord is one step of an image's history.
 type StepRecord struct {
 	// Created is when the step ran, omitted when the history does not say.
@@ -230,15 +304,53 @@ type ComparisonRecord struct {
 	Baseline int `json:"baseline"`
 	// RatioBasis says which size the table's ratio column uses:
 	// "uncompressed" when every image's uncompressed size is known, else
-	// "compressed".
+	// "compressed". In a platform comparison, the first compared
+	// platform's (each PlatformCompareRecord says its own).
 	RatioBasis string      `json:"ratioBasis"`
 	Rows       []RowRecord `json:"rows"`
+	// Platforms is set in a comparison of multi-platform images, platform
+	// by platform (version 2): Document.Indexes are the images compared,
+	// the baseline first, and Rows holds every platform's rows, each with
+	// its Platform and Baseline. Baseline is then the first compared
+	// platform's baseline image.
+	Platforms []PlatformCompareRecord `json:"platforms,omitempty"`
+	// Stored sets each index's Stored against the baseline index's, one
+	// per entry of Document.Indexes (the baseline's own first); set with
+	// Platforms.
+	Stored []*DeltaRecord `json:"stored,omitempty"`
+}
+
+// PlatformCompareRecord is one platform across the indexes compared.
+type PlatformCompareRecord struct {
+	// Platform is os/arch[/variant] with default variants left out
+	// (linux/arm64 and linux/arm64/v8 are one platform), "#2"… appended
+	// when an index lists it more than once.
+	Platform string `json:"platform"`
+	// Images holds, per entry of Document.Indexes, the position in
+	// Document.Images of that index's image of the platform; null where
+	// the index lacks it.
+	Images []*int `json:"images"`
+	// Baseline is the baseline index's image of the platform; null when
+	// the baseline lacks it, and then nothing is compared: the platform is
+	// listed as present only where it is.
+	Baseline *int `json:"baseline"`
+	// RatioBasis is as Comparison.RatioBasis, for this platform's rows;
+	// empty when nothing is compared.
+	RatioBasis string `json:"ratioBasis,omitempty"`
+	// Rows are positions in Comparison.Rows of this platform's rows.
+	Rows []int `json:"rows"`
 }
 
 // RowRecord is one image measured against the baseline.
 type RowRecord struct {
 	// Image is the index in Document.Images.
 	Image int `json:"image"`
+	// Baseline is the index in Document.Images of the image this row is
+	// set against; absent where it is Comparison.Baseline (always so in
+	// version 1). Platform names the platform compared, in a platform
+	// comparison.
+	Baseline *int   `json:"baseline,omitempty"`
+	Platform string `json:"platform,omitempty"`
 	// Compressed and Uncompressed are null when either side is unknown.
 	Compressed   *DeltaRecord `json:"compressed"`
 	Uncompressed *DeltaRecord `json:"uncompressed"`
@@ -324,6 +436,12 @@ type ImageCheckRecord struct {
 	// null when it could not be read.
 	Ref   string `json:"ref"`
 	Image *int   `json:"image"`
+	// Platform names the platform judged when the image is one platform
+	// of a multi-platform image checked platform by platform; Index is
+	// set, and Image null, on the check of such an image as a whole (the
+	// max-index-compressed budget): its position in Document.Indexes.
+	Platform string `json:"platform,omitempty"`
+	Index    *int   `json:"index,omitempty"`
 	// BaselineRef is the baseline's argument, Baseline its index in
 	// Document.Images; both absent without a baseline, and Baseline also
 	// absent when the baseline could not be read (Error says why).

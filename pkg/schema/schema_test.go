@@ -19,7 +19,7 @@ import (
 )
 
 const (
-	schemaID    = "https://imgsize.dev/schema/report/v1.json"
+	schemaID    = "https://imgsize.dev/schema/report/v2.json"
 	metaSchema  = "https://json-schema.org/draft/2020-12/schema"
 	goldenGlob  = "../report/testdata/*.json.golden"
 	minGoldens  = 5
@@ -108,8 +108,12 @@ func TestJSONSchemaEnums(t *testing.T) {
 			t.Errorf("kind %q: no property %q", k, name)
 		}
 	}
-	if got := prop("", "schemaVersion")["const"]; got != float64(schema.Version) {
-		t.Errorf("schemaVersion const = %v, want %d", got, schema.Version)
+	var versions []float64
+	for _, v := range schema.Versions {
+		versions = append(versions, float64(v))
+	}
+	if got, _ := prop("", "schemaVersion")["enum"].([]any); !cmp.Equal(got, []any{versions[0], versions[1]}) || schema.Versions[len(schema.Versions)-1] != schema.Version {
+		t.Errorf("schemaVersion enum = %v, want %v ending with %d", got, versions, schema.Version)
 	}
 }
 
@@ -508,7 +512,7 @@ func TestJSONSchemaRejects(t *testing.T) {
 		}},
 		{"unknown kind", func(t *testing.T, d map[string]any) { d["kind"] = "sizes" }},
 		{"files kind with a check", func(t *testing.T, d map[string]any) { d["kind"] = schema.KindFiles }},
-		{"schemaVersion 2", func(t *testing.T, d map[string]any) { d["schemaVersion"] = 2 }},
+		{"schemaVersion 3", func(t *testing.T, d map[string]any) { d["schemaVersion"] = 3 }},
 		{"missing images", func(t *testing.T, d map[string]any) {
 			inspectOf(t, d)
 			delete(d, "images")

@@ -184,18 +184,9 @@ func resolveOCI(ctx context.Context, s blobStore, tag string, p v1.Platform) (v1
 	if err := json.Unmarshal(raw, &idx); err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("parsing index.json: %w", err))
 	}
-	descs := idx.Manifests
-	if tag != "" {
-		var tagged []v1.Descriptor
-		for _, d := range descs {
-			if refMatches(d.Annotations, tag) {
-				tagged = append(tagged, d)
-			}
-		}
-		if len(tagged) == 0 {
-			return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("tag %q not in layout (tags: %s)", tag, listTags(descs)))
-		}
-		descs = tagged
+	descs, err := tagged(idx.Manifests, tag)
+	if err != nil {
+		return nil, err
 	}
 	var images []v1.Descriptor
 	for _, d := range descs {
@@ -236,6 +227,24 @@ func resolveOCI(ctx context.Context, s blobStore, tag string, p v1.Platform) (v1
 		chosen = matched[0]
 	}
 	return imageFromStore(s, chosen)
+}
+
+// tagged keeps the descriptors of index.json that tag names; all of them
+// when tag is empty.
+func tagged(descs []v1.Descriptor, tag string) ([]v1.Descriptor, error) {
+	if tag == "" {
+		return descs, nil
+	}
+	var out []v1.Descriptor
+	for _, d := range descs {
+		if refMatches(d.Annotations, tag) {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("tag %q not in layout (tags: %s)", tag, listTags(descs)))
+	}
+	return out, nil
 }
 
 func refMatches(ann map[string]string, tag string) bool {

@@ -21,7 +21,10 @@ import (
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
 
-func openRegistry(ctx context.Context, s string, opts Options) (*Image, error) {
+// registryRef parses s and authenticates to its registry. One
+// authenticated transport serves both go-containerregistry and the ranged
+// reads, so the registry is pinged and a token fetched once.
+func registryRef(ctx context.Context, s string, opts Options) (name.Reference, http.RoundTripper, error) {
 	// Open has refused user:password@ prefixes already, so s can be quoted.
 	var nopts []name.Option
 	if opts.Insecure {
@@ -29,11 +32,17 @@ func openRegistry(ctx context.Context, s string, opts Options) (*Image, error) {
 	}
 	ref, err := name.ParseReference(s, nopts...)
 	if err != nil {
-		return nil, errdefs.UsageError(fmt.Errorf("invalid image reference %q: %w", s, err))
+		return nil, nil, errdefs.UsageError(fmt.Errorf("invalid image reference %q: %w", s, err))
 	}
-	// One authenticated transport serves both go-containerregistry and the
-	// ranged reads, so the registry is pinged and a token fetched once.
 	authed, err := authTransport(ctx, ref.Context(), opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ref, authed, nil
+}
+
+func openRegistry(ctx context.Context, s string, opts Options) (*Image, error) {
+	ref, authed, err := registryRef(ctx, s, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -74,8 +83,13 @@ func openRegistry(ctx context.Context, s string, opts Options) (*Image, error) {
 	default:
 		return nil, errdefs.Wrap(errdefs.ErrUnsupported, fmt.Errorf("%s: unknown manifest media type %q", ref, desc.MediaType))
 	}
-	// Fetch manifest and config now, so every later step works on
-	// metadata already in memory and errors surface here, once.
+	return registryImage(ref, img, authed, opts)
+}
+
+// registryImage finishes opening one image of ref's repository: its
+// manifest and config are fetched now, so every later step works on
+// metadata already in memory and errors surface here, once.
+func registryImage(ref name.Reference, img v1.Image, authed http.RoundTripper, opts Options) (*Image, error) {
 	m, err := img.Manifest()
 	if err != nil {
 		return nil, classifyRemote(fmt.Errorf("reading manifest of %s: %w", ref, err))

@@ -40,6 +40,27 @@ func tooLarge(detail string) error {
 // in its images array, or by the image's recorded argument or name. With
 // no selector the report must hold exactly one image.
 func openReport(path, selector string) (*Image, error) {
+	doc, err := readReport(path)
+	if err != nil {
+		return nil, err
+	}
+	i, err := selectRecorded(doc, selector)
+	if err != nil {
+		return nil, err
+	}
+	return recordedImage(path, doc, doc.Images[i]), nil
+}
+
+func recordedImage(path string, doc *schema.Document, rec schema.ImageRecord) *Image {
+	return &Image{
+		Transport: Report,
+		Name:      rec.Name,
+		Recorded:  &Recorded{Path: path, Generator: doc.Generator, Time: doc.Time, Image: rec},
+	}
+}
+
+// readReport reads and checks the saved report at path, bounded.
+func readReport(path string) (*schema.Document, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("opening report: %w", err))
@@ -52,20 +73,7 @@ func openReport(path, selector string) (*Image, error) {
 		return nil, tooLarge(fmt.Sprintf(" (%d bytes)", fi.Size()))
 	}
 	// The caller names the argument, and with it the file, in any error.
-	doc, err := schema.Decode(&capReader{r: f, left: maxReport})
-	if err != nil {
-		return nil, err
-	}
-	i, err := selectRecorded(doc, selector)
-	if err != nil {
-		return nil, err
-	}
-	rec := doc.Images[i]
-	return &Image{
-		Transport: Report,
-		Name:      rec.Name,
-		Recorded:  &Recorded{Path: path, Generator: doc.Generator, Time: doc.Time, Image: rec},
-	}, nil
+	return schema.Decode(&capReader{r: f, left: maxReport})
 }
 
 // capReader reads at most left bytes of r and fails with tooLarge if r
