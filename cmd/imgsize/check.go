@@ -38,6 +38,7 @@ type checkOptions struct {
 	highestUserWasted, reclaimable  string
 
 	trustGzipTrailer bool
+	whyLimit         string
 }
 
 func newCheckCmd(g *globalOptions) *cobra.Command {
@@ -94,6 +95,7 @@ could not be written.`,
 	f.StringVar(&o.diveCI, "dive-ci", "", "also apply dive's CI rules from `FILE` (a .dive-ci, read as dive reads it: its defaults, \"disabled\")")
 	f.StringVar(&o.config, "config", "", "budgets file (default imgsize.yaml in the current directory, if present)")
 	f.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to `FILE` (atomically)")
+	f.StringVar(&o.whyLimit, "why-limit", "2GB", "when a growth budget fails, compare the image's and the baseline's files to name the directories that grew, if their layers unpack to at most this much together (none: never; the layers only the image has are named either way)")
 	f.BoolVar(&o.trustGzipTrailer, "trust-gzip-trailer", false, "for uncompressed budgets, take a large gzip layer's size from its trailer instead of reading it; faster, but the trailer is the size mod 4 GiB, so a layer holding 4 GiB or more (a sparse file compresses that well) can pass a budget it exceeds")
 	return cmd
 }
@@ -279,7 +281,16 @@ func runCheck(ctx context.Context, g *globalOptions, o *checkOptions, flags *pfl
 	l.lopts.CountWrappable = !o.trustGzipTrailer && slices.ContainsFunc(targets, func(t config.Target) bool {
 		return t.Settings.Budgets().ReadsUncompressed()
 	})
-	run := checkAll(l, targets)
+	whyLimit := int64(-1)
+	if !strings.EqualFold(strings.TrimSpace(o.whyLimit), "none") {
+		n, err := sizeFlag("why-limit", o.whyLimit)
+		if err != nil {
+			done()
+			return err
+		}
+		whyLimit = *n
+	}
+	run := checkAll(l, targets, whyLimit)
 	done()
 	// An interrupt is not a verdict: no report claims a result.
 	if err := ctx.Err(); err != nil {
@@ -306,7 +317,7 @@ func runCheck(ctx context.Context, g *globalOptions, o *checkOptions, flags *pfl
 // checkAll reads every image and baseline, each baseline once, and holds
 // each image to its budgets. An image that cannot be read does not stop
 // the others: a gate reports everything it can.
-func checkAll(l *loader, targets []config.Target) *analysis.CheckRun {
+func checkAll(l *loader, targets []config.Target, whyLimit int64) *analysis.CheckRun {
 	type loaded struct {
 		img *layers.Image
 		err error
@@ -354,9 +365,44 @@ func checkAll(l *loader, targets []config.Target) *analysis.CheckRun {
 			}
 		}
 		ic.Judge(fr)
+		if ic.GrowthFailed() && ic.Baseline != nil {
+			ic.Why = l.why(ic.Baseline, ic.Image, *t.Settings.Baseline, t.Image, whyLimit)
+		}
 		run.Images = append(run.Images, ic)
 	}
 	return run
+}
+
+// whyTop bounds the layers and directories a why lists.
+const whyTop = 5
+
+// why explains img's growth against base: the layers only img has, and,
+// when both images' layers unpack to at most limit bytes together (-1:
+// never), the directories that grew, from comparing their files.
+func (l *loader) why(base, img *layers.Image, baseArg, imgArg string, limit int64) *analysis.GrowthWhy {
+	cost := layers.Total([]layers.Size{base.Uncompressed, img.Uncompressed})
+	switch {
+	case limit < 0:
+		return analysis.Why(base, img, nil, whyTop, "")
+	case !cost.Known():
+		return analysis.Why(base, img, nil, whyTop, "the directories that grew are not listed: the images' uncompressed sizes are not known, so the cost of comparing their files is not either")
+	case cost.Bytes > limit:
+		return analysis.Why(base, img, nil, whyTop, fmt.Sprintf("the directories that grew are not listed: comparing the files would read %s of layers, over --why-limit %s", report.FormatBytes(cost.Bytes, false), report.FormatBytes(limit, false)))
+	}
+	a, la, err := l.modelFiles(baseArg, false)
+	var b *layers.Image
+	var lb []files.Layer
+	if err == nil {
+		b, lb, err = l.modelFiles(imgArg, false)
+	}
+	var d *analysis.FileDiff
+	if err == nil {
+		d, err = analysis.Diff(a, b, la, lb, analysis.DiffOptions{Top: whyTop * 4})
+	}
+	if err != nil {
+		return analysis.Why(base, img, nil, whyTop, "the directories that grew are not listed: comparing the files failed: "+oneLine(source.Redact(err.Error())))
+	}
+	return analysis.Why(base, img, d, whyTop, "")
 }
 
 type loadedIndex struct {
@@ -476,9 +522,7 @@ func githubOutputs(g *globalOptions, run *analysis.CheckRun, ropts report.Option
 	if path == "" {
 		return nil
 	}
-	mopts := ropts
-	mopts.Format = report.Markdown
-	if err := appendTo(path, func(w io.Writer) error { return report.Check(w, run, mopts) }); err != nil {
+	if err := appendTo(path, func(w io.Writer) error { return report.CheckSummary(w, run, ropts) }); err != nil {
 		return errdefs.Wrap(errOutput, fmt.Errorf("writing step summary %s: %w", path, err))
 	}
 	return nil

@@ -140,7 +140,7 @@ func TestCIExamples(t *testing.T) {
 			}
 		})
 	}
-	if b, err := os.ReadFile(filepath.Join(work, "summary.md")); err != nil || !strings.Contains(string(b), "max-growth") {
+	if b, err := os.ReadFile(filepath.Join(work, "summary.md")); err != nil || !strings.Contains(string(b), "Image size check passed") || !strings.Contains(string(b), " → ") {
 		t.Errorf("GitHub step summary: %v\n%s", err, b)
 	}
 }

@@ -325,6 +325,19 @@ type ImageCheck struct {
 	// BaselineErr is why the baseline could not be read: the growth
 	// budget is unknown, the others are checked.
 	BaselineErr error
+	// Why explains a failed growth budget, when the caller looked (Why).
+	Why *GrowthWhy
+}
+
+// GrowthFailed reports whether the growth budget failed on a measured
+// figure: the case a why can explain.
+func (c ImageCheck) GrowthFailed() bool {
+	for _, r := range c.Results {
+		if r.Budget == MaxGrowth && r.Status == Fail {
+			return true
+		}
+	}
+	return false
 }
 
 // Judge holds the image to its budgets, the file-level ones with fr (nil

@@ -626,6 +626,7 @@ func checkDocument(run *analysis.CheckRun, opts Options) *schema.Document {
 		for _, r := range checkedResults(ic) {
 			rec.Budgets = append(rec.Budgets, budgetRecord(r))
 		}
+		rec.Why = whyRecord(ic.Why)
 		c.Results = append(c.Results, rec)
 	}
 	d.Check = c
@@ -736,4 +737,21 @@ func countedNote(ic analysis.ImageCheck) string {
 		return ""
 	}
 	return checkLabel(ic) + ": layers read and counted: " + strings.Join(parts, "; ") + "."
+}
+
+func whyRecord(w *analysis.GrowthWhy) *schema.WhyRecord {
+	if w == nil {
+		return nil
+	}
+	rec := &schema.WhyRecord{Layers: []schema.WhyLayerRecord{}, Note: w.Note}
+	for _, l := range w.Layers {
+		rec.Layers = append(rec.Layers, schema.WhyLayerRecord{
+			Digest: hashString(l.Digest), CreatedBy: l.CreatedBy,
+			Compressed: sizeRecord(l.Compressed), Uncompressed: sizeRecord(l.Uncompressed),
+		})
+	}
+	for _, d := range w.Dirs {
+		rec.Dirs = append(rec.Dirs, schema.WhyDirRecord{Path: d.Path, BytesA: d.BytesA, BytesB: d.BytesB, DeltaBytes: d.Delta})
+	}
+	return rec
 }

@@ -456,6 +456,39 @@ type ImageCheckRecord struct {
 	Passed  bool           `json:"passed"`
 	Error   string         `json:"error,omitempty"`
 	Budgets []BudgetRecord `json:"budgets"`
+	// Why explains a failed growth budget; omitted otherwise.
+	Why *WhyRecord `json:"why,omitempty"`
+}
+
+// WhyRecord says why an image grew against its baseline.
+type WhyRecord struct {
+	// Layers are the image's layers the baseline lacks (as blob and as
+	// content), largest uncompressed first: the build steps that added
+	// bytes.
+	Layers []WhyLayerRecord `json:"layers"`
+	// Dirs are the directories whose regular-file bytes grew most, from
+	// comparing both images file by file; omitted when that was not done
+	// (Note says why).
+	Dirs []WhyDirRecord `json:"dirs,omitempty"`
+	// Note says what the why lacks and why.
+	Note string `json:"note,omitempty"`
+}
+
+// WhyLayerRecord is a layer only the image has.
+type WhyLayerRecord struct {
+	Digest       string     `json:"digest"`
+	CreatedBy    string     `json:"createdBy"`
+	Compressed   SizeRecord `json:"compressed"`
+	Uncompressed SizeRecord `json:"uncompressed"`
+}
+
+// WhyDirRecord is a directory that grew: its regular-file bytes in the
+// baseline and in the image (the whole subtree at the roll-up's depth).
+type WhyDirRecord struct {
+	Path       string `json:"path"`
+	BytesA     int64  `json:"bytesA"`
+	BytesB     int64  `json:"bytesB"`
+	DeltaBytes int64  `json:"deltaBytes"`
 }
 
 // BudgetRecord is one budget applied to one image.

@@ -671,7 +671,7 @@ func agrees(e *Entry) error {
 // fetched. A report without indexes yields its one image, as report:
 // does.
 func reportIndex(path, selector string, sel Platforms) (*Index, error) {
-	doc, err := readReport(path)
+	doc, err := ReadReport(path)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func tooLarge(detail string) error {
 // in its images array, or by the image's recorded argument or name. With
 // no selector the report must hold exactly one image.
 func openReport(path, selector string) (*Image, error) {
-	doc, err := readReport(path)
+	doc, err := ReadReport(path)
 	if err != nil {
 		return nil, err
 	}
@@ -59,8 +59,8 @@ func recordedImage(path string, doc *schema.Document, rec schema.ImageRecord) *I
 	}
 }
 
-// readReport reads and checks the saved report at path, bounded.
-func readReport(path string) (*schema.Document, error) {
+// ReadReport reads and checks the saved report at path, bounded.
+func ReadReport(path string) (*schema.Document, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("opening report: %w", err))
