@@ -32,6 +32,7 @@ type checkOptions struct {
 	maxGrowth, baseline            string
 	growthBasis, warnAt            string
 	config, junit, diveCI          string
+	metrics                        string
 
 	maxIndexCompressed              string
 	lowestEfficiency, highestWasted string
@@ -67,7 +68,10 @@ counted, and the report lists them (--trust-gzip-trailer skips this).
 When GITHUB_ACTIONS=true, failures and near misses are also written as
 ::error and ::warning annotations (to stderr) and the Markdown report is
 appended to $GITHUB_STEP_SUMMARY. --junit writes JUnit XML, which GitLab,
-Jenkins and Azure DevOps show as test results.
+Jenkins and Azure DevOps show as test results; --metrics the sizes as
+OpenMetrics, which GitLab shows in the merge request against the target
+branch's. imgsize comment posts a saved -f json report as one pull or
+merge request comment.
 
 Exit codes: 0 every budget holds; 1 a budget is exceeded or unknown; 2 usage
 or config error; 3 an image or baseline could not be read; 4 the report
@@ -95,6 +99,7 @@ could not be written.`,
 	f.StringVar(&o.diveCI, "dive-ci", "", "also apply dive's CI rules from `FILE` (a .dive-ci, read as dive reads it: its defaults, \"disabled\")")
 	f.StringVar(&o.config, "config", "", "budgets file (default imgsize.yaml in the current directory, if present)")
 	f.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to `FILE` (atomically)")
+	f.StringVar(&o.metrics, "metrics", "", "also write the sizes as OpenMetrics text to `FILE` (atomically), as GitLab's artifacts:reports:metrics reads them")
 	f.StringVar(&o.whyLimit, "why-limit", "2GB", "when a growth budget fails, compare the image's and the baseline's files to name the directories that grew, if their layers unpack to at most this much together (none: never; the layers only the image has are named either way)")
 	f.BoolVar(&o.trustGzipTrailer, "trust-gzip-trailer", false, "for uncompressed budgets, take a large gzip layer's size from its trailer instead of reading it; faster, but the trailer is the size mod 4 GiB, so a layer holding 4 GiB or more (a sparse file compresses that well) can pass a budget it exceeds")
 	return cmd
@@ -302,6 +307,12 @@ func runCheck(ctx context.Context, g *globalOptions, o *checkOptions, flags *pfl
 	}
 	if o.junit != "" {
 		err := report.WriteFile(o.junit, func(w io.Writer) error { return report.JUnit(w, run, ropts) })
+		if err != nil {
+			return errdefs.Wrap(errOutput, err)
+		}
+	}
+	if o.metrics != "" {
+		err := report.WriteFile(o.metrics, func(w io.Writer) error { return report.Metrics(w, run) })
 		if err != nil {
 			return errdefs.Wrap(errOutput, err)
 		}

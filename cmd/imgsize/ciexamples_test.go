@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/xml"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,19 +11,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 )
-
-// imgsizeLines returns the imgsize command lines of CI scripts.
-func imgsizeLines(scripts []string) [][]string {
-	var out [][]string
-	for _, s := range scripts {
-		for _, l := range strings.Split(s, "\n") {
-			if f := strings.Fields(l); len(f) > 0 && f[0] == "imgsize" {
-				out = append(out, f[1:])
-			}
-		}
-	}
-	return out
-}
 
 func readYAML(t *testing.T, path string, v any) {
 	t.Helper()
@@ -35,18 +23,24 @@ func readYAML(t *testing.T, path string, v any) {
 	}
 }
 
-// The CI examples are runnable: their structure is what GitHub Actions and
-// GitLab read, and their imgsize commands, run in order against the
-// examples built here (the target branch's build standing in as the
-// baseline), pass the gate and write the JUnit file GitLab is told to read.
+// The CI examples are the GitHub Action and the GitLab template put to
+// use, and they run: the action's check step with the workflow's inputs,
+// and the template's script with the example's variables, against the
+// examples built here, the default branch's image standing in as a saved
+// report (the config's ${IMGSIZE_BASELINE}), a local release server and
+// fakes of the GitHub and GitLab APIs. The gate passes, the JUnit and
+// metrics files the CI systems are told to read exist, and one comment or
+// note is posted.
 func TestCIExamples(t *testing.T) {
 	var gh struct {
 		On   any `yaml:"on"`
 		Jobs map[string]struct {
 			RunsOn string `yaml:"runs-on"`
 			Steps  []struct {
-				Uses string `yaml:"uses"`
-				Run  string `yaml:"run"`
+				ID   string            `yaml:"id"`
+				Uses string            `yaml:"uses"`
+				Run  string            `yaml:"run"`
+				With map[string]string `yaml:"with"`
 			} `yaml:"steps"`
 		} `yaml:"jobs"`
 	}
@@ -55,93 +49,141 @@ func TestCIExamples(t *testing.T) {
 	if !ok || job.RunsOn == "" || gh.On == nil {
 		t.Fatalf("github-actions.yml: no runnable job 'size': %+v", gh)
 	}
-	var ghScripts []string
+	var inputs map[string]string
 	for _, s := range job.Steps {
-		if s.Run != "" {
-			ghScripts = append(ghScripts, s.Run)
+		if strings.HasPrefix(s.Uses, "imgsize/imgsize@v") {
+			inputs = s.With
+		}
+		if strings.Contains(s.Run, "imgsize ") {
+			t.Errorf("github-actions.yml runs imgsize itself (%q): the action does", s.Run)
 		}
 	}
-	var gl map[string]struct {
-		Stage     string   `yaml:"stage"`
-		Script    []string `yaml:"script"`
-		Artifacts struct {
-			When    string `yaml:"when"`
-			Reports struct {
-				JUnit string `yaml:"junit"`
-			} `yaml:"reports"`
-		} `yaml:"artifacts"`
+	if inputs == nil {
+		t.Fatal("github-actions.yml does not use the action (imgsize/imgsize@vX.Y.Z)")
+	}
+	var gl struct {
+		Include []struct {
+			Remote string `yaml:"remote"`
+		} `yaml:"include"`
+		Job struct {
+			Extends      string            `yaml:"extends"`
+			Variables    map[string]string `yaml:"variables"`
+			BeforeScript []string          `yaml:"before_script"`
+		} `yaml:"image-size"`
 	}
 	readYAML(t, "../../examples/ci/gitlab-ci.yml", &gl)
-	glJob, ok := gl["image-size"]
-	if !ok || glJob.Stage == "" || len(glJob.Script) == 0 {
-		t.Fatalf("gitlab-ci.yml: no job 'image-size' with a script: %+v", gl)
+	glJob := gl.Job
+	if glJob.Extends != ".imgsize" || len(gl.Include) != 1 || !strings.HasSuffix(gl.Include[0].Remote, "/ci/gitlab/imgsize.gitlab-ci.yml") {
+		t.Fatalf("gitlab-ci.yml: want job image-size extending .imgsize from the included ci/gitlab/imgsize.gitlab-ci.yml: %+v", gl)
 	}
-	if glJob.Artifacts.When != "always" || glJob.Artifacts.Reports.JUnit == "" {
-		t.Errorf("gitlab-ci.yml: the JUnit report must be kept always (a failed gate is when it matters): %+v", glJob.Artifacts)
+	var tmpl map[string]struct {
+		Variables map[string]string `yaml:"variables"`
+		Script    []string          `yaml:"script"`
 	}
+	readYAML(t, "../../ci/gitlab/imgsize.gitlab-ci.yml", &tmpl)
 
-	// Build the examples once; the worktree of the target branch is the
-	// same build here.
+	// Build the examples once, and save the default branch's figures.
 	work := t.TempDir()
 	build := exec.Command("go", "run", "./examples/build", "-o", filepath.Join(work, "examples", "out"))
 	build.Dir = "../.."
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("examples/build: %v\n%s", err, b)
 	}
-	if err := os.MkdirAll(filepath.Join(work, "base", "examples"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(work, "examples", "out"), filepath.Join(work, "base", "examples", "out")); err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := os.ReadFile("../../examples/ci/imgsize.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, mkdir(t, filepath.Join(work, "examples", "ci")), "imgsize.yaml", string(cfg))
-
-	for _, ci := range []struct {
-		name    string
-		scripts []string
-		env     []string
-	}{
-		{"github", ghScripts, []string{"GITHUB_ACTIONS=true", "GITHUB_STEP_SUMMARY=" + filepath.Join(work, "summary.md")}},
-		{"gitlab", glJob.Script, []string{"GITHUB_ACTIONS=", "GITLAB_CI=true"}},
-	} {
-		t.Run(ci.name, func(t *testing.T) {
-			lines := imgsizeLines(ci.scripts)
-			if len(lines) != 2 || lines[0][0] != "inspect" || lines[1][0] != "check" {
-				t.Fatalf("imgsize commands %q: want the baseline's inspect, then check", lines)
-			}
-			os.Remove(filepath.Join(work, "imgsize-junit.xml"))
-			for _, args := range lines {
-				cmd := exec.Command(binary, args...)
-				cmd.Dir = work
-				cmd.Env = append(append(os.Environ(), ci.env...), "XDG_CACHE_HOME="+t.TempDir())
-				r := runCmd(t, cmd)
-				validateJSONOutput(t, work, args, r)
-				if r.code != 0 {
-					t.Fatalf("imgsize %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-				}
-			}
-			raw, err := os.ReadFile(filepath.Join(work, "imgsize-junit.xml"))
-			if err != nil {
-				t.Fatalf("the check wrote no JUnit file: %v", err)
-			}
-			if ci.name == "gitlab" && glJob.Artifacts.Reports.JUnit != "imgsize-junit.xml" {
-				t.Errorf("GitLab reads %q, the check writes imgsize-junit.xml", glJob.Artifacts.Reports.JUnit)
-			}
-			var suites struct {
-				Tests    int `xml:"tests,attr"`
-				Failures int `xml:"failures,attr"`
-			}
-			if err := xml.Unmarshal(raw, &suites); err != nil || suites.Tests == 0 || suites.Failures != 0 {
-				t.Errorf("JUnit: %v, %+v; want passing test cases", err, suites)
-			}
-		})
+	main := filepath.Join(t.TempDir(), "main.json")
+	if r := runInProcess(t, "inspect", "-f", "json", "-o", main, "--no-cache", "oci:"+filepath.Join(work, "examples", "out")+":multistage"); r.code != 0 {
+		t.Fatalf("saving the baseline: %s", r.stderr)
 	}
-	if b, err := os.ReadFile(filepath.Join(work, "summary.md")); err != nil || !strings.Contains(string(b), "Image size check passed") || !strings.Contains(string(b), " → ") {
-		t.Errorf("GitHub step summary: %v\n%s", err, b)
+	baseline := "IMGSIZE_BASELINE=report:" + main
+
+	t.Run("github", func(t *testing.T) {
+		fake := &fakeGitHub{comments: map[int64]string{}}
+		api := httptest.NewServer(fake)
+		t.Cleanup(api.Close)
+		event := filepath.Join(t.TempDir(), "event.json")
+		writeFile(t, filepath.Dir(event), "event.json", `{"pull_request":{"number":7}}`)
+		outputs, summary := filepath.Join(t.TempDir(), "output"), filepath.Join(work, "summary.md")
+		env := baseEnv(t, work, baseline, "GITHUB_ACTIONS=true", "RUNNER_TEMP="+t.TempDir(), "GITHUB_OUTPUT="+outputs, "GITHUB_STEP_SUMMARY="+summary,
+			"GITHUB_REPOSITORY=org/app", "GITHUB_EVENT_PATH="+event, "GITHUB_API_URL="+api.URL, "INPUT_GITHUB_TOKEN=s3cr3t-token")
+		env[0] = "PATH=" + filepath.Dir(binary) + ":" + strings.TrimPrefix(env[0], "PATH=")
+		for k, v := range inputs {
+			env = append(env, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, "-", "_"))+"="+v)
+		}
+		cmd := exec.Command("bash", mustAbs(t, "../../action/check.sh"))
+		cmd.Dir, cmd.Env = work, env
+		if r := runCmd(t, cmd); r.code != 0 {
+			t.Fatalf("the action's check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if out, _ := os.ReadFile(outputs); !strings.Contains(string(out), "passed=true\n") {
+			t.Errorf("step outputs:\n%s", out)
+		}
+		checkJUnit(t, filepath.Join(work, inputs["junit"]))
+		if b, err := os.ReadFile(summary); err != nil || !strings.Contains(string(b), "Image size check passed") || !strings.Contains(string(b), " → ") {
+			t.Errorf("GitHub step summary: %v\n%s", err, b)
+		}
+		if len(fake.comments) != 1 {
+			t.Errorf("%d comments, want 1", len(fake.comments))
+		}
+	})
+
+	t.Run("gitlab", func(t *testing.T) {
+		for _, l := range glJob.BeforeScript {
+			if !strings.Contains(l, "examples/build") {
+				t.Errorf("before_script line %q: only the build belongs there", l)
+			}
+		}
+		srv := releaseServer(t, false)
+		fake := &fakeGitLab{notes: map[int64]string{}}
+		api := httptest.NewServer(fake)
+		t.Cleanup(api.Close)
+		vars := map[string]string{}
+		for k, v := range tmpl[".imgsize"].Variables {
+			vars[k] = v
+		}
+		for k, v := range glJob.Variables {
+			vars[k] = v
+		}
+		env := []string{"IMGSIZE_VERSION=" + fakeVersion, "IMGSIZE_INSTALL_URL=" + srv.URL + "/install.sh", "IMGSIZE_RELEASE_BASE_URL=" + srv.URL,
+			"CI_PROJECT_DIR=" + work, "GITLAB_CI=true", "CI_API_V4_URL=" + api.URL + "/api/v4", "CI_PROJECT_ID=42", "CI_MERGE_REQUEST_IID=3", "IMGSIZE_GITLAB_TOKEN=glpat-s3cr3t"}
+		for k, v := range vars {
+			if k != "IMGSIZE_VERSION" && k != "IMGSIZE_INSTALL_URL" {
+				env = append(env, k+"="+v)
+			}
+		}
+		// The example's baseline last: the template's empty default
+		// would otherwise send the config to the registry tag.
+		env = append(env, baseline)
+		os.RemoveAll(filepath.Join(work, ".imgsize-bin"))
+		r := runScript(t, work, baseEnv(t, work, env...), strings.Join(tmpl[".imgsize"].Script, "\n"))
+		if r.code != 0 {
+			t.Fatalf("the template's script: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		checkJUnit(t, filepath.Join(work, "imgsize-junit.xml"))
+		if m, err := os.ReadFile(filepath.Join(work, "metrics.txt")); err != nil || !strings.Contains(string(m), "imgsize_check_passed{") {
+			t.Errorf("metrics: %v\n%s", err, m)
+		}
+		if len(fake.notes) != 1 {
+			t.Errorf("%d notes, want 1", len(fake.notes))
+		}
+	})
+}
+
+func checkJUnit(t *testing.T, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no JUnit file: %v", err)
+	}
+	var suites struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+	}
+	if err := xml.Unmarshal(raw, &suites); err != nil || suites.Tests == 0 || suites.Failures != 0 {
+		t.Errorf("JUnit: %v, %+v; want passing test cases", err, suites)
 	}
 }
 

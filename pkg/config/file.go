@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,8 +45,53 @@ type File struct {
 	// Path names the file as it was given to Load or Parse.
 	Path     string
 	Defaults Settings
+	// Patterns are defaults for the images whose argument matches, in file
+	// order: laid over Defaults, under an image's own entry.
+	Patterns []Pattern
 	// Images are the file's entries in file order, each image once.
 	Images []Entry
+}
+
+// Pattern gives settings to every image whose argument matches Match, a
+// glob where * is any run of characters (/ and : included) and ? any one.
+type Pattern struct {
+	Match    string
+	Settings Settings
+	Line     int
+	re       *regexp.Regexp
+}
+
+// Matches reports whether image is one of the pattern's.
+func (p Pattern) Matches(image string) bool { return p.re.MatchString(image) }
+
+// globRegexp turns a pattern into an anchored regular expression.
+func globRegexp(glob string) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("^")
+	for _, r := range glob {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
+}
+
+// Base returns the settings an image gets before its own entry: the
+// defaults, with each matching pattern laid over them in file order.
+func (f *File) Base(image string) Settings {
+	s := f.Defaults
+	for _, p := range f.Patterns {
+		if p.Matches(image) {
+			s = s.Over(p.Settings)
+		}
+	}
+	return s
 }
 
 // Load reads and parses the config file at path. Every error, a missing
@@ -119,9 +165,9 @@ func (f *File) Lookup(image string) (Entry, bool) {
 }
 
 // Settings returns the settings that apply to entry e: the file's defaults
-// with e's own laid over them.
+// and matching patterns with e's own laid over them.
 func (f *File) Settings(e Entry) Settings {
-	return f.Defaults.Over(e.Settings)
+	return f.Base(e.Image).Over(e.Settings)
 }
 
 // parser turns a YAML node tree into a File, naming the file and the line
@@ -190,8 +236,9 @@ func (p *parser) noAliases(n *yaml.Node) error {
 }
 
 var (
-	fileKeys  = []string{"version", "defaults", "images"}
-	entryKeys = append([]string{keyImage}, settingKeys...)
+	fileKeys    = []string{"version", "defaults", "patterns", "images"}
+	entryKeys   = append([]string{keyImage}, settingKeys...)
+	patternKeys = append([]string{keyMatch}, settingKeys...)
 )
 
 func (p *parser) file(root *yaml.Node, f *File) error {
@@ -218,10 +265,48 @@ func (p *parser) file(root *yaml.Node, f *File) error {
 			s, _, err := p.settings(v, "defaults", settingKeys)
 			f.Defaults = s
 			return err
+		case "patterns":
+			return p.patterns(v, f)
 		default: // images
 			return p.images(v, f)
 		}
 	})
+}
+
+// keyMatch names a patterns entry's glob.
+const keyMatch = "match"
+
+func (p *parser) patterns(v *yaml.Node, f *File) error {
+	if isNull(v) {
+		return nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		return p.errorf(v.Line, "patterns: expected a list, each a mapping with match (a glob such as ghcr.io/org/*-worker:*) and budgets, found %s", describe(v))
+	}
+	for _, item := range v.Content {
+		if item.Kind != yaml.MappingNode {
+			return p.errorf(item.Line, "patterns: expected a mapping with match and budgets, found %s", describe(item))
+		}
+		var match *yaml.Node
+		var rest []*yaml.Node
+		for i := 0; i+1 < len(item.Content); i += 2 {
+			if item.Content[i].Value == keyMatch {
+				match = item.Content[i+1]
+				continue
+			}
+			rest = append(rest, item.Content[i], item.Content[i+1])
+		}
+		if match == nil || match.Kind != yaml.ScalarNode || strings.TrimSpace(match.Value) == "" {
+			return p.errorf(item.Line, "patterns entry without match: each entry names a glob (match: ghcr.io/org/*-worker:*)")
+		}
+		settingsNode := &yaml.Node{Kind: yaml.MappingNode, Line: item.Line, Content: rest}
+		s, _, err := p.settings(settingsNode, "a patterns entry", patternKeys)
+		if err != nil {
+			return err
+		}
+		f.Patterns = append(f.Patterns, Pattern{Match: match.Value, Settings: s, Line: item.Line, re: globRegexp(match.Value)})
+	}
+	return nil
 }
 
 func (p *parser) images(v *yaml.Node, f *File) error {

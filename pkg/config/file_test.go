@@ -167,12 +167,12 @@ func TestParseErrors(t *testing.T) {
 		{"alias as a key", "defaults:\n  max-layers: &k 1\nimages:\n  - image: a\n    *k : 2\n", "5", "the alias *k is not supported"},
 		{"merge key", "defaults:\n  <<: {max-layers: 1}\n", "2", "merge keys (<<) are not supported in defaults"},
 		{"second document", "version: 1\n---\ndefaults: {}\n", "2", "a second YAML document starts here"},
-		{"list at top", "# budgets\n- image: a\n", "2", "expected a mapping of version, defaults, images, found a list"},
-		{"scalar at top", "hello\n", "1", `expected a mapping of version, defaults, images, found "hello"`},
+		{"list at top", "# budgets\n- image: a\n", "2", "expected a mapping of version, defaults, patterns, images, found a list"},
+		{"scalar at top", "hello\n", "1", `expected a mapping of version, defaults, patterns, images, found "hello"`},
 		{"version 2", "# budgets\nversion: 2\n", "2", `version: "2" is not supported (this imgsize reads version 1)`},
 		{"version empty", "version:\ndefaults: {}\n", "1", "version: no value (write version: 1, or leave it out)"},
 		{"version list", "version: [1]\n", "1", "version: a list is not supported"},
-		{"unknown top key", "version: 1\nbudgets:\n  max-layers: 1\n", "2", `unknown key "budgets" (known keys: version, defaults, images)`},
+		{"unknown top key", "version: 1\nbudgets:\n  max-layers: 1\n", "2", `unknown key "budgets" (known keys: version, defaults, patterns, images)`},
 		{"unknown key in defaults", "version: 1\ndefaults:\n  max-size: 5MB\n", "3", `unknown key "max-size" in defaults (known keys: max-compressed, max-uncompressed, max-layers, max-growth, lowest-efficiency, highest-wasted-bytes, highest-user-wasted-percent, max-reclaimable, max-index-compressed, growth-basis, warn-at, baseline, platforms)`},
 		{"unknown key in an entry", "images:\n  - image: a\n    max-sise: 1MB\n", "3", `unknown key "max-sise" in an images entry (known keys: image, max-compressed,`},
 		{"key is not a string", "defaults:\n  ? [a]\n  : 1\n", "2", "expected a key in defaults, found a list"},
@@ -385,5 +385,48 @@ images:
 	_, err = Targets(nil, Settings{MaxIndexCompressed: new(int64)}, []string{"x"})
 	if !errors.Is(err, errdefs.ErrUsage) || !strings.Contains(err.Error(), "--platform all") {
 		t.Errorf("max-index-compressed without platforms: err = %v", err)
+	}
+}
+
+// TestPatterns lays defaults by name pattern between the file's defaults
+// and an image's own entry, in file order, for arguments and listed
+// images alike.
+func TestPatterns(t *testing.T) {
+	t.Parallel()
+	f, err := Parse("imgsize.yaml", []byte(`defaults:
+  max-layers: 10
+  max-compressed: 50MB
+patterns:
+  - match: ghcr.io/org/*-worker:*
+    max-compressed: 200MB
+  - match: "*:debug"
+    max-compressed: 1GB
+    max-layers: none
+images:
+  - image: ghcr.io/org/img-worker:v1
+    max-layers: 3
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := Targets(f, Settings{}, []string{"ghcr.io/org/img-worker:v1", "ghcr.io/org/api:v1", "ghcr.io/org/a-worker:debug", "ghcr.io/org/worker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		compressed int64
+		layers     *int
+	}
+	three, ten := 3, 10
+	for i, w := range []want{{200_000_000, &three}, {50_000_000, &ten}, {1_000_000_000, nil}, {50_000_000, &ten}} {
+		b := targets[i].Settings.Budgets()
+		if b.MaxCompressed == nil || *b.MaxCompressed != w.compressed || (b.MaxLayers == nil) != (w.layers == nil) || (w.layers != nil && *b.MaxLayers != *w.layers) {
+			t.Errorf("%s: max-compressed %v, max-layers %v; want %d, %v", targets[i].Image, b.MaxCompressed, b.MaxLayers, w.compressed, w.layers)
+		}
+	}
+	for _, bad := range []string{"patterns:\n  - max-layers: 3\n", "patterns:\n  - match: x\n    image: y\n", "patterns: 5\n"} {
+		if _, err := Parse("imgsize.yaml", []byte(bad)); !errors.Is(err, errdefs.ErrUsage) || !strings.Contains(err.Error(), "imgsize.yaml:") {
+			t.Errorf("%q: err = %v, want a file:line usage error", bad, err)
+		}
 	}
 }

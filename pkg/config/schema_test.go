@@ -81,6 +81,9 @@ func TestJSONSchema(t *testing.T) {
 	if got := keys(s.Properties["defaults"].Properties); !slices.Equal(got, sorted(settingKeys)) {
 		t.Errorf("defaults keys %v, parser reads %v", got, sorted(settingKeys))
 	}
+	if got := keys(s.Properties["patterns"].Items.Properties); !slices.Equal(got, sorted(patternKeys)) {
+		t.Errorf("patterns entry keys %v, parser reads %v", got, sorted(patternKeys))
+	}
 	if got := keys(s.Properties["images"].Items.Properties); !slices.Equal(got, sorted(entryKeys)) {
 		t.Errorf("images entry keys %v, parser reads %v", got, sorted(entryKeys))
 	}

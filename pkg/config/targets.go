@@ -29,7 +29,7 @@ func Targets(cfg *File, flags Settings, args []string) ([]Target, error) {
 		for _, a := range args {
 			t := Target{Image: a, Settings: flags, Where: "the command line"}
 			if cfg != nil {
-				s := cfg.Defaults
+				s := cfg.Base(a)
 				t.Where = cfg.Path + " defaults and the command line"
 				if e, ok := cfg.Lookup(a); ok {
 					s = s.Over(e.Settings)
@@ -43,7 +43,7 @@ func Targets(cfg *File, flags Settings, args []string) ([]Target, error) {
 		for _, e := range cfg.Images {
 			out = append(out, Target{
 				Image:    e.Image,
-				Settings: cfg.Defaults.Over(e.Settings).Over(flags),
+				Settings: cfg.Settings(e).Over(flags),
 				Where:    fmt.Sprintf("%s:%d", cfg.Path, e.Line),
 			})
 		}
