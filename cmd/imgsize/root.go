@@ -41,6 +41,8 @@ type globalOptions struct {
 	format   string
 	output   string
 	platform string
+	wide     bool
+	noColor  bool
 	insecure bool
 	binary   bool
 	exact    bool
@@ -88,9 +90,11 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	root.SetErr(g.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return errdefs.UsageError(err) })
 	pf := root.PersistentFlags()
-	pf.StringVarP(&g.format, "format", "f", "table", "output format: table, json, markdown, csv")
+	pf.StringVarP(&g.format, "format", "f", "table", "output format: table, json, markdown, csv, html (one self-contained page)")
 	pf.StringVarP(&g.output, "output", "o", "", "write the report to `FILE` (atomically) instead of stdout")
 	pf.StringVar(&g.platform, "platform", "linux/amd64", "platform to pick from a multi-platform index, as os/arch[/variant]; all, or a comma-separated list, reads several (inspect, compare, check)")
+	pf.BoolVar(&g.wide, "wide", false, "print tables at full width, even on a terminal narrower than them")
+	pf.BoolVar(&g.noColor, "no-color", false, "print no colour (also NO_COLOR=1; colour only ever goes to a terminal)")
 	pf.BoolVar(&g.insecure, "insecure", false, "allow plain HTTP and unverified TLS for registries that are not on loopback")
 	pf.BoolVar(&g.binary, "binary", false, "print sizes in IEC units (KiB, MiB, GiB) instead of SI (kB, MB, GB)")
 	pf.BoolVar(&g.exact, "exact", false, "read and count every layer (registry layers too, instead of probing a few bytes each; uncompressed layers are then digest-checked)")
@@ -208,7 +212,9 @@ func (g *globalOptions) reportOptions() (report.Options, error) {
 	if err != nil {
 		return report.Options{}, err
 	}
-	return report.Options{Format: f, Binary: g.binary, Version: moduleVersion(), Time: time.Now()}, nil
+	o := report.Options{Format: f, Binary: g.binary, Version: moduleVersion(), Time: time.Now()}
+	o.Width, o.Color = g.terminal()
+	return o, nil
 }
 
 func (g *globalOptions) sourceOptions() (source.Options, error) {

@@ -33,6 +33,8 @@ func Check(w io.Writer, run *analysis.CheckRun, opts Options) error {
 	switch f {
 	case JSON:
 		return writeJSON(w, checkDocument(run, opts))
+	case HTML:
+		return writeHTML(w, checkDocument(run, opts))
 	case CSV:
 		return checkCSV(w, run)
 	case Markdown:
@@ -444,7 +446,7 @@ func (v *checkView) grid(emoji bool) grid {
 
 func checkText(w io.Writer, run *analysis.CheckRun, opts Options) error {
 	v := newCheckView(run, opts)
-	ew := &errWriter{w: w}
+	ew := textWriter(w, opts)
 	if len(v.rows) > 0 {
 		g := v.grid(false)
 		ew.grid(&g)
@@ -479,6 +481,22 @@ func checkMarkdown(w io.Writer, run *analysis.CheckRun, opts Options) error {
 		ew.line("")
 		g := v.grid(true)
 		ew.markdown(&g)
+	}
+	var names []string
+	var sizes []*int64
+	for _, ic := range run.Images {
+		switch {
+		case ic.Image != nil:
+			names, sizes = append(names, checkLabel(ic)), append(sizes, sizeRecord(ic.Image.Compressed).Bytes)
+		case ic.Index != nil:
+			names, sizes = append(names, checkLabel(ic)), append(sizes, sizeRecord(ic.Index.Stored).Bytes)
+		}
+	}
+	if chart := sizeChart("Compressed size (MB)", names, sizes); chart != nil {
+		ew.line("")
+		for _, l := range chart {
+			ew.line(l)
+		}
 	}
 	if len(v.notes) > 0 {
 		ew.line("")

@@ -32,6 +32,8 @@ func Compare(w io.Writer, c *analysis.Comparison, opts Options) error {
 	switch f {
 	case JSON:
 		return writeJSON(w, compareDocument(c, opts))
+	case HTML:
+		return writeHTML(w, compareDocument(c, opts))
 	case CSV:
 		return compareCSV(w, c)
 	case Markdown:
@@ -90,6 +92,7 @@ func newCompareView(c *analysis.Comparison, opts Options) compareView {
 	var lg legend
 	v.summary = grid{columns: []column{
 		{header: "IMAGE"},
+		{header: "RELATIVE", bar: true},
 		{header: "COMPRESSED", align: right},
 		{header: "Δ COMPRESSED", align: right},
 		{header: "UNCOMPRESSED", align: right},
@@ -104,13 +107,27 @@ func newCompareView(c *analysis.Comparison, opts Options) compareView {
 		column{header: "UNIQUE COMPRESSED", align: right},
 		column{header: "LAYERS", align: right},
 	)
+	// The bars set each image against the largest, on the ratio's basis.
+	basisSize := func(img *layers.Image) layers.Size {
+		if basis == basisUncompressed {
+			return img.Uncompressed
+		}
+		return img.Compressed
+	}
+	var most int64
+	for _, r := range c.Rows {
+		if s := basisSize(r.Image); s.Known() {
+			most = max(most, s.Bytes)
+		}
+	}
 	for i, r := range c.Rows {
 		img := r.Image
+		sizeBar := knownBar(basisSize(img), most)
 		comp := lg.size(img.Compressed, "compressed", opts.Binary)
 		uncomp := lg.size(img.Uncompressed, "uncompressed", opts.Binary)
 		if i == 0 {
 			// Deltas against itself say nothing; leave them blank.
-			cells := []string{labels[i] + " (baseline)", comp, "", uncomp, "", "", ""}
+			cells := []string{labels[i] + " (baseline)", sizeBar, comp, "", uncomp, "", "", ""}
 			if recompressed {
 				cells = append(cells, "")
 			}
@@ -119,6 +136,7 @@ func newCompareView(c *analysis.Comparison, opts Options) compareView {
 		}
 		cells := []string{
 			labels[i],
+			sizeBar,
 			comp,
 			deltaCell(&lg, r.Compressed, "compressed", opts.Binary),
 			uncomp,
@@ -388,7 +406,7 @@ func largestFirst(ls []layers.Layer) ([]layers.Layer, string) {
 
 func compareText(w io.Writer, c *analysis.Comparison, opts Options) error {
 	v := newCompareView(c, opts)
-	ew := &errWriter{w: w}
+	ew := textWriter(w, opts)
 	ew.line("Comparison against baseline " + v.baseline)
 	ew.line("")
 	ew.grid(&v.summary)
@@ -417,6 +435,22 @@ func compareMarkdown(w io.Writer, c *analysis.Comparison, opts Options) error {
 	ew.line("")
 	ew.markdown(&v.summary)
 	ew.line("")
+	basis := ratioBasis(c)
+	names, sizes := make([]string, len(c.Rows)), make([]*int64, len(c.Rows))
+	for i, r := range c.Rows {
+		names[i] = imageLabel(r.Image)
+		s := r.Image.Compressed
+		if basis == basisUncompressed {
+			s = r.Image.Uncompressed
+		}
+		sizes[i] = sizeRecord(s).Bytes
+	}
+	if chart := sizeChart(strings.ToUpper(basis[:1])+basis[1:]+" size (MB)", names, sizes); chart != nil {
+		for _, l := range chart {
+			ew.line(l)
+		}
+		ew.line("")
+	}
 	for _, n := range v.notes {
 		ew.line("- " + mdText(n))
 	}

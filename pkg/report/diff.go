@@ -39,6 +39,8 @@ func Diff(w io.Writer, d *analysis.FileDiff, opts Options) error {
 	switch f {
 	case JSON:
 		return writeJSON(w, diffDocument(d, opts))
+	case HTML:
+		return writeHTML(w, diffDocument(d, opts))
 	case CSV:
 		return diffCSV(w, d)
 	case Markdown:
@@ -265,10 +267,10 @@ func signedEntries(n int) string {
 
 func diffText(w io.Writer, d *analysis.FileDiff, opts Options) error {
 	v := newDiffView(d, opts)
-	ew := &errWriter{w: w}
+	ew := textWriter(w, opts)
 	ew.line("Diff: " + v.title)
 	for _, id := range v.idents {
-		ew.line(joinFields(id))
+		ew.fields(id)
 	}
 	for _, f := range v.totals {
 		ew.line(f.label + ": " + f.value)

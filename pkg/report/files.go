@@ -38,6 +38,8 @@ func Files(w io.Writer, r *analysis.FileReport, opts Options) error {
 	switch f {
 	case JSON:
 		return writeJSON(w, filesDocument(r, opts))
+	case HTML:
+		return writeHTML(w, filesDocument(r, opts))
 	case CSV:
 		return filesCSV(w, r)
 	case Markdown:
@@ -162,11 +164,16 @@ func filesLargestSection(r *analysis.FileReport, b bool) fileSection {
 	s := fileSection{title: "Largest files"}
 	s.grid = grid{columns: []column{
 		{header: "SIZE", align: right},
+		{header: "RELATIVE", bar: true},
 		{header: "LAYER", align: right},
 		{header: "PATH", code: true},
 	}}
+	var most int64
 	for _, p := range r.Largest {
-		s.grid.add(FormatBytes(p.Bytes, b), strconv.Itoa(p.Layer), shownPath(p.Path))
+		most = max(most, p.Bytes)
+	}
+	for _, p := range r.Largest {
+		s.grid.add(FormatBytes(p.Bytes, b), bar(p.Bytes, most), strconv.Itoa(p.Layer), shownPath(p.Path))
 	}
 	s.notes = []string{"LAYER: the layer that wrote the file."}
 	return s
@@ -176,11 +183,16 @@ func filesDirsSection(r *analysis.FileReport, b bool) fileSection {
 	s := fileSection{title: "Largest directories"}
 	s.grid = grid{columns: []column{
 		{header: "SIZE", align: right},
+		{header: "RELATIVE", bar: true},
 		{header: "FILES", align: right},
 		{header: "PATH", code: true},
 	}}
+	var most int64
 	for _, p := range r.Dirs {
-		s.grid.add(FormatBytes(p.Bytes, b), groupDigits(int64(p.Files)), shownPath(p.Path))
+		most = max(most, p.Bytes)
+	}
+	for _, p := range r.Dirs {
+		s.grid.add(FormatBytes(p.Bytes, b), bar(p.Bytes, most), groupDigits(int64(p.Files)), shownPath(p.Path))
 	}
 	s.notes = []string{"SIZE and FILES: the regular files under the directory, at any depth."}
 	return s
@@ -277,8 +289,8 @@ func layerCreatedBy(r *analysis.FileReport, i int) string {
 
 func filesText(w io.Writer, r *analysis.FileReport, opts Options) error {
 	v := newFilesView(r, opts)
-	ew := &errWriter{w: w}
-	ew.line(joinFields(append([]field{{"Image", v.title}}, v.ident...)))
+	ew := textWriter(w, opts)
+	ew.fields(append([]field{{"Image", v.title}}, v.ident...))
 	for _, f := range v.totals {
 		ew.line(f.label + ": " + f.value)
 	}

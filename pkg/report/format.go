@@ -21,10 +21,12 @@ const (
 	JSON     Format = "json"
 	Markdown Format = "markdown"
 	CSV      Format = "csv"
+	// HTML is one self-contained page (html.go) drawn from the JSON report.
+	HTML Format = "html"
 )
 
 // Formats lists the valid formats in the order help text shows them.
-var Formats = []Format{Table, JSON, Markdown, CSV}
+var Formats = []Format{Table, JSON, Markdown, CSV, HTML}
 
 // ParseFormat reads a --format value. The error wraps errdefs.ErrUsage and
 // lists the valid formats.
@@ -52,6 +54,13 @@ type Options struct {
 	Version string
 	// Time the report is made, recorded in JSON output.
 	Time time.Time
+	// Width, when above 0, fits the table format to a terminal of that
+	// many columns: long cells are shortened with "…", lines wrap at words
+	// and fields. 0 (a file, a pipe, --wide) keeps full width.
+	Width int
+	// Color marks FAIL, near misses, growth and shrinkage with ANSI
+	// colours in the table format (a terminal that wants colour).
+	Color bool
 	// History makes inspect list every step of the image's history, empty
 	// ones (ENV, WORKDIR, CMD…) with 0 B, aligned with the layers they
 	// made, as `docker history` does (oldest first, as the layer table).

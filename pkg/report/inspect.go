@@ -26,6 +26,8 @@ func Inspect(w io.Writer, imgs []*layers.Image, opts Options) error {
 	switch f {
 	case JSON:
 		return writeJSON(w, inspectDocument(imgs, opts))
+	case HTML:
+		return writeHTML(w, inspectDocument(imgs, opts))
 	case CSV:
 		if opts.History {
 			return historyCSV(w, imgs)
@@ -80,14 +82,28 @@ func newImageView(img *layers.Image, opts Options) imageView {
 		{header: "DIGEST", code: true},
 		{header: "COMPRESSED", align: right},
 		{header: "UNCOMPRESSED", align: right},
+		{header: "RELATIVE", bar: true},
 		{header: "CREATED BY", code: true},
 	}}
+	// The bar shows each layer against the largest, compressed where the
+	// image's compressed sizes are known, else uncompressed.
+	barSize := func(l layers.Layer) layers.Size { return l.Compressed }
+	if !img.Compressed.Known() {
+		barSize = func(l layers.Layer) layers.Size { return l.Uncompressed }
+	}
+	var most int64
+	for _, l := range img.Layers {
+		if s := barSize(l); s.Known() {
+			most = max(most, s.Bytes)
+		}
+	}
 	for i, l := range img.Layers {
 		v.layers.add(
 			strconv.Itoa(i),
 			shortDigest(hashString(l.Digest)),
 			lg.size(l.Compressed, "compressed", opts.Binary),
 			lg.size(l.Uncompressed, "uncompressed", opts.Binary),
+			knownBar(barSize(l), most),
 			createdBy(l.CreatedBy),
 		)
 	}
@@ -151,6 +167,14 @@ func historyUnaligned(img *layers.Image) bool {
 	return false
 }
 
+// knownBar is bar for a size that may be unknown (no bar then).
+func knownBar(s layers.Size, most int64) string {
+	if !s.Known() {
+		return ""
+	}
+	return bar(s.Bytes, most)
+}
+
 // configSize is the config's size, or the unknown mark and its reason
 // when the source did not hand the config out (an engine image).
 func configSize(img *layers.Image, lg *legend, binary bool) string {
@@ -180,7 +204,7 @@ func joinFields(fs []field) string {
 }
 
 func inspectText(w io.Writer, imgs []*layers.Image, opts Options) error {
-	ew := &errWriter{w: w}
+	ew := textWriter(w, opts)
 	for i, img := range imgs {
 		if i > 0 {
 			ew.line("")
@@ -191,8 +215,8 @@ func inspectText(w io.Writer, imgs []*layers.Image, opts Options) error {
 }
 
 func writeImageText(ew *errWriter, v imageView) {
-	ew.line(joinFields(append([]field{{"Image", v.title}}, v.ident...)))
-	ew.line(joinFields(v.totals))
+	ew.fields(append([]field{{"Image", v.title}}, v.ident...))
+	ew.fields(v.totals)
 	ew.line("")
 	ew.grid(&v.layers)
 	ew.legend(v.legend)
@@ -305,21 +329,62 @@ func csvProvenance(s layers.Size) string {
 // errWriter writes lines until the first error and keeps it. Each line
 // passes through Terminal: whatever outside text it holds, it stays one
 // line and no control reaches the terminal.
+//
+// For a terminal (textWriter), lines are also fitted to its width and
+// coloured; see terminal.go.
 type errWriter struct {
 	w   io.Writer
 	err error
+	// width, when above 0, is the terminal's: lines wrap at words and
+	// tables shorten their long cells to fit it.
+	width int
+	color bool
+}
+
+// textWriter is the errWriter of the table format, fitted to the
+// terminal opts describe.
+func textWriter(w io.Writer, opts Options) *errWriter {
+	return &errWriter{w: w, width: opts.Width, color: opts.Color}
 }
 
 func (e *errWriter) line(s string) {
+	for _, l := range wrapWords(Terminal(s), e.width) {
+		e.raw(l)
+	}
+}
+
+// raw writes a line already made safe and fitted.
+func (e *errWriter) raw(l string) {
 	if e.err != nil {
 		return
 	}
-	_, e.err = io.WriteString(e.w, Terminal(s)+"\n")
+	if e.color {
+		l = colorize(l)
+	}
+	_, e.err = io.WriteString(e.w, l+"\n")
+}
+
+// fields writes "Label: value" fields, as many to a line as fit.
+func (e *errWriter) fields(fs []field) {
+	safe := make([]field, len(fs))
+	for i, f := range fs {
+		safe[i] = field{Terminal(f.label), Terminal(f.value)}
+	}
+	for _, l := range packFields(safe, e.width) {
+		e.raw(l)
+	}
 }
 
 func (e *errWriter) grid(g *grid) {
-	if e.err == nil {
-		e.err = g.writeText(e.w)
+	if e.err != nil {
+		return
+	}
+	var buf strings.Builder
+	if e.err = g.writeTextFit(&buf, e.width); e.err != nil {
+		return
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		e.raw(l)
 	}
 }
 

@@ -31,11 +31,14 @@ func InspectIndexes(w io.Writer, xs []*layers.Index, opts Options) error {
 		}
 	}
 	switch f {
-	case JSON:
+	case JSON, HTML:
 		d := newDocument(schema.KindInspect, opts)
 		d.Images = []schema.ImageRecord{}
 		for _, x := range xs {
 			d.Indexes = append(d.Indexes, indexRecord(d, x, nil))
+		}
+		if f == HTML {
+			return writeHTML(w, d)
 		}
 		return writeJSON(w, d)
 	case CSV:
@@ -50,6 +53,9 @@ func InspectIndexes(w io.Writer, xs []*layers.Index, opts Options) error {
 	}
 	md := f == Markdown
 	ew := &errWriter{w: w}
+	if !md {
+		ew = textWriter(w, opts)
+	}
 	for i, x := range xs {
 		if i > 0 {
 			ew.line("")
@@ -133,8 +139,8 @@ func writeIndexSummary(ew *errWriter, x *layers.Index, opts Options, md bool) {
 		ew.mdLegend(append(notes, lg.Lines()...))
 		return
 	}
-	ew.line(joinFields(append([]field{{"Index", title}}, ident...)))
-	ew.line(joinFields(totals))
+	ew.fields(append([]field{{"Index", title}}, ident...))
+	ew.fields(totals)
 	ew.line("")
 	ew.grid(&g)
 	ew.line("")
@@ -302,6 +308,8 @@ func ComparePlatforms(w io.Writer, pc *analysis.PlatformComparison, opts Options
 	switch f {
 	case JSON:
 		return writeJSON(w, platformCompareDocument(pc, opts))
+	case HTML:
+		return writeHTML(w, platformCompareDocument(pc, opts))
 	case CSV:
 		rw := newRowWriter(w, compareHeader)
 		for _, p := range pc.Platforms {
@@ -313,6 +321,9 @@ func ComparePlatforms(w io.Writer, pc *analysis.PlatformComparison, opts Options
 	}
 	md := f == Markdown
 	ew := &errWriter{w: w}
+	if !md {
+		ew = textWriter(w, opts)
+	}
 	var lg legend
 	g := grid{columns: []column{
 		{header: "IMAGE"},

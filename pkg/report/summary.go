@@ -371,7 +371,7 @@ func summaryChart(rows []summaryRow) []string {
 	}
 	var labels, before, after []string
 	allBefore := true
-	mb := func(n int64) string { return strconv.FormatFloat(math.Round(float64(n)/1e4)/100, 'f', -1, 64) }
+	mb := megabytes
 	for _, r := range rs {
 		labels = append(labels, `"`+chartLabel(r.label)+`"`)
 		after = append(after, mb(*r.afterC))
@@ -381,15 +381,43 @@ func summaryChart(rows []summaryRow) []string {
 		}
 		before = append(before, mb(*r.beforeC))
 	}
-	title := "Compressed size (MB)"
 	if allBefore {
-		title = "Compressed size (MB): baseline, then this build"
+		return mermaidBars("Compressed size (MB): baseline, then this build", labels, before, after)
 	}
+	return mermaidBars("Compressed size (MB)", labels, after)
+}
+
+// mermaidBars is a Mermaid xychart-beta bar chart, as lines: labels
+// already quoted, one bar series per values list (numbers in MB).
+func mermaidBars(title string, labels []string, series ...[]string) []string {
 	out := []string{"```mermaid", "xychart-beta", `  title "` + title + `"`, "  x-axis [" + strings.Join(labels, ", ") + "]", `  y-axis "MB"`}
-	if allBefore {
-		out = append(out, "  bar ["+strings.Join(before, ", ")+"]")
+	for _, s := range series {
+		out = append(out, "  bar ["+strings.Join(s, ", ")+"]")
 	}
-	return append(out, "  bar ["+strings.Join(after, ", ")+"]", "```")
+	return append(out, "```")
+}
+
+// megabytes is n in MB with two decimals at most, for a chart.
+func megabytes(n int64) string {
+	return strconv.FormatFloat(math.Round(float64(n)/1e4)/100, 'f', -1, 64)
+}
+
+// sizeChart charts the known sizes of images (labels quoted by it), one
+// bar each; nil when none is known. It follows a table in Markdown
+// reports, where GitHub and GitLab draw it.
+func sizeChart(title string, names []string, sizes []*int64) []string {
+	var labels, values []string
+	for i, n := range sizes {
+		if n == nil || i >= chartRows {
+			continue
+		}
+		labels = append(labels, `"`+chartLabel(names[i])+`"`)
+		values = append(values, megabytes(*n))
+	}
+	if len(labels) == 0 {
+		return nil
+	}
+	return mermaidBars(title, labels, values)
 }
 
 // chartLabel shortens an image's label for an axis: its last path

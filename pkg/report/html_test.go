@@ -1,0 +1,254 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgsize/imgsize/pkg/analysis"
+	"github.com/imgsize/imgsize/pkg/layers"
+)
+
+// chromium finds headless Chromium; the page tests skip without it (and
+// fail under CI=true, where .ci/run installs it).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is required in CI (.ci/run installs it)")
+	}
+	t.Skip("chromium is not installed: the HTML pages are not rendered in a browser")
+	return ""
+}
+
+// TestHTMLInBrowser renders every kind of report as a page, loads it in
+// headless Chromium with no network (the page's own policy forbids any
+// fetch, and a fetch would log a console error), and holds the DOM the
+// page's script drew to the JSON report: every figure element names the
+// report value it shows, and shows exactly that. A screenshot of each
+// page is kept under $IMGSIZE_TEST_ARTIFACTS.
+func TestHTMLInBrowser(t *testing.T) {
+	browser := chromium(t)
+	artifacts := os.Getenv("IMGSIZE_TEST_ARTIFACTS")
+	pages := []struct {
+		name  string
+		write func(w *bytes.Buffer, f Format) error
+	}{
+		{"inspect", func(w *bytes.Buffer, f Format) error {
+			return Inspect(w, []*layers.Image{singleImage(), multiImage(), unknownImage(), estimatedImage()}, Options{Format: f, Time: goldenTime})
+		}},
+		{"compare", func(w *bytes.Buffer, f Format) error {
+			return Compare(w, analysis.Compare(singleImage(), multiImage()), Options{Format: f, Time: goldenTime})
+		}},
+		{"inspect", func(w *bytes.Buffer, f Format) error {
+			return InspectIndexes(w, []*layers.Index{twoPlatforms()}, Options{Format: f, Time: goldenTime})
+		}},
+		{"compare", func(w *bytes.Buffer, f Format) error {
+			return ComparePlatforms(w, analysis.ComparePlatforms(twoPlatforms(), twoPlatforms()), Options{Format: f, Time: goldenTime})
+		}},
+		{"check", func(w *bytes.Buffer, f Format) error {
+			return Check(w, mixedRun(), Options{Format: f, Time: goldenTime})
+		}},
+		{"files", func(w *bytes.Buffer, f Format) error {
+			return Files(w, filesReport(), Options{Format: f, Time: goldenTime})
+		}},
+		{"diff", func(w *bytes.Buffer, f Format) error {
+			return Diff(w, fileDiff(false), Options{Format: f, Time: goldenTime})
+		}},
+	}
+	for i, p := range pages {
+		t.Run(p.name+strconv.Itoa(i), func(t *testing.T) {
+			t.Parallel()
+			var page, js bytes.Buffer
+			if err := p.write(&page, HTML); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.write(&js, JSON); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			file := filepath.Join(dir, p.name+strconv.Itoa(i)+".html")
+			if err := os.WriteFile(file, page.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dom, console := browse(t, browser, file, "--dump-dom")
+			if console != "" {
+				t.Errorf("console output (an error, or a blocked fetch):\n%s", console)
+			}
+			if !strings.Contains(dom, `data-rendered="`+p.name+`"`) {
+				t.Fatalf("the page's script did not finish:\n%.2000s", dom)
+			}
+			if !strings.Contains(dom, `<svg class="chart`) {
+				t.Errorf("no chart on the %s page", p.name)
+			}
+			var doc any
+			if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			n := checkFigures(t, dom, doc)
+			if n < 5 {
+				t.Errorf("only %d figures traced to the report", n)
+			}
+			if artifacts != "" {
+				if err := os.MkdirAll(artifacts, 0o755); err == nil {
+					browse(t, browser, file, "--screenshot="+filepath.Join(artifacts, p.name+strconv.Itoa(i)+".png"), "--window-size=1200,1600")
+				}
+			}
+		})
+	}
+}
+
+// browse runs Chromium headless on file with args and returns what it
+// printed and its console messages.
+func browse(t *testing.T, browser, file string, args ...string) (stdout, console string) {
+	t.Helper()
+	cmd := exec.Command(browser, append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0",
+		"--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"}, append(args, "file://"+file)...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, errb.String())
+	}
+	var msgs []string
+	for _, l := range strings.Split(errb.String(), "\n") {
+		if strings.Contains(l, ":CONSOLE") {
+			msgs = append(msgs, l)
+		}
+	}
+	return out.String(), strings.Join(msgs, "\n")
+}
+
+var figureTag = regexp.MustCompile(`<[a-z]+ [^>]*data-path="([^"]*)"[^>]*>`)
+var attr = regexp.MustCompile(`data-(bytes|value|unknown)="([^"]*)"`)
+
+// checkFigures holds every element with a data-path to the report value
+// at that JSON pointer, and returns how many it checked.
+func checkFigures(t *testing.T, dom string, doc any) int {
+	t.Helper()
+	n := 0
+	for _, m := range figureTag.FindAllStringSubmatch(dom, -1) {
+		path := strings.ReplaceAll(m[1], "&amp;", "&")
+		v, ok := pointer(doc, path)
+		if !ok {
+			t.Errorf("%s: no such value in the report", path)
+			continue
+		}
+		if rec, isRec := v.(map[string]any); isRec {
+			v = rec["bytes"]
+		}
+		a := attr.FindStringSubmatch(m[0])
+		switch {
+		case a == nil:
+			t.Errorf("%s: figure without data-bytes, data-value or data-unknown: %s", path, m[0])
+		case a[1] == "unknown":
+			if v != nil {
+				t.Errorf("%s: shown as unknown, the report says %v", path, v)
+			}
+		default:
+			got, err := strconv.ParseFloat(a[2], 64)
+			want, isNum := v.(float64)
+			if err != nil || !isNum || got != want {
+				t.Errorf("%s: page shows %s, the report says %v", path, a[2], v)
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// pointer resolves a JSON pointer (RFC 6901) in a decoded document.
+func pointer(doc any, p string) (any, bool) {
+	if p == "" {
+		return doc, true
+	}
+	cur := doc
+	for _, part := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
+		switch c := cur.(type) {
+		case map[string]any:
+			v, ok := c[part]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			cur = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// TestHTMLNoInjection: text from the report (a hostile image reference)
+// is set as text, and the embedded JSON cannot close its script element.
+func TestHTMLNoInjection(t *testing.T) {
+	img := singleImage()
+	img.Ref = `</script><script>alert(1)</script><img src=x onerror=alert(2)>`
+	var page bytes.Buffer
+	if err := Inspect(&page, []*layers.Image{img}, Options{Format: HTML, Time: goldenTime}); err != nil {
+		t.Fatal(err)
+	}
+	if c := strings.Count(page.String(), "</script>"); c != 2 {
+		t.Errorf("%d </script> in the page, want the 2 of its own elements", c)
+	}
+	if strings.Contains(page.String(), "<img") {
+		t.Errorf("markup from the report reached the page")
+	}
+}
+
+// twoPlatforms is an index of two platform images that share a layer.
+func twoPlatforms() *layers.Index {
+	amd, arm := singleImage(), multiImage()
+	amd.Platform = &v1.Platform{OS: "linux", Architecture: "amd64"}
+	arm.Platform = &v1.Platform{OS: "linux", Architecture: "arm64"}
+	arm.Layers = append([]layers.Layer{amd.Layers[0]}, arm.Layers...)
+	arm.Compressed = layers.Total([]layers.Size{arm.Layers[0].Compressed, arm.Layers[1].Compressed})
+	arm.Uncompressed = layers.Total([]layers.Size{arm.Layers[0].Uncompressed, arm.Layers[1].Uncompressed})
+	return &layers.Index{
+		Ref: "example.com/app:multi", Name: "example.com/app", Transport: "docker",
+		Platforms: []*layers.Image{amd, arm}, Stored: exact(402_000_000),
+		Artifacts:    []layers.Artifact{{Kind: "attestation", Digest: hash("9"), Subject: amd.Digest, Bytes: exact(1234), Blobs: 2}},
+		SharedLayers: map[v1.Hash][]int{amd.Layers[0].Digest: {0, 1}},
+	}
+}
+
+// TestMarkdownCharts: compare and check Markdown carry a Mermaid chart of
+// the images' sizes, in MB, after the table.
+func TestMarkdownCharts(t *testing.T) {
+	var cmp, chk bytes.Buffer
+	if err := Compare(&cmp, analysis.Compare(singleImage(), multiImage()), Options{Format: Markdown}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(&chk, passRun(), Options{Format: Markdown}); err != nil {
+		t.Fatal(err)
+	}
+	// singleImage unpacks to 1,002,002,000 B and multiImage to 2,000,000 B;
+	// passRun's two images are 401,001,000 B and 2,500,000 B compressed.
+	for name, c := range map[string]struct{ out, bars string }{
+		"compare": {cmp.String(), "  bar [1002, 2]\n"},
+		"check":   {chk.String(), "  bar [401, 2.5]\n"},
+	} {
+		at := strings.Index(c.out, "```mermaid\nxychart-beta\n")
+		if at < 0 || !strings.Contains(c.out[at:], c.bars) || at < strings.Index(c.out, "|---") {
+			t.Errorf("%s Markdown: no chart with %q after the table:\n%s", name, c.bars, c.out)
+		}
+	}
+}
