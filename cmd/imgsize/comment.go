@@ -112,7 +112,9 @@ func runComment(ctx context.Context, g *globalOptions, o *commentOptions, args [
 	override := comment.Target{Provider: comment.Provider(o.provider), APIURL: o.apiURL, Repo: o.repo, Number: o.number}
 	target, err := comment.Resolve(g.getenv, nil, override)
 	if errors.Is(err, comment.ErrNoPullRequest) {
-		fmt.Fprintf(g.stderr, "imgsize comment: %s; nothing posted\n", oneLine(err.Error()))
+		if !g.quiet {
+			fmt.Fprintf(g.stderr, "imgsize comment: %s; nothing posted\n", oneLine(err.Error()))
+		}
 		return nil
 	}
 	if err != nil {
@@ -124,6 +126,9 @@ func runComment(ctx context.Context, g *globalOptions, o *commentOptions, args [
 	})
 	if err != nil {
 		return errdefs.Wrap(errOutput, fmt.Errorf("posting the comment: %w", err))
+	}
+	if g.quiet {
+		return nil
 	}
 	where := res.URL
 	if where == "" {

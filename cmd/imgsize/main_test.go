@@ -342,19 +342,3 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: exit %d, %q", r.code, r.stdout)
 	}
 }
-
-func TestNoProgressBarOffTerminal(t *testing.T) {
-	// A pipe and a buffer are what CI gives stderr: no bar, no escape codes.
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	if newProgress(w, false) != nil {
-		t.Error("progress bar on a pipe")
-	}
-	if newProgress(&bytes.Buffer{}, false) != nil {
-		t.Error("progress bar on a buffer")
-	}
-}

@@ -80,7 +80,7 @@ func (l *loader) indexFiles(arg string, sel source.Platforms, withFiles bool) (*
 	selected := src.Selected()
 	out := make([]fileResult, len(selected))
 	for j, e := range selected {
-		fl, err := files.Read(l.ctx, e.Image, files.Options{Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress})
+		fl, err := files.Read(l.ctx, e.Image, files.Options{Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress, Planned: l.lopts.Planned, LayerDone: l.lopts.LayerDone})
 		if err == nil {
 			out[j].report, err = analysis.Files(x.Platforms[j], fl, analysis.FilesOptions{})
 		}

@@ -52,6 +52,7 @@ type globalOptions struct {
 	noCache  bool
 	stats    bool
 	noProg   bool
+	quiet    bool
 	timeout  time.Duration
 	idle     time.Duration
 	// preferDaemon and registrySizes govern docker-daemon: images.
@@ -103,7 +104,8 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "where to remember layer sizes by digest (default $XDG_CACHE_HOME/imgsize)")
 	pf.BoolVar(&g.noCache, "no-cache", false, "neither read nor write the layer cache")
 	pf.BoolVar(&g.stats, "stats", false, "print registry requests and bytes fetched, by kind, to stderr")
-	pf.BoolVar(&g.noProg, "no-progress", false, "never show a progress bar (it only appears when stderr is a terminal)")
+	pf.BoolVar(&g.noProg, "no-progress", false, "never show progress: no bar on a terminal, no heartbeat line (every 15 s of reading layers) in a log")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on stderr but errors: no progress, no heartbeat, no notes")
 	pf.Var(limitValue{&g.timeout}, "timeout", "give up on the whole run after this long, e.g. 2m; none: no limit for the run (every request still has --idle-timeout)")
 	pf.DurationVar(&g.idle, "idle-timeout", source.DefaultIdleTimeout, "fail a registry request whose answer makes no progress for this long, or moves slower than 1 KiB/s over it (after 3 tries)")
 	pf.BoolVar(&g.preferDaemon, "prefer-daemon", false, "read a bare reference from the local Docker-API engine when it has the image, else from the registry (also IMGSIZE_PREFER_DAEMON=1)")
@@ -113,6 +115,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	// cobra adds "completion" when it executes; adding it now lets
 	// usageArgs reach its commands' argument checks too.
 	root.InitDefaultCompletionCmd()
+	registerCompletions(root)
 	usageArgs(root)
 	return root
 }
@@ -288,9 +291,9 @@ func (g *globalOptions) newLoader(ctx context.Context) (*loader, func(), error) 
 		sopts.Stats = g.traffic
 	}
 	var done []func()
-	if bar := newProgress(g.stderr, g.noProg); bar != nil {
-		lopts.Progress = func(n int64) { _ = bar.Add64(n) }
-		done = append(done, func() { _ = bar.Finish(); _ = bar.Clear() })
+	if m := newMeter(g.stderr, g.noProg || g.quiet); m != nil {
+		lopts.Progress, lopts.Planned, lopts.LayerDone = m.add, m.planned, m.layerDone
+		done = append(done, m.finish)
 	}
 	if g.timeout > 0 {
 		var cancel context.CancelFunc
@@ -418,7 +421,7 @@ func (l *loader) modelFiles(arg string, content bool) (*layers.Image, []files.La
 		return nil, nil, l.cause(err)
 	}
 	defer src.Close()
-	fl, err := files.Read(l.ctx, src, files.Options{Content: content, Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress})
+	fl, err := files.Read(l.ctx, src, files.Options{Content: content, Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress, Planned: l.lopts.Planned, LayerDone: l.lopts.LayerDone})
 	if err != nil {
 		return nil, nil, l.cause(err)
 	}

@@ -31,6 +31,11 @@ type Options struct {
 	// the calls add up to the sum of the layers' sizes, for a progress bar.
 	// It must be safe for concurrent use.
 	Progress func(n int64)
+	// Planned, when set, is called once, before any layer is read, with
+	// the stored bytes and the number of the layers Read will go through;
+	// LayerDone as each ends well. Both must be safe for concurrent use.
+	Planned   func(bytes int64, layers int)
+	LayerDone func()
 }
 
 // Read returns what each layer of src holds, in manifest order. Each layer
@@ -69,6 +74,13 @@ func Read(ctx context.Context, src *source.Image, opts Options) ([]Layer, error)
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
+	if opts.Planned != nil {
+		var total int64
+		for _, d := range m.Layers {
+			total += d.Size
+		}
+		opts.Planned(total, len(m.Layers))
+	}
 	out := make([]Layer, len(m.Layers))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
@@ -85,6 +97,9 @@ func Read(ctx context.Context, src *source.Image, opts Options) ([]Layer, error)
 			}
 			// Each goroutine writes only its own slot.
 			out[i].Entries, out[i].Uncompressed = es, n
+			if opts.LayerDone != nil {
+				opts.LayerDone()
+			}
 			return nil
 		})
 	}

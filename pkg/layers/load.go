@@ -40,6 +40,13 @@ type Options struct {
 	// Progress, when set, is called with the number of layer bytes read
 	// each time a counted read advances; it must be safe for concurrent use.
 	Progress func(n int64)
+	// Planned, when set, is called before a layer is read whole with its
+	// stored bytes and 1, and LayerDone when that read ends well, so a
+	// progress display knows its total; both must be safe for concurrent
+	// use. Layers sized without a read (the cache, the gzip trailer) are
+	// never planned.
+	Planned   func(bytes int64, layers int)
+	LayerDone func()
 	// Counted holds uncompressed sizes already counted in this run from
 	// this image's own blobs, by layer digest, each read whole and checked
 	// against its digest (pkg/files does so while listing entries): they
@@ -268,9 +275,15 @@ func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.D
 			reason = "read whole: " + reason
 		}
 	}
+	if opts.Planned != nil {
+		opts.Planned(d.Size, 1)
+	}
 	n, err := countLayer(ctx, src.Image, d.Digest, diffID, opts.Progress)
 	if err != nil {
 		return Size{}, err
+	}
+	if opts.LayerDone != nil {
+		opts.LayerDone()
 	}
 	_ = opts.Cache.Put(d.Digest, cache.Entry{Uncompressed: n, Provenance: string(Exact), Reason: reason})
 	return Size{Bytes: n, Provenance: Exact, Reason: reason}, nil
