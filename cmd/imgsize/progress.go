@@ -15,25 +15,36 @@ import (
 	"github.com/imgsize/imgsize/pkg/source"
 )
 
-// heartbeatEvery is how often a run whose stderr is not a terminal says
-// it is still reading layers; runs shorter than that print nothing.
-var heartbeatEvery = 15 * time.Second
+// heartbeatEvery is how often a run whose stderr is not a terminal says it
+// is still going: often enough that a CI log shows the job is alive (some
+// CI systems kill a job silent for 10 minutes), rarely enough not to flood
+// it, and never for a run shorter than that.
+const heartbeatEvery = 15 * time.Second
 
 // meter shows how far a run's layer reads are: a bar with the total, rate
-// and ETA on a terminal; in a CI log, one plain line per heartbeatEvery
-// while layers are being read, and nothing for a short run. Totals grow as
-// images announce the layers they will read (Planned), so several images
-// read in one run share one display.
+// and ETA on a terminal; in a CI log, one plain line per interval while
+// the run lasts, and nothing for a short run. Totals grow as images
+// announce the layers they will read (planned), so several images read in
+// one run, one after another or at once, share one display. Bytes are the
+// layers' bytes as stored (compressed blobs, or an archive's plain tars):
+// what is read, not what they hold.
 type meter struct {
-	out io.Writer
-	tty bool
+	out   io.Writer
+	tty   bool
+	start time.Time
 
-	start                     time.Time
 	plannedBytes, doneBytes   atomic.Int64
 	plannedLayers, doneLayers atomic.Int64
 
-	mu  sync.Mutex
-	bar *progressbar.ProgressBar
+	// mu guards the bar: made by the first planned read, never drawn
+	// again once finished. fed is what it has been given: the bytes done,
+	// held one short of its max, because progressbar takes a bar that
+	// reaches its max as done for good (it clears it and draws no more)
+	// while another image may yet plan more reads.
+	mu       sync.Mutex
+	bar      *progressbar.ProgressBar
+	fed      int64
+	finished bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -41,8 +52,10 @@ type meter struct {
 }
 
 // newMeter returns the run's meter on stderr, or nil when disabled
-// (--no-progress, --quiet).
-func newMeter(stderr io.Writer, disabled bool) *meter {
+// (--no-progress, --quiet). On a terminal it draws a bar once layers are
+// planned; elsewhere it prints a heartbeat line every interval until
+// finish.
+func newMeter(stderr io.Writer, disabled bool, every time.Duration) *meter {
 	if disabled {
 		return nil
 	}
@@ -52,7 +65,7 @@ func newMeter(stderr io.Writer, disabled bool) *meter {
 		return m
 	}
 	m.wg.Add(1)
-	go m.heartbeat(heartbeatEvery)
+	go m.heartbeat(every)
 	return m
 }
 
@@ -65,25 +78,48 @@ func (m *meter) heartbeat(every time.Duration) {
 		case <-m.stop:
 			return
 		case <-t.C:
-			if m.plannedBytes.Load() > 0 {
-				fmt.Fprintf(m.out, "imgsize: still reading layers: %s of %s as stored, %d/%d layers, %s\n",
-					report.FormatBytes(m.doneBytes.Load(), false), report.FormatBytes(m.plannedBytes.Load(), false),
-					m.doneLayers.Load(), m.plannedLayers.Load(), time.Since(m.start).Round(time.Second))
+			// A late tick must not print after finish returned.
+			select {
+			case <-m.stop:
+				return
+			default:
 			}
+			fmt.Fprintln(m.out, m.line(time.Since(m.start)))
 		}
 	}
 }
 
+// line is one heartbeat: plain text, no carriage return or colour, as a
+// log keeps every byte.
+func (m *meter) line(elapsed time.Duration) string {
+	since := elapsed.Round(time.Second)
+	planned := m.plannedBytes.Load()
+	if planned == 0 {
+		// Manifests, configs, probes or an engine's export: nothing whose
+		// size is known ahead, but the run is alive.
+		return fmt.Sprintf("imgsize: still working, no layer read so far, %s", since)
+	}
+	return fmt.Sprintf("imgsize: still reading layers: %s of %s as stored, %d/%d layers, %s",
+		report.FormatBytes(m.doneBytes.Load(), false), report.FormatBytes(planned, false),
+		m.doneLayers.Load(), m.plannedLayers.Load(), since)
+}
+
 // planned adds layers about to be read to the totals.
 func (m *meter) planned(bytes int64, layers int) {
-	total := m.plannedBytes.Add(bytes)
+	m.plannedBytes.Add(bytes)
 	m.plannedLayers.Add(int64(layers))
 	if !m.tty {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.bar == nil {
+	// The totals are read again under the lock: calls racing to it may
+	// arrive out of order, and the bar must end on the largest.
+	total := m.plannedBytes.Load()
+	switch {
+	case m.finished || total <= 0:
+		return
+	case m.bar == nil:
 		m.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(m.out),
 			progressbar.OptionShowBytes(true),
@@ -93,14 +129,30 @@ func (m *meter) planned(bytes int64, layers int) {
 			progressbar.OptionClearOnFinish(),
 			progressbar.OptionSetDescription(m.describe()),
 		)
-		return
+	default:
+		m.bar.ChangeMax64(total)
+		m.bar.Describe(m.describe())
 	}
-	m.bar.ChangeMax64(total)
-	m.bar.Describe(m.describe())
+	m.feed()
 }
 
+// feed gives the bar the bytes done since it was last fed, short of its
+// max (see fed); m.mu must be held.
+func (m *meter) feed() {
+	if m.bar == nil || m.finished {
+		return
+	}
+	target := min(m.doneBytes.Load(), m.plannedBytes.Load()-1)
+	if target > m.fed {
+		_ = m.bar.Add64(target - m.fed)
+		m.fed = target
+	}
+}
+
+// describe labels the bar: its byte figures are bytes as stored, which
+// the label must say, as reports show uncompressed sizes too.
 func (m *meter) describe() string {
-	return fmt.Sprintf("reading layers %d/%d (bytes as stored)", m.doneLayers.Load(), m.plannedLayers.Load())
+	return fmt.Sprintf("layers %d/%d, bytes as stored", m.doneLayers.Load(), m.plannedLayers.Load())
 }
 
 // add counts stored bytes read.
@@ -111,9 +163,7 @@ func (m *meter) add(n int64) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.bar != nil {
-		_ = m.bar.Add64(n)
-	}
+	m.feed()
 }
 
 // layerDone counts a layer read to its end.
@@ -124,22 +174,26 @@ func (m *meter) layerDone() {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.bar != nil {
+	if m.bar != nil && !m.finished {
 		m.bar.Describe(m.describe())
 	}
 }
 
-// finish clears the bar and stops the heartbeat; later calls do nothing.
+// finish clears the bar and stops the heartbeat, waiting for its
+// goroutine to end; later calls do nothing.
 func (m *meter) finish() {
 	m.once.Do(func() {
 		close(m.stop)
 		m.wg.Wait()
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if m.bar != nil {
-			_ = m.bar.Finish()
+		if m.bar != nil && !m.finished {
+			// Not Finish: it would draw a full bar, a false 100% after a
+			// failed read, before the clear.
+			_ = m.bar.Exit()
 			_ = m.bar.Clear()
 		}
+		m.finished = true
 	})
 }
 

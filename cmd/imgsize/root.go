@@ -291,7 +291,7 @@ func (g *globalOptions) newLoader(ctx context.Context) (*loader, func(), error) 
 		sopts.Stats = g.traffic
 	}
 	var done []func()
-	if m := newMeter(g.stderr, g.noProg || g.quiet); m != nil {
+	if m := newMeter(g.stderr, g.noProg || g.quiet, heartbeatEvery); m != nil {
 		lopts.Progress, lopts.Planned, lopts.LayerDone = m.add, m.planned, m.layerDone
 		done = append(done, m.finish)
 	}
@@ -378,8 +378,11 @@ func (g *globalOptions) loadAll(ctx context.Context, args []string) ([]*layers.I
 	return loadEach(ctx, g, args, (*loader).load)
 }
 
-// loadEach reads each argument in order with one loader, stopping at the
-// first that cannot be read; one's error names the image.
+// loadEach reads the arguments with one loader, several at once (each
+// image's manifests and configs are small requests, so twenty images cost
+// about what the slowest does), and returns them in order; the error is
+// that of the first argument, in order, that could not be read, and names
+// it (one's error does).
 func loadEach[T any](ctx context.Context, g *globalOptions, args []string, one func(*loader, string) (T, error)) ([]T, error) {
 	if err := oneStdin(args); err != nil {
 		return nil, err
@@ -389,16 +392,30 @@ func loadEach[T any](ctx context.Context, g *globalOptions, args []string, one f
 		return nil, err
 	}
 	defer done()
-	out := make([]T, 0, len(args))
-	for _, arg := range args {
-		v, err := one(l, arg)
+	out := make([]T, len(args))
+	errs := make([]error, len(args))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, imagesAtOnce)
+	for i, arg := range args {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = one(l, arg)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
 	}
 	return out, nil
 }
+
+// imagesAtOnce bounds the images a run reads at once; each reads its
+// layers with up to --jobs more.
+const imagesAtOnce = 8
 
 // loadFiles opens one argument and reads both its size model and what
 // each of its layers holds (with content digests when content). The error

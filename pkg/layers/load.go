@@ -38,13 +38,20 @@ type Options struct {
 	// figure is marked Estimated.
 	EstimateCompressed bool
 	// Progress, when set, is called with the number of layer bytes read
-	// each time a counted read advances; it must be safe for concurrent use.
+	// (bytes as stored: the blob, compressed or not) each time a counted
+	// or estimated read advances; it must be safe for concurrent use.
 	Progress func(n int64)
-	// Planned, when set, is called before a layer is read whole with its
-	// stored bytes and 1, and LayerDone when that read ends well, so a
-	// progress display knows its total; both must be safe for concurrent
-	// use. Layers sized without a read (the cache, the gzip trailer) are
-	// never planned.
+	// Planned, when set, is called with the stored bytes and the number of
+	// layers about to be read whole, and LayerDone as each such read ends
+	// well, so a progress display knows its total; both must be safe for
+	// concurrent use. A local image's layers are all planned before the
+	// first is read; a registry image's each as soon as a read is certain
+	// (with Exact at once, otherwise after its probe), without waiting for
+	// one of Jobs. Layers sized without a read (Counted, the cache, the
+	// gzip trailer, another image's read) are never planned; a layer both
+	// counted and gzipped for EstimateCompressed is planned twice, as it
+	// is read twice. Planned bytes add up to Progress's when every read
+	// ends well.
 	Planned   func(bytes int64, layers int)
 	LayerDone func()
 	// Counted holds uncompressed sizes already counted in this run from
@@ -193,8 +200,28 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 		return nil, err
 	}
 	if opts.EstimateCompressed {
+		// The layers estimateCompressed gzips, read whole as stored. It
+		// reports no layer's end, so all are done when it returns.
+		var planned int
+		if opts.Planned != nil {
+			var bytes int64
+			for i, l := range out.Layers {
+				if !l.Compressed.Known() && isUncompressed(l.MediaType) {
+					bytes += m.Layers[i].Size
+					planned++
+				}
+			}
+			if planned > 0 {
+				opts.Planned(bytes, planned)
+			}
+		}
 		if err := estimateCompressed(ctx, img, out.Layers, opts); err != nil {
 			return nil, err
+		}
+		for range planned {
+			if opts.LayerDone != nil {
+				opts.LayerDone()
+			}
 		}
 	}
 
@@ -218,24 +245,49 @@ func sizeLayers(ctx context.Context, src *source.Image, cheap bool, descs []v1.D
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
+	// A figure from a cheap path must not answer a request to count
+	// (local images, --exact), so the mode is part of the key. So is the
+	// gate's, and the diffID a read is checked against: two configs
+	// naming one blob with different diffIDs each get their own check.
+	key := func(i int) string {
+		k := descs[i].Digest.String() + " " + ls[i].DiffID.String()
+		if cheap {
+			k += " cheap"
+			if opts.CountWrappable {
+				k += " wrappable"
+			}
+		}
+		return k
+	}
+	// A local image reads every layer here whole, once per key (its memo
+	// is its own, and no cache answers for it), so all are planned before
+	// the first read: a progress display's total is then the image's, not
+	// that of the reads in flight. A registry layer may yet be answered by
+	// the cache, the trailer or another image's read; uncompressedSize
+	// plans it once a read is certain.
+	if !src.Remote && opts.Planned != nil {
+		seen := map[string]bool{}
+		var bytes int64
+		for _, i := range idx {
+			if k := key(i); !seen[k] {
+				seen[k] = true
+				bytes += descs[i].Size
+			}
+		}
+		opts.Planned(bytes, len(seen))
+		opts.Planned = nil
+	}
+	// Every layer's goroutine starts at once and takes one of jobs slots
+	// only to probe or read, not while it waits for the cache or another
+	// image's read, so a registry layer's read is planned as soon as it is
+	// certain, not as a slot frees. An image has a few hundred layers at
+	// most.
+	slots := make(slots, jobs)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
 	for _, i := range idx {
 		g.Go(func() error {
-			// A figure from a cheap path must not answer a request to count
-			// (local images, --exact), so the mode is part of the key.
-			// So is the gate's, and the diffID a read is checked against:
-			// two configs naming one blob with different diffIDs each get
-			// their own check.
-			key := descs[i].Digest.String() + " " + ls[i].DiffID.String()
-			if cheap {
-				key += " cheap"
-				if opts.CountWrappable {
-					key += " wrappable"
-				}
-			}
-			size, err := memo.size(key, func() (Size, error) {
-				return uncompressedSize(gctx, src, cheap, descs[i], ls[i].DiffID, opts)
+			size, err := memo.size(key(i), func() (Size, error) {
+				return uncompressedSize(gctx, src, cheap, descs[i], ls[i].DiffID, opts, slots)
 			})
 			if err != nil {
 				return err
@@ -248,18 +300,38 @@ func sizeLayers(ctx context.Context, src *source.Image, cheap bool, descs []v1.D
 	return g.Wait()
 }
 
+// slots bounds the probes and reads under way at once.
+type slots chan struct{}
+
+// take waits for a slot, or for ctx to end.
+func (s slots) take(ctx context.Context) error {
+	select {
+	case s <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s slots) give() { <-s }
+
 // uncompressedSize takes the cheapest trustworthy way: for registry images
 // the cache, then the cheap path (the gzip trailer); otherwise one full
 // read of the blob, counted, digest-checked and diffID-checked. Local
 // images are always counted: reading them is what verifies them, and the
-// cache would skip that.
-func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.Descriptor, diffID v1.Hash, opts Options) (Size, error) {
+// cache would skip that. It holds one of slots only while it probes or
+// reads.
+func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.Descriptor, diffID v1.Hash, opts Options, slots slots) (Size, error) {
 	if e, ok := opts.Cache.Get(d.Digest); ok && src.Remote && cacheUsable(e, d, cheap, opts.CountWrappable) {
 		return Size{Bytes: e.Uncompressed, Provenance: Provenance(e.Provenance), Reason: e.Reason}, nil
 	}
 	var reason string
 	if cheap && src.Blobs != nil {
+		if err := slots.take(ctx); err != nil {
+			return Size{}, err
+		}
 		p, ok, err := cheapUncompressed(ctx, src.Blobs, d, opts.CountWrappable)
+		slots.give()
 		if err != nil {
 			return Size{}, fmt.Errorf("layer %s: %w", d.Digest, err)
 		}
@@ -278,7 +350,11 @@ func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.D
 	if opts.Planned != nil {
 		opts.Planned(d.Size, 1)
 	}
+	if err := slots.take(ctx); err != nil {
+		return Size{}, err
+	}
 	n, err := countLayer(ctx, src.Image, d.Digest, diffID, opts.Progress)
+	slots.give()
 	if err != nil {
 		return Size{}, err
 	}
