@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -28,6 +29,10 @@ const completeTimeout = 2 * time.Second
 // maxCompleteFile bounds what completion reads of an index.json or a
 // manifest.json.
 const maxCompleteFile = 1 << 20
+
+// maxInflateForCompletion: a compressed archive smaller than this is
+// inflated to find its platforms; a larger one is left alone.
+const maxInflateForCompletion = 16 << 20
 
 var transportPrefixes = []string{
 	"docker://\ta registry reference",
@@ -96,7 +101,9 @@ func completeImage(_ *cobra.Command, _ []string, word string) ([]string, cobra.S
 			}
 			var out []string
 			for _, tag := range tags {
-				if strings.HasPrefix(tag, partial) {
+				// A tag holding a tab would pass for a value and its
+				// description.
+				if strings.HasPrefix(tag, partial) && !strings.ContainsRune(tag, '\t') {
 					out = append(out, pre+path+":"+tag)
 				}
 			}
@@ -112,6 +119,11 @@ func completeImage(_ *cobra.Command, _ []string, word string) ([]string, cobra.S
 		if strings.HasPrefix(t, word) {
 			out = append(out, t)
 		}
+	}
+	if len(out) == 0 {
+		// No transport starts so: a file name in this directory
+		// ("app.tar") or a registry name, and only the shell knows files.
+		return nil, cobra.ShellCompDirectiveDefault
 	}
 	return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 }
@@ -217,10 +229,10 @@ func tagsOf(r io.Reader, name string) []string {
 
 // completePlatform offers "all", the platforms of a local multi-platform
 // image already on the command line, then the common ones.
-func completePlatform(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+func completePlatform(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 	out := []string{"all\tevery platform of the index"}
 	seen := map[string]bool{}
-	ctx, cancel := context.WithTimeout(context.Background(), completeTimeout)
+	ctx, cancel := context.WithTimeout(cmd.Context(), completeTimeout)
 	defer cancel()
 	for _, a := range args {
 		if !localImage(a) {
@@ -259,8 +271,26 @@ func localImage(arg string) bool {
 	if strings.Contains(arg, "://") || strings.HasPrefix(arg, "docker-daemon:") {
 		return false
 	}
-	_, err := os.Stat(arg)
-	return err == nil
+	return !compressedFile(arg)
+}
+
+// compressedFile: arg is not a readable file, or a large one compressed
+// whole (a docker save piped through gzip or zstd); reading its index
+// would mean inflating it, which completion cannot afford.
+func compressedFile(arg string) bool {
+	f, err := os.Open(arg)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || fi.Mode().IsRegular() && fi.Size() < maxInflateForCompletion {
+		return err != nil
+	}
+	var magic [4]byte
+	n, _ := io.ReadFull(f, magic[:])
+	b := magic[:n]
+	return bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}) ||
+		bytes.HasPrefix(b, []byte("BZh")) || bytes.HasPrefix(b, []byte{0xfd, '7', 'z', 'X'})
 }
 
 // clean drops candidates a shell would mangle: control characters and
@@ -268,6 +298,11 @@ func localImage(arg string) bool {
 func clean(in []string) []string {
 	out := in[:0]
 	for _, s := range in {
+		// One tab parts a value from its description; a second means
+		// the value itself held one.
+		if strings.Count(s, "\t") > 1 {
+			continue
+		}
 		value, _, _ := strings.Cut(s, "\t")
 		if strings.IndexFunc(value, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0 {
 			continue

@@ -105,7 +105,7 @@ func TestCompletionDropsHostileTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tag := range []string{"good", "esc\x1b[31m", "two words", "new\nline", "nul\x00"} {
+	for _, tag := range []string{"good", "esc\x1b[31m", "two words", "new\nline", "nul\x00", "tab\tbed"} {
 		img, err := random.Image(64, 1)
 		if err != nil {
 			t.Fatal(err)
@@ -143,6 +143,9 @@ func TestCompletionDirectives(t *testing.T) {
 	}{
 		{"a partial transport", []string{"diff", "oci-"}, []string{"oci-archive:"}, noSpace},
 		{"a path", []string{"files", "./"}, nil, cobra.ShellCompDirectiveDefault},
+		// No transport starts with "app": a file in this directory,
+		// which only the shell can list.
+		{"a plain file name", []string{"inspect", "app"}, nil, cobra.ShellCompDirectiveDefault},
 		{"paths after a transport", []string{"check", "docker-archive:" + dir + "/i"},
 			[]string{"docker-archive:" + dir + "/images/", "docker-archive:" + dir + "/img.tar"}, noSpace},
 		{"comment reads JSON reports", []string{"comment", ""}, []string{"json"}, cobra.ShellCompDirectiveFilterFileExt},
