@@ -65,9 +65,18 @@ func registerCompletions(root *cobra.Command) {
 		if c.Flags().Lookup("behavior") != nil {
 			_ = c.RegisterFlagCompletionFunc("behavior", fixed("update\tedit the comment in place", "new\tadd a comment each run", "delete-and-new\tdelete the old ones, add one"))
 		}
+		if c.Name() == "trend" {
+			_ = c.RegisterFlagCompletionFunc("sort", fixed(
+				"created	tags, by the creation time in their configs", "semver	tags, by semantic version",
+				"recorded	saved reports, by the time each was written", "args	saved reports, as given"))
+		}
 		switch c.Name() {
 		case "inspect", "compare", "check", "files", "diff":
 			c.ValidArgsFunction = completeImage
+		case "trend":
+			c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+				return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
+			}
 		case "comment":
 			c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 				return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt

@@ -68,6 +68,7 @@ func TestCompletion(t *testing.T) {
 		{"formats", []string{"inspect", "--format", ""}, []string{"table", "json", "markdown", "csv", "html"}},
 		{"growth basis", []string{"check", "--growth-basis", ""}, []string{"compressed", "uncompressed"}},
 		{"behaviours", []string{"comment", "--behavior", ""}, []string{"update", "new", "delete-and-new"}},
+		{"trend orders", []string{"trend", "--sort", ""}, []string{"created", "semver", "recorded", "args"}},
 		{"transports", []string{"inspect", ""}, []string{"docker://", "oci:", "oci-archive:", "docker-archive:", "docker-daemon:", "dir:", "report:"}},
 		{"layout tags", []string{"compare", "oci:" + dir + ":"}, []string{"oci:" + dir + ":big", "oci:" + dir + ":small"}},
 		{"archive tags", []string{"inspect", "oci-archive:" + archive + ":"}, []string{"oci-archive:" + archive + ":v1"}},

@@ -93,7 +93,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.format, "format", "f", "table", "output format: table, json, markdown, csv, html (one self-contained page)")
 	pf.StringVarP(&g.output, "output", "o", "", "write the report to `FILE` (atomically) instead of stdout")
-	pf.StringVar(&g.platform, "platform", "linux/amd64", "platform to pick from a multi-platform index, as os/arch[/variant]; all, or a comma-separated list, reads several (inspect, compare, check)")
+	pf.StringVar(&g.platform, "platform", "linux/amd64", "platform to pick from a multi-platform index, as os/arch[/variant]; all, or a comma-separated list, reads several (inspect, compare, check, trend)")
 	pf.BoolVar(&g.wide, "wide", false, "print tables at full width, even on a terminal narrower than them")
 	pf.BoolVar(&g.noColor, "no-color", false, "print no colour (also NO_COLOR=1; colour only ever goes to a terminal)")
 	pf.BoolVar(&g.insecure, "insecure", false, "allow plain HTTP and unverified TLS for registries that are not on loopback")
@@ -111,7 +111,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf.BoolVar(&g.preferDaemon, "prefer-daemon", false, "read a bare reference from the local Docker-API engine when it has the image, else from the registry (also IMGSIZE_PREFER_DAEMON=1)")
 	pf.BoolVar(&g.registrySizes, "registry-sizes", false, "for docker-daemon: images, take compressed sizes from the registry manifest the engine recorded (RepoDigests), if its layers match")
 
-	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newCheckCmd(g), newFilesCmd(g), newDiffCmd(g), newCommentCmd(g), newVersionCmd(g), newCacheCmd(g), newGenDocsCmd(g))
+	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newCheckCmd(g), newFilesCmd(g), newDiffCmd(g), newCommentCmd(g), newTrendCmd(g), newVersionCmd(g), newCacheCmd(g), newGenDocsCmd(g))
 	// cobra adds "completion" when it executes; adding it now lets
 	// usageArgs reach its commands' argument checks too.
 	root.InitDefaultCompletionCmd()

@@ -70,6 +70,10 @@ type Options struct {
 	// Auth requires HTTP basic authentication (htpasswd, bcrypt) with the
 	// generated Registry.User and Registry.Password.
 	Auth bool
+	// RequestLog makes the registry log every request it answers (as JSON
+	// lines in LogFile), for Requests to read: tests can then hold a client
+	// to what the server itself saw it fetch.
+	RequestLog bool
 }
 
 // Registry is a running registry process. Its fields must not be modified.
@@ -113,7 +117,7 @@ func Start(t testing.TB, opts Options) *Registry {
 		LogFile: filepath.Join(dir, "registry.log"),
 	}
 
-	cfg := registryConfig{root: filepath.Join(dir, "data")}
+	cfg := registryConfig{root: filepath.Join(dir, "data"), requestLog: opts.RequestLog}
 	if opts.TLS {
 		certs, err := writeCerts(dir)
 		if err != nil {
@@ -384,6 +388,7 @@ type registryConfig struct {
 	certFile, keyFile string // TLS when non-empty
 	secret            string
 	htpasswd          string // basic auth when non-empty
+	requestLog        bool
 }
 
 // yaml renders the configuration. Strings are written as JSON strings, which
@@ -398,7 +403,13 @@ func (c registryConfig) yaml() []byte {
 	// Errors only, and no access log (which log.level does not silence):
 	// otherwise every request is logged and the lines that explain a failed
 	// start or a failing test are buried.
-	b.WriteString("log:\n  level: error\n  accesslog:\n    disabled: true\n")
+	if c.requestLog {
+		// Info level logs one "response completed" line per request, with
+		// its method, URI, status and bytes written.
+		b.WriteString("log:\n  level: info\n  formatter: json\n  accesslog:\n    disabled: true\n")
+	} else {
+		b.WriteString("log:\n  level: error\n  accesslog:\n    disabled: true\n")
+	}
 	b.WriteString("storage:\n")
 	fmt.Fprintf(&b, "  filesystem:\n    rootdirectory: %s\n", q(c.root))
 	// Deletion is enabled so tests can exercise DELETE of manifests/blobs.
@@ -493,4 +504,38 @@ func logTail(path string) string {
 		return "(empty)"
 	}
 	return string(data)
+}
+
+// Request is one request the registry answered, as its log records it.
+type Request struct {
+	Method, URI string
+	Status      int
+	// Written is the bytes of the response body the registry wrote.
+	Written int64
+}
+
+// Requests returns the requests the registry has answered so far, in the
+// order it finished them. The registry must have been started with
+// RequestLog.
+func (r *Registry) Requests(t testing.TB) []Request {
+	t.Helper()
+	data, err := os.ReadFile(r.LogFile)
+	if err != nil {
+		t.Fatalf("testregistry: reading log: %v", err)
+	}
+	var out []Request
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		var e struct {
+			Msg     string `json:"msg"`
+			Method  string `json:"http.request.method"`
+			URI     string `json:"http.request.uri"`
+			Status  int    `json:"http.response.status"`
+			Written int64  `json:"http.response.written"`
+		}
+		if json.Unmarshal(line, &e) != nil || !strings.HasPrefix(e.Msg, "response completed") {
+			continue
+		}
+		out = append(out, Request{Method: e.Method, URI: e.URI, Status: e.Status, Written: e.Written})
+	}
+	return out
 }

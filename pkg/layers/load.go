@@ -68,6 +68,15 @@ type Options struct {
 	// stated by an annotation is a claim of the manifest, not a fact of
 	// the blob, so under this option such layers are counted too.
 	CountWrappable bool
+	// NeverRead never reads a registry layer whole: a layer that no cheap
+	// path sizes (annotation, cache, gzip trailer) gets an Unknown
+	// uncompressed size whose reason says why, instead of being counted.
+	// Layers under 1 KiB are then probed like larger ones. For commands
+	// that read many images (trend), where a download per layer is never
+	// worth it. The verdict on a trailer that cannot be used is cached
+	// with the trailer's bytes, so a later run makes no request for it.
+	// Local images are read as always.
+	NeverRead bool
 }
 
 // Memo remembers uncompressed sizes by layer digest for one run, and
@@ -154,6 +163,7 @@ func Load(ctx context.Context, src *source.Image, opts Options) (*Image, error) 
 	out.SyntheticManifest = src.SyntheticManifest
 	out.ConfigDigest = m.Config.Digest
 	out.Platform = cf.Platform()
+	out.Created = cf.Created.Time
 
 	cheap := cheapPaths(src, opts)
 	diffIDs := cf.RootFS.DiffIDs
@@ -256,6 +266,9 @@ func sizeLayers(ctx context.Context, src *source.Image, cheap bool, descs []v1.D
 			if opts.CountWrappable {
 				k += " wrappable"
 			}
+			if opts.NeverRead {
+				k += " never-read"
+			}
 		}
 		return k
 	}
@@ -327,10 +340,17 @@ func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.D
 	}
 	var reason string
 	if cheap && src.Blobs != nil {
+		if opts.NeverRead {
+			if tail, ok := opts.Cache.GetBlob(trailerKind, d.Digest); ok && len(tail) == 4 {
+				if _, why := gzipTrailerSize(tail, d.Size); why != "" {
+					return notRead(why), nil
+				}
+			}
+		}
 		if err := slots.take(ctx); err != nil {
 			return Size{}, err
 		}
-		p, ok, err := cheapUncompressed(ctx, src.Blobs, d, opts.CountWrappable)
+		p, ok, err := cheapUncompressed(ctx, src.Blobs, d, opts.CountWrappable, opts.NeverRead)
 		slots.give()
 		if err != nil {
 			return Size{}, fmt.Errorf("layer %s: %w", d.Digest, err)
@@ -341,6 +361,14 @@ func uncompressedSize(ctx context.Context, src *source.Image, cheap bool, d v1.D
 			// later run time.
 			_ = opts.Cache.Put(d.Digest, cache.Entry{Uncompressed: p.n, Provenance: string(p.prov)})
 			return Size{Bytes: p.n, Provenance: p.prov}, nil
+		}
+		if opts.NeverRead {
+			if p.tail != nil {
+				// The trailer is a fact of the blob: the same verdict
+				// follows from it next time, without a request.
+				_ = opts.Cache.PutBlob(trailerKind, d.Digest, p.tail)
+			}
+			return notRead(p.reason), nil
 		}
 		reason = p.reason
 		if reason != reasonWrappable {
@@ -399,6 +427,15 @@ func cacheUsable(e cache.Entry, d v1.Descriptor, cheap, countWrappable bool) boo
 		return why == "" && n == e.Uncompressed
 	}
 	return false
+}
+
+// trailerKind is the cache kind holding the 4 trailer bytes of gzip
+// layers whose trailer could not be used (Options.NeverRead).
+const trailerKind = "gzip-trailer"
+
+// notRead is the size of a layer Options.NeverRead leaves unread.
+func notRead(why string) Size {
+	return Size{Provenance: Unknown, Reason: "not read whole (no cheap path: " + why + ")"}
 }
 
 func countLayer(ctx context.Context, img v1.Image, d, diffID v1.Hash, progress func(int64)) (int64, error) {

@@ -89,6 +89,9 @@ type Image struct {
 	SyntheticManifest bool
 	MediaType         types.MediaType
 	Platform          *v1.Platform
+	// Created is the config's creation time; zero when the config does
+	// not say, or the image was recorded in a report.
+	Created time.Time
 	// Manifest and Config are the raw bytes of those blobs, nil when the
 	// image was recorded in a report; ManifestSize and ConfigSize are
 	// their sizes in bytes either way (ManifestSize is 0 when the manifest

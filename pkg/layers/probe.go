@@ -61,6 +61,9 @@ type probe struct {
 	n      int64
 	prov   Provenance
 	reason string // why the cheap path was not taken, when it was not
+	// tail holds the trailer bytes read, when they were read but could not
+	// be used.
+	tail []byte
 }
 
 // cheapUncompressed tries, in order of cost, the ways to learn a remote
@@ -68,9 +71,10 @@ type probe struct {
 // annotation, which states it without any bytes, is taken by Load first).
 // ok is false when none is trustworthy; the caller then counts the
 // stream. With countWrappable, a gzip layer whose trailer could have
-// wrapped is not probed at all.
-func cheapUncompressed(ctx context.Context, blobs source.BlobRanger, d v1.Descriptor, countWrappable bool) (probe, bool, error) {
-	if d.Size <= smallBlob {
+// wrapped is not probed at all. With neverRead, a small blob is probed
+// too, rather than read whole.
+func cheapUncompressed(ctx context.Context, blobs source.BlobRanger, d v1.Descriptor, countWrappable, neverRead bool) (probe, bool, error) {
+	if d.Size <= smallBlob && !neverRead {
 		return probe{reason: "1 KiB or less, cheaper to read than to probe"}, false, nil
 	}
 	switch d.MediaType {
@@ -89,13 +93,16 @@ func cheapUncompressed(ctx context.Context, blobs source.BlobRanger, d v1.Descri
 		if countWrappable && trailerMayWrap(d.Size) {
 			return probe{reason: reasonWrappable}, false, nil
 		}
+		if d.Size < 18 {
+			return probe{reason: fmt.Sprintf("a %d-byte blob cannot be a gzip stream", d.Size)}, false, nil
+		}
 		tail, err := blobs.ReadRange(ctx, d.Digest, d.Size, d.Size-4, d.Size-1)
 		if err != nil {
 			return rangeFailed(err)
 		}
 		n, why := gzipTrailerSize(tail, d.Size)
 		if why != "" {
-			return probe{reason: why}, false, nil
+			return probe{reason: why, tail: tail}, false, nil
 		}
 		return probe{n: n, prov: GzipTrailer}, true, nil
 	}

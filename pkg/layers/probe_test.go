@@ -374,12 +374,12 @@ func (n noRanger) ReadRange(context.Context, v1.Hash, int64, int64, int64) ([]by
 // more, so the trailer is not even fetched.
 func TestCheapPathRefusesFourGiB(t *testing.T) {
 	d := v1.Descriptor{MediaType: types.OCILayer, Size: 1 << 32, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("a", 64)}}
-	p, ok, err := cheapUncompressed(context.Background(), noRanger{t}, d, false)
+	p, ok, err := cheapUncompressed(context.Background(), noRanger{t}, d, false, false)
 	if err != nil || ok || !strings.Contains(p.reason, "4 GiB") {
 		t.Errorf("4 GiB blob: ok=%v err=%v reason=%q, want a refusal naming 4 GiB", ok, err, p.reason)
 	}
 	d.Size = 1<<32 - 1
-	if _, _, err := cheapUncompressed(context.Background(), failRanger{}, d, false); err == nil {
+	if _, _, err := cheapUncompressed(context.Background(), failRanger{}, d, false, false); err == nil {
 		t.Error("just under 4 GiB the trailer should be fetched (and this ranger fails)")
 	}
 }
@@ -408,12 +408,12 @@ func TestCheapPathWrappable(t *testing.T) {
 			d := v1.Descriptor{MediaType: types.DockerLayer, Size: tt.size, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("b", 64)}}
 			if tt.probed {
 				// failRanger proves the trailer was asked for.
-				if _, _, err := cheapUncompressed(context.Background(), failRanger{}, d, tt.countWrappable); err == nil {
+				if _, _, err := cheapUncompressed(context.Background(), failRanger{}, d, tt.countWrappable, false); err == nil {
 					t.Error("the trailer was not fetched")
 				}
 				return
 			}
-			p, ok, err := cheapUncompressed(context.Background(), noRanger{t}, d, tt.countWrappable)
+			p, ok, err := cheapUncompressed(context.Background(), noRanger{t}, d, tt.countWrappable, false)
 			if err != nil || ok || p.reason != reasonWrappable {
 				t.Errorf("ok=%v err=%v reason=%q; want counted with %q", ok, err, p.reason, reasonWrappable)
 			}
@@ -441,7 +441,7 @@ func TestZstdNeverSizedFromHeader(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := v1.Descriptor{MediaType: types.OCILayerZStd, Size: 5 << 20, Annotations: tt.ann, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("c", 64)}}
-			p, ok, err := cheapUncompressed(context.Background(), noRanger{t}, d, false)
+			p, ok, err := cheapUncompressed(context.Background(), noRanger{t}, d, false, false)
 			if err != nil || ok || !strings.Contains(p.reason, tt.why) {
 				t.Errorf("ok=%v err=%v reason=%q; want read whole, the reason naming %q", ok, err, p.reason, tt.why)
 			}
@@ -460,7 +460,7 @@ func FuzzZstdNeverDerived(f *testing.F) {
 	f.Add(int64(-1), "io.github.containers.zstd-chunked.x", "")
 	f.Fuzz(func(t *testing.T, size int64, key, value string) {
 		d := v1.Descriptor{MediaType: types.OCILayerZStd, Size: size, Annotations: map[string]string{key: value}}
-		p, ok, err := cheapUncompressed(context.Background(), noRanger{t}, d, false)
+		p, ok, err := cheapUncompressed(context.Background(), noRanger{t}, d, false, false)
 		if ok || err != nil || p.n != 0 || p.reason == "" {
 			t.Fatalf("size %d, %q=%q: %+v, ok=%v, err=%v; want read whole with a reason", size, key, value, p, ok, err)
 		}

@@ -42,6 +42,7 @@ func chromium(t *testing.T) string {
 func TestHTMLInBrowser(t *testing.T) {
 	browser := chromium(t)
 	artifacts := os.Getenv("IMGSIZE_TEST_ARTIFACTS")
+	trend := trendFixture(t, analysis.OrderCreated)
 	pages := []struct {
 		name  string
 		write func(w *bytes.Buffer, f Format) error
@@ -66,6 +67,9 @@ func TestHTMLInBrowser(t *testing.T) {
 		}},
 		{"diff", func(w *bytes.Buffer, f Format) error {
 			return Diff(w, fileDiff(false), Options{Format: f, Time: goldenTime})
+		}},
+		{"trend", func(w *bytes.Buffer, f Format) error {
+			return Trend(w, trend, Options{Format: f, Time: goldenTime})
 		}},
 	}
 	for i, p := range pages {

@@ -400,6 +400,7 @@ func (d *Document) validate() error {
 		{KindCheck, "check", d.Check != nil},
 		{KindFiles, "files", d.Files != nil},
 		{KindDiff, "diff", d.Diff != nil},
+		{KindTrend, "trend", d.Trend != nil},
 	} {
 		switch {
 		case r.kind == d.Kind && !r.present:
@@ -436,6 +437,11 @@ func (d *Document) validate() error {
 	if df := d.Diff; df != nil {
 		if err := df.validate(d.Images); err != nil {
 			return fmt.Errorf("diff: %w", err)
+		}
+	}
+	if tr := d.Trend; tr != nil {
+		if err := tr.validate(len(d.Images)); err != nil {
+			return fmt.Errorf("trend: %w", err)
 		}
 	}
 	return nil
@@ -718,6 +724,20 @@ func (d *DiffRecord) validate(images []ImageRecord) error {
 		for _, f := range e.Fields {
 			if !slices.Contains(DiffFields, f) {
 				return fmt.Errorf("entry %d (%q): unknown field %q", i, e.Path, f)
+			}
+		}
+	}
+	return nil
+}
+
+func (t *TrendRecord) validate(images int) error {
+	if !slices.Contains(TrendOrders, t.Order) {
+		return fmt.Errorf("unknown order %q", t.Order)
+	}
+	for _, s := range t.Series {
+		for _, p := range s.Points {
+			if !inRange(&p.Image, images) {
+				return fmt.Errorf("point %q: image %d is not an image index", p.Label, p.Image)
 			}
 		}
 	}

@@ -33,10 +33,13 @@ const (
 	KindCheck   = "check"
 	KindFiles   = "files"
 	KindDiff    = "diff"
+	// KindTrend: sizes across a repository's tags or saved reports
+	// (Document.Trend).
+	KindTrend = "trend"
 )
 
 // Kinds lists every kind, in the order the JSON Schema's enum gives them.
-var Kinds = []string{KindInspect, KindCompare, KindCheck, KindFiles, KindDiff}
+var Kinds = []string{KindInspect, KindCompare, KindCheck, KindFiles, KindDiff, KindTrend}
 
 // Provenances are the values a SizeRecord's provenance takes (the model's
 // layers.Provenance).
@@ -144,6 +147,72 @@ type Document struct {
 	Files *FilesRecord `json:"files,omitempty"`
 	// Diff is set when Kind is KindDiff.
 	Diff *DiffRecord `json:"diff,omitempty"`
+	// Trend is set when Kind is KindTrend.
+	Trend *TrendRecord `json:"trend,omitempty"`
+}
+
+// TrendOrders are the values TrendRecord.Order takes.
+var TrendOrders = []string{"created", "semver", "recorded", "args", "name"}
+
+// TrendRecord is the outcome of `imgsize trend`: how an image's sizes
+// moved across a repository's tags or a series of saved reports, one
+// series per platform.
+type TrendRecord struct {
+	// Repository is the repository whose tags were read; omitted for a
+	// trend over saved reports.
+	Repository string `json:"repository,omitempty"`
+	// Order is how each series' points are ordered, oldest first:
+	// "created" (the image config's creation time), "semver" (tags read
+	// as versions), "recorded" (the time each report was written), "args"
+	// (as given) or "name" (by tag, when no image has a creation time).
+	Order string `json:"order"`
+	// Tags says how the tags were listed; omitted for saved reports.
+	Tags *TagsRecord `json:"tags,omitempty"`
+	// Series holds one series per platform.
+	Series []TrendSeriesRecord `json:"series"`
+	// Notes say what to know to read the trend: points left out, times
+	// missing, orders fallen back to.
+	Notes []string `json:"notes"`
+}
+
+// TagsRecord says how a repository's tags were listed and selected.
+type TagsRecord struct {
+	// Listed counts the names the registry listed; Matched those the
+	// selection kept; Measured those read (at most --max-tags); Invalid
+	// the listed names that are not valid tags (skipped).
+	Listed   int `json:"listed"`
+	Matched  int `json:"matched"`
+	Measured int `json:"measured"`
+	Invalid  int `json:"invalid"`
+	// Truncated: the registry listed more names than imgsize reads.
+	Truncated bool `json:"truncated"`
+}
+
+// TrendSeriesRecord is one platform's points, oldest first.
+type TrendSeriesRecord struct {
+	// Platform is os/arch[/variant], default variants left out, or
+	// "unknown".
+	Platform string             `json:"platform"`
+	Points   []TrendPointRecord `json:"points"`
+	// Compressed and Uncompressed set the last point against the first;
+	// null when either size is unknown.
+	Compressed   *DeltaRecord `json:"compressed"`
+	Uncompressed *DeltaRecord `json:"uncompressed"`
+}
+
+// TrendPointRecord is one tag or report of a series.
+type TrendPointRecord struct {
+	// Label is the tag, or the report's path.
+	Label string `json:"label"`
+	// Image is the position of its image in Document.Images.
+	Image int `json:"image"`
+	// Time is what the point is ordered by: the image's creation time, or
+	// the report's; null when not known (never invented).
+	Time *time.Time `json:"time"`
+	// Compressed and Uncompressed set the point against the one before;
+	// null for the first point and when either size is unknown.
+	Compressed   *DeltaRecord `json:"compressed"`
+	Uncompressed *DeltaRecord `json:"uncompressed"`
 }
 
 // Generator names the program that wrote a Document.

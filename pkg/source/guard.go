@@ -484,10 +484,11 @@ func (b *resumingBody) accept(resp *http.Response, partial bool) error {
 
 func (b *resumingBody) Close() error { return b.cur.Close() }
 
-// limitManifest refuses a manifest answer over maxManifest, by its
-// Content-Length when it states one and while reading when it does not.
+// limitManifest refuses a manifest answer, or a page of a tag list, over
+// maxManifest, by its Content-Length when it states one and while reading
+// when it does not.
 func limitManifest(req *http.Request, resp *http.Response) error {
-	if req.Method != http.MethodGet || resp.StatusCode >= 300 || !strings.Contains(req.URL.Path, "/manifests/") {
+	if req.Method != http.MethodGet || resp.StatusCode >= 300 || !strings.Contains(req.URL.Path, "/manifests/") && !strings.HasSuffix(req.URL.Path, "/tags/list") {
 		return nil
 	}
 	tooLarge := fmt.Errorf("registry %s: %s is larger than %d MiB, the most a registry need accept", req.URL.Host, describe(req), maxManifest>>20)

@@ -383,9 +383,68 @@
       td(el('span', { 'data-path': ptr('diff', 'entries', i, 'deltaBytes'), 'data-bytes': e.deltaBytes }, signed(e.deltaBytes)), 'num')))));
   }
 
+  // A line chart of a trend series: compressed and uncompressed sizes by
+  // point, oldest left. An unknown size is not drawn (the line breaks
+  // there); each dot carries the figure it stands for.
+  function lineChart(series, k) {
+    const W = 1000, H = 260, L = 70, R = 10, T = 10, B = 60;
+    const pts = series.points;
+    const val = (p, key) => { const r = doc.images[p.image][key]; return known(r) ? r.bytes : null; };
+    const all = pts.flatMap(p => [val(p, 'compressed'), val(p, 'uncompressed')]).filter(v => v !== null);
+    const max = Math.max(1, ...all);
+    const x = j => L + (pts.length > 1 ? j * (W - L - R) / (pts.length - 1) : (W - L - R) / 2);
+    const y = v => T + (H - T - B) * (1 - v / max);
+    const g = sv('svg', { class: 'chart trend', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'size by ' + (doc.trend.repository ? 'tag' : 'report') + ', ' + series.platform });
+    for (const f of [0, 0.5, 1]) {
+      g.appendChild(sv('line', { x1: L, x2: W - R, y1: y(max * f), y2: y(max * f), stroke: '#d0d7de' }));
+      g.appendChild(sv('text', { x: L - 6, y: y(max * f) + 4, 'text-anchor': 'end' }, fmtBytes(Math.round(max * f))));
+    }
+    [['uncompressed', '#fb8f44'], ['compressed', '#54aeff']].forEach(([key, color]) => {
+      let run = [];
+      const flush = () => { if (run.length > 1) g.appendChild(sv('polyline', { points: run.join(' '), fill: 'none', stroke: color, 'stroke-width': 2 })); run = []; };
+      pts.forEach((p, j) => {
+        const v = val(p, key);
+        if (v === null) { flush(); return; }
+        run.push(x(j) + ',' + y(v));
+        g.appendChild(sv('circle', { cx: x(j), cy: y(v), r: 4, fill: color, 'data-path': ptr('images', p.image, key), 'data-bytes': v }, sv('title', null, p.label + ': ' + key + ' ' + fmtBytes(v))));
+      });
+      flush();
+    });
+    const every = Math.max(1, Math.ceil(pts.length / 12));
+    pts.forEach((p, j) => { if (j % every === 0 || j === pts.length - 1) g.appendChild(sv('text', { x: x(j), y: H - B + 18, 'text-anchor': 'middle' }, p.label.length > 18 ? p.label.slice(0, 17) + '…' : p.label)); });
+    return g;
+  }
+
+  function renderTrend() {
+    const tr = doc.trend;
+    const delta = (d, path) => d ? el('span', { class: d.deltaBytes > 0 ? 'fail' : 'pass', 'data-path': path, 'data-bytes': d.deltaBytes, title: d.provenance }, signed(d.deltaBytes) + (d.deltaPercent !== null ? ' (' + (d.deltaPercent > 0 ? '+' : '') + d.deltaPercent.toFixed(1) + '%)' : '')) : '';
+    const unknownDelta = d => d ? null : (usedMarks.add('?'), el('span', { class: 'unknown', title: 'a size on either side is not known' }, '?'));
+    app.appendChild(el('p', { class: 'headline' }, (tr.repository || 'saved reports') + ': ordered by ' + tr.order));
+    if (tr.tags) app.appendChild(el('p', { class: 'note' }, `tags: ${tr.tags.listed} listed, ${tr.tags.matched} matched, ${tr.tags.measured} measured` + (tr.tags.truncated ? ' (the registry lists more; not all were read)' : '')));
+    tr.series.forEach((s, k) => {
+      app.appendChild(el('h2', null, 'Platform ' + s.platform));
+      if (s.points.length > 1) {
+        const first = s.points[0].label, last = s.points[s.points.length - 1].label;
+        app.appendChild(totals([
+          ['compressed, ' + first + ' → ' + last, s.compressed ? delta(s.compressed, ptr('trend', 'series', k, 'compressed', 'deltaBytes')) : unknownDelta(null)],
+          ['uncompressed, ' + first + ' → ' + last, s.uncompressed ? delta(s.uncompressed, ptr('trend', 'series', k, 'uncompressed', 'deltaBytes')) : unknownDelta(null)],
+        ]));
+      }
+      app.appendChild(lineChart(s, k));
+      app.appendChild(legend([['#54aeff', 'compressed'], ['#fb8f44', 'uncompressed']]));
+      app.appendChild(table([tr.repository ? 'tag' : 'report', tr.order === 'recorded' || tr.order === 'args' ? 'recorded' : 'created', 'compressed ', 'Δ ', 'uncompressed ', 'Δ '], s.points.map((p, j) => el('tr', null,
+        td(p.label), td(p.time || 'unknown'),
+        td(size(doc.images[p.image].compressed, ptr('images', p.image, 'compressed')), 'num'),
+        td(j === 0 ? '' : p.compressed ? delta(p.compressed, ptr('trend', 'series', k, 'points', j, 'compressed', 'deltaBytes')) : unknownDelta(null), 'num'),
+        td(size(doc.images[p.image].uncompressed, ptr('images', p.image, 'uncompressed')), 'num'),
+        td(j === 0 ? '' : p.uncompressed ? delta(p.uncompressed, ptr('trend', 'series', k, 'points', j, 'uncompressed', 'deltaBytes')) : unknownDelta(null), 'num')))));
+    });
+    if (tr.notes.length) app.appendChild(el('ul', { class: 'note' }, tr.notes.map(n => el('li', null, n))));
+  }
+
   app.appendChild(el('h1', null, 'imgsize ' + doc.kind));
   app.appendChild(el('p', { class: 'meta' }, `${doc.generator.name} ${doc.generator.version} · ${doc.time} · report schema version ${doc.schemaVersion}`));
-  const render = { inspect: renderInspect, compare: renderCompare, check: renderCheck, files: renderFiles, diff: renderDiff }[doc.kind];
+  const render = { inspect: renderInspect, compare: renderCompare, check: renderCheck, files: renderFiles, diff: renderDiff, trend: renderTrend }[doc.kind];
   if (render) render(); else app.appendChild(el('p', null, 'unknown report kind ' + doc.kind));
   const foot = el('footer', { class: 'note' },
     el('div', null, 'Sizes in SI units (1 MB = 1,000,000 bytes). Compressed: what a pull transfers and a registry stores; uncompressed: what the layers unpack to.'));

@@ -1,0 +1,261 @@
+package analysis
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/imgsize/imgsize/pkg/layers"
+)
+
+// TrendOrder says how the points of a trend are ordered, oldest first.
+type TrendOrder string
+
+// The orders of a trend.
+const (
+	// OrderCreated orders by each image's creation time, from its config.
+	OrderCreated TrendOrder = "created"
+	// OrderSemver orders by the label read as a semantic version
+	// (Masterminds/semver: a leading v and missing minor or patch are
+	// allowed); labels that are not versions are left out of the trend.
+	OrderSemver TrendOrder = "semver"
+	// OrderRecorded orders saved reports by the time each was written.
+	OrderRecorded TrendOrder = "recorded"
+	// OrderArguments keeps the order the points were given in.
+	OrderArguments TrendOrder = "args"
+	// OrderName orders by label; a trend falls back to it when no point
+	// has a creation time.
+	OrderName TrendOrder = "name"
+)
+
+// TrendOrders are the orders a caller may ask for.
+var TrendOrders = []TrendOrder{OrderCreated, OrderSemver, OrderRecorded, OrderArguments}
+
+// TrendInput is one point of a trend before ordering: a tag, or a saved
+// report, and its image for each platform read.
+type TrendInput struct {
+	// Label names the point: the tag, or the report's path.
+	Label string
+	// Images holds one image per platform read (one, without
+	// --platform all).
+	Images []*layers.Image
+}
+
+// TrendOptions control Trend.
+type TrendOptions struct {
+	// Order is the order asked for.
+	Order TrendOrder
+	// Last keeps only the newest Last points of each series (after
+	// ordering); 0 keeps all.
+	Last int
+}
+
+// Trend is how an image's sizes moved across tags or saved reports: one
+// series per platform.
+type Trend struct {
+	// Repository is the repository whose tags were read; empty for saved
+	// reports. Tags, when set, says how they were listed.
+	Repository string
+	Tags       *TagCounts
+	// Order is the order the points are in: the one asked for, or the one
+	// it fell back to (Notes say why).
+	Order TrendOrder
+	// Series holds one series per platform, in the order platforms were
+	// first met.
+	Series []TrendSeries
+	// Notes say what the caller must know to read the trend: points left
+	// out, times missing, fallbacks.
+	Notes []string
+}
+
+// TagCounts says how a repository's tags were listed (source.TagList).
+type TagCounts struct {
+	Listed, Matched, Measured, Invalid int
+	// Truncated: the registry listed more names than were read.
+	Truncated bool
+}
+
+// TrendSeries is one platform's points, oldest first.
+type TrendSeries struct {
+	// Platform is the platform key (layers.PlatformKey).
+	Platform string
+	Points   []TrendPoint
+	// Compressed and Uncompressed set the last point against the first.
+	Compressed, Uncompressed Delta
+}
+
+// TrendPoint is one image of a series.
+type TrendPoint struct {
+	Label string
+	Image *layers.Image
+	// Time is what the point was ordered by: the image's creation time
+	// (OrderCreated, OrderSemver, OrderName) or the report's (OrderRecorded,
+	// OrderArguments); zero when not known.
+	Time time.Time
+	// Compressed and Uncompressed set this point against the one before;
+	// the first point's are zero (Known false).
+	Compressed, Uncompressed Delta
+}
+
+// TrendOf orders the inputs, splits them by platform and measures the
+// growth between consecutive points and from first to last.
+func TrendOf(inputs []TrendInput, opts TrendOptions) (*Trend, error) {
+	if opts.Last < 0 {
+		return nil, fmt.Errorf("last must not be negative, got %d", opts.Last)
+	}
+	t := &Trend{Order: opts.Order}
+	byPlatform := map[string]int{}
+	for _, in := range inputs {
+		for _, img := range in.Images {
+			if img == nil {
+				return nil, fmt.Errorf("trend point %q has no image", in.Label)
+			}
+			k := layers.PlatformKey(img.Platform)
+			i, ok := byPlatform[k]
+			if !ok {
+				i = len(t.Series)
+				byPlatform[k] = i
+				t.Series = append(t.Series, TrendSeries{Platform: k})
+			}
+			p := TrendPoint{Label: in.Label, Image: img, Time: img.Created}
+			if opts.Order == OrderRecorded || opts.Order == OrderArguments {
+				p.Time = recordedTime(img)
+			}
+			t.Series[i].Points = append(t.Series[i].Points, p)
+		}
+	}
+	if len(t.Series) > 1 {
+		t.Notes = append(t.Notes, fmt.Sprintf("%d platforms: each is its own series, ordered on its own", len(t.Series)))
+	}
+	var err error
+	switch opts.Order {
+	case OrderCreated:
+		err = t.byTime("creation time in its config", "created")
+	case OrderRecorded:
+		err = t.byTime("time it was written", "recorded")
+	case OrderSemver:
+		t.bySemver()
+	case OrderArguments:
+	default:
+		return nil, fmt.Errorf("unknown trend order %q", opts.Order)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range t.Series {
+		s := &t.Series[i]
+		if opts.Last > 0 && len(s.Points) > opts.Last {
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: the newest %d of %d points (--last)", s.Platform, opts.Last, len(s.Points)))
+			s.Points = s.Points[len(s.Points)-opts.Last:]
+		}
+		for j := 1; j < len(s.Points); j++ {
+			prev, cur := s.Points[j-1].Image, s.Points[j].Image
+			s.Points[j].Compressed = NewDelta(prev.Compressed, cur.Compressed)
+			s.Points[j].Uncompressed = NewDelta(prev.Uncompressed, cur.Uncompressed)
+		}
+		if n := len(s.Points); n > 0 {
+			first, last := s.Points[0].Image, s.Points[n-1].Image
+			s.Compressed = NewDelta(first.Compressed, last.Compressed)
+			s.Uncompressed = NewDelta(first.Uncompressed, last.Uncompressed)
+		}
+	}
+	return t, nil
+}
+
+// recordedTime is when the report an image was read from was written;
+// zero for an image measured in this run.
+func recordedTime(img *layers.Image) time.Time {
+	if img.Recorded == nil {
+		return time.Time{}
+	}
+	return img.Recorded.Time
+}
+
+// byTime orders each series by its points' times, oldest first, ties by
+// label. Points without a time are never given one: when some lack it,
+// they follow the others, by label (created) or the whole trend keeps
+// argument order (recorded), and a note says which points.
+func (t *Trend) byTime(what, kind string) error {
+	var missing []string
+	total := 0
+	for _, s := range t.Series {
+		for _, p := range s.Points {
+			total++
+			if p.Time.IsZero() && !slices.Contains(missing, p.Label) {
+				missing = append(missing, p.Label)
+			}
+		}
+	}
+	if len(missing) > 0 && kind == "recorded" {
+		t.Order = OrderArguments
+		t.Notes = append(t.Notes, fmt.Sprintf("ordered as given: %s records no %s", listed(missing), what))
+		return nil
+	}
+	if total > 0 && len(missing) == total {
+		t.Order = OrderName
+		t.Notes = append(t.Notes, "ordered by name: no image has a "+what)
+	} else if len(missing) > 0 {
+		t.Notes = append(t.Notes, fmt.Sprintf("%s: no %s; listed last, by name", listed(missing), what))
+	}
+	for i := range t.Series {
+		slices.SortStableFunc(t.Series[i].Points, func(a, b TrendPoint) int {
+			switch az, bz := a.Time.IsZero(), b.Time.IsZero(); {
+			case az && !bz:
+				return 1
+			case !az && bz:
+				return -1
+			}
+			return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Label, b.Label))
+		})
+	}
+	return nil
+}
+
+// bySemver orders each series by its labels read as versions and leaves
+// out the points whose labels are not versions (latest, main, sha-…): a
+// trend over versions has no place for them.
+func (t *Trend) bySemver() {
+	var left []string
+	for i := range t.Series {
+		s := &t.Series[i]
+		type versioned struct {
+			p TrendPoint
+			v *semver.Version
+		}
+		var vs []versioned
+		for _, p := range s.Points {
+			v, err := semver.NewVersion(p.Label)
+			if err != nil {
+				if !slices.Contains(left, p.Label) {
+					left = append(left, p.Label)
+				}
+				continue
+			}
+			vs = append(vs, versioned{p, v})
+		}
+		slices.SortStableFunc(vs, func(a, b versioned) int {
+			return cmp.Or(a.v.Compare(b.v), strings.Compare(a.p.Label, b.p.Label))
+		})
+		s.Points = s.Points[:0]
+		for _, v := range vs {
+			s.Points = append(s.Points, v.p)
+		}
+	}
+	if len(left) > 0 {
+		t.Notes = append(t.Notes, fmt.Sprintf("left out, not semantic versions: %s", listed(left)))
+	}
+	t.Series = slices.DeleteFunc(t.Series, func(s TrendSeries) bool { return len(s.Points) == 0 })
+}
+
+// listed names up to five labels, and how many more.
+func listed(labels []string) string {
+	const most = 5
+	if len(labels) <= most {
+		return strings.Join(labels, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(labels[:most], ", "), len(labels)-most)
+}

@@ -1,0 +1,109 @@
+package source_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/imgsize/imgsize/pkg/errdefs"
+	"github.com/imgsize/imgsize/pkg/source"
+)
+
+// tagServer serves a tag list of pages, following Link headers, as a
+// registry would; pages[i] is page i.
+func tagServer(t *testing.T, pages [][]string) string {
+	t.Helper()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		if !strings.HasSuffix(r.URL.Path, "/tags/list") {
+			http.NotFound(w, r)
+			return
+		}
+		i := 0
+		fmt.Sscan(r.URL.Query().Get("page"), &i)
+		if i+1 < len(pages) {
+			w.Header().Set("Link", fmt.Sprintf(`<%s%s?page=%d>; rel="next"`, srv.URL, r.URL.Path, i+1))
+		}
+		json.NewEncoder(w).Encode(map[string]any{"name": "app", "tags": pages[i]})
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestListTags(t *testing.T) {
+	host := tagServer(t, [][]string{{"v1.0", "v1.1", "bad\x1bname", "latest"}, {"v2.0", "v1.1", "v1.2"}})
+	opts := anonymous.opts()
+	repo, err := source.ParseRepository(host+"/app", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, glob, re string
+		max            int
+		want           string
+		matched        int
+	}{
+		{name: "all", max: 100, want: "v1.0 v1.1 latest v2.0 v1.2", matched: 5},
+		{name: "glob", glob: "v1.*", max: 100, want: "v1.0 v1.1 v1.2", matched: 3},
+		{name: "regexp", re: `^v\d\.0$`, max: 100, want: "v1.0 v2.0", matched: 2},
+		{name: "bounded", max: 2, want: "v1.0 v1.1", matched: 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sel, err := source.ParseTagSelection(tc.glob, tc.re, tc.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := source.ListTags(context.Background(), repo, opts, sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := strings.Join(got.Tags, " "); s != tc.want || got.Matched != tc.matched || got.Listed != 7 || got.Invalid != 1 || got.Truncated {
+				t.Errorf("got %q %+v, want %q, %d matched of 7 listed, 1 invalid", s, got, tc.want, tc.matched)
+			}
+		})
+	}
+}
+
+// A registry that lists names without end is read up to MaxListedTags.
+func TestListTagsTruncated(t *testing.T) {
+	var pages [][]string
+	for p := range source.MaxListedTags/1000 + 2 {
+		var page []string
+		for i := range 1000 {
+			page = append(page, fmt.Sprintf("t%d-%d", p, i))
+		}
+		pages = append(pages, page)
+	}
+	host := tagServer(t, pages)
+	opts := anonymous.opts()
+	repo, _ := source.ParseRepository(host+"/app", opts)
+	sel, _ := source.ParseTagSelection("", "", 10)
+	got, err := source.ListTags(context.Background(), repo, opts, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Truncated || got.Listed != source.MaxListedTags || len(got.Tags) != 10 || got.Matched != source.MaxListedTags {
+		t.Errorf("got listed %d, matched %d, %d tags, truncated %v", got.Listed, got.Matched, len(got.Tags), got.Truncated)
+	}
+}
+
+func TestParseRepositoryAndSelection(t *testing.T) {
+	for _, bad := range []string{"example.com/app:v1", "example.com/App", "user:pw@example.com/app"} {
+		if _, err := source.ParseRepository(bad, source.Options{}); !errors.Is(err, errdefs.ErrUsage) {
+			t.Errorf("%q: %v, want a usage error", bad, err)
+		}
+	}
+	for _, tc := range []struct{ glob, re string }{{"v1.*", "v1"}, {"[", ""}, {"", "("}} {
+		if _, err := source.ParseTagSelection(tc.glob, tc.re, 10); !errors.Is(err, errdefs.ErrUsage) {
+			t.Errorf("glob %q regexp %q: %v, want a usage error", tc.glob, tc.re, err)
+		}
+	}
+}
