@@ -63,6 +63,10 @@ type Options struct {
 	UserAgent string
 	// Stats, when set, counts registry requests and bytes by kind.
 	Stats *Stats
+	// Registries, when set, lets the images opened with these options
+	// share connections, pings and authentication; nil: each image
+	// connects and authenticates on its own.
+	Registries *Registries
 	// RetryBackoff overrides the backoff between retries of 429 and 5xx
 	// answers (tests shorten it).
 	RetryBackoff *remote.Backoff
