@@ -290,6 +290,9 @@ func (g *globalOptions) newLoader(ctx context.Context) (*loader, func(), error) 
 		g.traffic = &source.Stats{}
 		sopts.Stats = g.traffic
 	}
+	// The run's images share connections, one ping per registry and one
+	// token per repository.
+	sopts.Registries = &source.Registries{}
 	var done []func()
 	if m := newMeter(g.stderr, g.noProg || g.quiet, heartbeatEvery); m != nil {
 		lopts.Progress, lopts.Planned, lopts.LayerDone = m.add, m.planned, m.layerDone

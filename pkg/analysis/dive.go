@@ -120,8 +120,11 @@ func diveLayerTree(l files.Layer) (*diveNode, int64) {
 // payload goes to the last name.
 func (t *diveNode) addPath(p string, size int64, isDir bool) {
 	n := t
-	names := strings.Split(p, "/")
-	for idx, name := range names {
+	// Name by name without splitting p: a slice of names for every path
+	// was a tenth of what a file analysis allocated.
+	for rest, more := p, true; more; {
+		var name string
+		name, rest, more = strings.Cut(rest, "/")
 		if name == "" {
 			continue
 		}
@@ -137,7 +140,7 @@ func (t *diveNode) addPath(p string, size int64, isDir bool) {
 			n.children[name] = c
 		}
 		n = c
-		if idx == len(names)-1 {
+		if !more {
 			n.size, n.isDir = size, isDir
 		}
 	}

@@ -173,7 +173,7 @@ func (c *Cache) scan(ctx context.Context, now time.Time) ([]file, error) {
 	}
 	for _, k := range kinds {
 		kind := k.Name()
-		if !k.IsDir() || (kind != layersKind && !validKind.MatchString(kind)) {
+		if !k.IsDir() || (kind != layersKind && !isValidKind(kind)) {
 			continue
 		}
 		algos, err := readDir(root, kind)

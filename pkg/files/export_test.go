@@ -19,3 +19,6 @@ var (
 
 // ReadTarForTest lists a tar stream's entries, headers only.
 func ReadTarForTest(r io.Reader) ([]Entry, error) { return readTar(context.Background(), r, false) }
+
+// SeekBuffer is what a header-only read reads of a blob at once.
+const SeekBuffer = seekBuffer

@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -56,36 +57,106 @@ func seekLayer(ctx context.Context, rs io.ReadSeeker, d v1.Descriptor, opts Opti
 
 // seekingReader stops on ctx, remembers the source's first error, and
 // reports progress for bytes read and skipped alike.
+//
+// It reads ahead: each read of the source fills a buffer of up to
+// seekBuffer bytes, and a Seek that lands inside it costs nothing. For
+// each entry archive/tar seeks to the last byte of the content it skips,
+// reads that byte (which finds truncation) and then the next header; with
+// the buffer that is one read of the source instead of two, and none when
+// a file is small enough that its successor's header was read with it.
+// Every byte handed out was read from the source at its position, so a
+// truncated blob still fails where it did.
 type seekingReader struct {
 	ctx      context.Context
 	rs       io.ReadSeeker
 	progress func(int64)
-	pos      int64
+	pos      int64 // the position the caller sees
 	err      error
+
+	buf    []byte // bytes of the source from bufPos on
+	bufPos int64
+	srcPos int64 // where rs stands; -1 unknown
 }
+
+// seekBuffer is read of the source at once: a header, the byte before it
+// and small files' contents, without reading much of large ones.
+const seekBuffer = 16 << 10
 
 func (s *seekingReader) Read(p []byte) (int, error) {
 	if err := s.ctx.Err(); err != nil {
 		return 0, err
 	}
-	n, err := s.rs.Read(p)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if s.pos < s.bufPos || s.pos >= s.bufPos+int64(len(s.buf)) {
+		if err := s.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, s.buf[s.pos-s.bufPos:])
 	s.advance(s.pos + int64(n))
-	if err != nil && err != io.EOF && s.err == nil {
+	return n, nil
+}
+
+// fill reads the source from pos on into the buffer. At the end of the
+// source it returns io.EOF with the buffer empty.
+func (s *seekingReader) fill() error {
+	if s.buf == nil {
+		s.buf = make([]byte, seekBuffer)
+		s.srcPos = 0
+	}
+	s.buf = s.buf[:cap(s.buf)]
+	if s.srcPos != s.pos {
+		if _, err := s.rs.Seek(s.pos, io.SeekStart); err != nil {
+			s.buf, s.srcPos = s.buf[:0], -1
+			s.note(err)
+			return err
+		}
+	}
+	n, err := s.rs.Read(s.buf)
+	s.buf, s.bufPos, s.srcPos = s.buf[:n], s.pos, s.pos+int64(n)
+	if n > 0 {
+		// An error with data is met again by the next fill.
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	s.note(err)
+	return err
+}
+
+func (s *seekingReader) note(err error) {
+	if err != io.EOF && s.err == nil {
 		s.err = err
 	}
-	return n, err
 }
 
 func (s *seekingReader) Seek(off int64, whence int) (int64, error) {
 	if err := s.ctx.Err(); err != nil {
 		return 0, err
 	}
-	pos, err := s.rs.Seek(off, whence)
-	if err != nil {
-		if s.err == nil {
-			s.err = err
+	var pos int64
+	switch whence {
+	case io.SeekStart:
+		pos = off
+	case io.SeekCurrent:
+		pos = s.pos + off
+	default:
+		p, err := s.rs.Seek(off, whence)
+		s.srcPos = p
+		if err != nil {
+			s.srcPos = -1
+			s.note(err)
+			return p, err
 		}
-		return pos, err
+		pos = p
+	}
+	if pos < 0 {
+		err := errors.New("seek to a negative position")
+		s.note(err)
+		return s.pos, err
 	}
 	s.advance(pos)
 	return pos, nil

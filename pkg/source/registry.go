@@ -117,8 +117,18 @@ func registryImage(ref name.Reference, img v1.Image, authed http.RoundTripper, o
 // credentials it asks for (basic or bearer token, pull scope), retries 429
 // and 5xx with backoff, and sends imgsize's user agent. Credentials are
 // only attached for the registry's own host, so a redirect to object
-// storage carries none.
+// storage carries none. With opts.Registries, the run's images share it
+// (one per repository) and its connections and pings.
 func authTransport(ctx context.Context, repo name.Repository, opts Options) (http.RoundTripper, error) {
+	if opts.Registries != nil {
+		return opts.Registries.authTransport(ctx, repo, opts)
+	}
+	return newAuthTransport(ctx, repo, opts)
+}
+
+// newAuthTransport makes authTransport's transport: it pings the registry
+// and fetches a token when the registry asks for one.
+func newAuthTransport(ctx context.Context, repo name.Repository, opts Options) (http.RoundTripper, error) {
 	auth, err := opts.keychain().Resolve(repo)
 	if err != nil {
 		return nil, fmt.Errorf("resolving credentials for %s: %w", repo, err)
@@ -133,9 +143,12 @@ func authTransport(ctx context.Context, repo name.Repository, opts Options) (htt
 	if cfg.Username != "" && cfg.Password != "" {
 		redact.Add(base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + cfg.Password)))
 	}
-	rt := transport.NewRetry(opts.baseTransport(),
+	rt := transport.NewRetry(opts.Registries.baseTransport(opts),
 		transport.WithRetryStatusCodes(retryStatusCodes...),
 		transport.WithRetryBackoff(opts.backoff()))
+	if opts.Registries != nil {
+		rt = opts.Registries.pings.wrap(rt)
+	}
 	ua := opts.UserAgent
 	if ua == "" {
 		ua = "imgsize"

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -63,6 +64,10 @@ type Options struct {
 	UserAgent string
 	// Stats, when set, counts registry requests and bytes by kind.
 	Stats *Stats
+	// Registries, when set, lets the images opened with these options
+	// share connections, pings and authentication; nil: each image
+	// connects and authenticates on its own.
+	Registries *Registries
 	// RetryBackoff overrides the backoff between retries of 429 and 5xx
 	// answers (tests shorten it).
 	RetryBackoff *remote.Backoff
@@ -225,9 +230,13 @@ func splitTransport(arg string) (Transport, string, error) {
 	return "", "", errdefs.UsageError(fmt.Errorf("unknown transport %q (supported: docker://, docker-archive:, docker-daemon:, oci:, oci-archive:, dir:, report:)", m[1]))
 }
 
-var tagOrPort = regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|[0-9]+(/.*)?)(@sha256:[a-f0-9]{64})?$`)
+// tagOrPort is compiled when first needed: its counted repetitions
+// compile into as many copies, a cost most runs need not pay at start-up.
+var tagOrPort = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|[0-9]+(/.*)?)(@sha256:[a-f0-9]{64})?$`)
+})
 
-func looksLikeTagOrPort(s string) bool { return tagOrPort.MatchString(s) }
+func looksLikeTagOrPort(s string) bool { return tagOrPort().MatchString(s) }
 
 // splitPathRef splits "PATH[:REF]". A colon belongs to the path when what
 // precedes it is an existing file or directory, so paths with colons still
