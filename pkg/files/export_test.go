@@ -18,4 +18,6 @@ var (
 )
 
 // ReadTarForTest lists a tar stream's entries, headers only.
-func ReadTarForTest(r io.Reader) ([]Entry, error) { return readTar(context.Background(), r, false) }
+func ReadTarForTest(r io.Reader) ([]Entry, error) {
+	return readTar(context.Background(), r, false, nil)
+}
