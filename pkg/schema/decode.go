@@ -400,6 +400,7 @@ func (d *Document) validate() error {
 		{KindCheck, "check", d.Check != nil},
 		{KindFiles, "files", d.Files != nil},
 		{KindDiff, "diff", d.Diff != nil},
+		{KindPackages, "packages", d.Packages != nil},
 	} {
 		switch {
 		case r.kind == d.Kind && !r.present:
@@ -436,6 +437,11 @@ func (d *Document) validate() error {
 	if df := d.Diff; df != nil {
 		if err := df.validate(d.Images); err != nil {
 			return fmt.Errorf("diff: %w", err)
+		}
+	}
+	if p := d.Packages; p != nil {
+		if err := p.validate(d.Images); err != nil {
+			return fmt.Errorf("packages: %w", err)
 		}
 	}
 	return nil
@@ -719,6 +725,29 @@ func (d *DiffRecord) validate(images []ImageRecord) error {
 			if !slices.Contains(DiffFields, f) {
 				return fmt.Errorf("entry %d (%q): unknown field %q", i, e.Path, f)
 			}
+		}
+	}
+	return nil
+}
+
+func (p *PackagesRecord) validate(images []ImageRecord) error {
+	if p.Image < 0 || p.Image >= len(images) {
+		return fmt.Errorf("image %d is not an image index", p.Image)
+	}
+	img := images[p.Image]
+	for i, r := range p.Packages {
+		if !slices.Contains(PackageKinds, r.Kind) {
+			return fmt.Errorf("package %d (%q): unknown kind %q", i, r.Name, r.Kind)
+		}
+		for _, l := range r.Layers {
+			if !layerIndex(img, l.Layer) {
+				return fmt.Errorf("package %d (%q): layer %d is not a layer of image %d", i, r.Name, l.Layer, p.Image)
+			}
+		}
+	}
+	for _, l := range p.Unowned.Layers {
+		if !layerIndex(img, l.Layer) {
+			return fmt.Errorf("unowned: layer %d is not a layer of image %d", l.Layer, p.Image)
 		}
 	}
 	return nil
