@@ -181,9 +181,15 @@ func readGo(in Input, r *Result) {
 	byMain := map[string]int{}
 	n := 0
 	for _, f := range sortedKeys(in, func(p string) bool { return bytes.HasPrefix(in.Files[p], goInfoPrefix) }) {
-		bi, err := debug.ParseBuildInfo(string(in.Files[f][len(goInfoPrefix):]))
+		text := string(in.Files[f][len(goInfoPrefix):])
+		bi, err := debug.ParseBuildInfo(text)
 		if err != nil {
 			continue
+		}
+		// ParseBuildInfo skips the "go\tVERSION" line BuildInfo.String
+		// starts with.
+		if v, ok := strings.CutPrefix(text, "go\t"); ok {
+			bi.GoVersion, _, _ = strings.Cut(v, "\n")
 		}
 		name, version := bi.Main.Path, bi.Main.Version
 		if name == "" {
