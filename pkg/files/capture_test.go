@@ -69,7 +69,7 @@ func TestCapture(t *testing.T) {
 	arg, _ := writeLayout(t, img)
 	all := func(e files.Entry) bool { return strings.HasPrefix(e.Path, "etc/") }
 	for name, c := range map[string]*files.Capture{
-		"file": {Match: all, MaxFile: 50, MaxTotal: 1000},
+		"file":  {Match: all, MaxFile: 50, MaxTotal: 1000},
 		"total": {Match: all, MaxFile: 1000, MaxTotal: 100},
 	} {
 		_, err := read(t, arg, files.Options{Capture: c})

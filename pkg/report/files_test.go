@@ -15,8 +15,8 @@ import (
 	"github.com/imgsize/imgsize/pkg/analysis"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/files"
-	"github.com/imgsize/imgsize/pkg/packages"
 	"github.com/imgsize/imgsize/pkg/layers"
+	"github.com/imgsize/imgsize/pkg/packages"
 	"github.com/imgsize/imgsize/pkg/schema"
 )
 
