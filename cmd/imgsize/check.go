@@ -38,6 +38,9 @@ type checkOptions struct {
 	lowestEfficiency, highestWasted string
 	highestUserWasted, reclaimable  string
 
+	forbidPackage   string
+	maxPackageBytes []string
+
 	trustGzipTrailer bool
 	whyLimit         string
 }
@@ -73,6 +76,11 @@ OpenMetrics, which GitLab shows in the merge request against the target
 branch's. imgsize comment posts a saved -f json report as one pull or
 merge request comment.
 
+--forbid-package and --max-package-bytes read the package databases, as
+imgsize packages does (every layer whole); only they do. An image whose
+package databases cannot all be read (an rpm database) fails them with exit
+3: a gate does not pass what it cannot see.
+
 Exit codes: 0 every budget holds; 1 a budget is exceeded or unknown; 2 usage
 or config error; 3 an image or baseline could not be read; 4 the report
 could not be written.`,
@@ -96,6 +104,8 @@ could not be written.`,
 	f.StringVar(&o.highestWasted, "highest-wasted-bytes", "", "most dive wasted bytes allowed, e.g. 20MB (reads every layer's files)")
 	f.StringVar(&o.highestUserWasted, "highest-user-wasted-percent", "", "most dive wasted bytes allowed, as a ratio of the bytes above the first layer, e.g. 0.1 (reads every layer's files)")
 	f.StringVar(&o.reclaimable, "max-reclaimable", "", "most reclaimable bytes allowed (copies a later layer superseded or deleted), e.g. 50MB (reads every layer's files)")
+	f.StringVar(&o.forbidPackage, "forbid-package", "", "fail when an installed package's name matches one of these comma-separated globs, e.g. 'gcc*,make,golang*' (reads the package databases; an image whose packages cannot be read exits 3) (none: drop the config file's)")
+	f.StringArrayVar(&o.maxPackageBytes, "max-package-bytes", nil, "most bytes the package NAME may own in the final filesystem, as `NAME=SIZE` (e.g. libc6=20MB); repeatable (reads the package databases) (none: drop the config file's)")
 	f.StringVar(&o.diveCI, "dive-ci", "", "also apply dive's CI rules from `FILE` (a .dive-ci, read as dive reads it: its defaults, \"disabled\")")
 	f.StringVar(&o.config, "config", "", "budgets file (default imgsize.yaml in the current directory, if present)")
 	f.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to `FILE` (atomically)")
@@ -201,6 +211,20 @@ func (o *checkOptions) flagSettings(flags *pflag.FlagSet) (config.Settings, erro
 			return s, err
 		}
 	}
+	if set("forbid-package") {
+		gs, err := config.ParseForbidPackages(o.forbidPackage)
+		if err != nil {
+			return s, flagError("forbid-package", err)
+		}
+		s.ForbidPackages = &gs
+	}
+	if set("max-package-bytes") {
+		ls, err := config.ParsePackageLimits(strings.Join(o.maxPackageBytes, ","))
+		if err != nil {
+			return s, flagError("max-package-bytes", err)
+		}
+		s.MaxPackageBytes = &ls
+	}
 	if set("growth-basis") {
 		b, err := config.ParseBasis(o.growthBasis)
 		if err != nil {
@@ -222,7 +246,7 @@ func (o *checkOptions) flagSettings(flags *pflag.FlagSet) (config.Settings, erro
 var clearable = map[string]bool{
 	"max-compressed": true, "max-uncompressed": true, "max-layers": true, "max-growth": true, "baseline": true,
 	"lowest-efficiency": true, "highest-wasted-bytes": true, "highest-user-wasted-percent": true, "max-reclaimable": true,
-	"max-index-compressed": true,
+	"max-index-compressed": true, "forbid-package": true, "max-package-bytes": true,
 }
 
 func sizeFlag(name, v string) (*int64, error) {
@@ -347,13 +371,27 @@ func checkAll(l *loader, targets []config.Target, whyLimit int64) *analysis.Chec
 		ic := analysis.ImageCheck{Arg: source.Redact(t.Image), Budgets: b}
 		var fr *analysis.FileReport
 		var err error
-		if b.NeedsFiles() {
+		switch {
+		case b.NeedsPackages():
+			// A package rule reads every layer whole, capturing the
+			// package databases; a file-level rule shares the read. A
+			// database found but not read fails the image: no verdict on
+			// packages it cannot see.
+			var fl []files.Layer
+			if fl, ic.Packages, err = l.modelPackages(t.Image, false); err == nil {
+				ic.Image = ic.Packages.Image
+				err = ic.Packages.Readable()
+				if err == nil && b.NeedsFiles() {
+					fr, err = analysis.Files(ic.Image, fl, analysis.FilesOptions{})
+				}
+			}
+		case b.NeedsFiles():
 			// Only a file-level rule pays for reading every layer.
 			var fl []files.Layer
 			if ic.Image, fl, err = l.modelFiles(t.Image, false); err == nil {
 				fr, err = analysis.Files(ic.Image, fl, analysis.FilesOptions{})
 			}
-		} else {
+		default:
 			ic.Image, err = l.model(t.Image)
 		}
 		if err != nil {
@@ -433,6 +471,9 @@ func checkPlatforms(l *loader, t config.Target, b analysis.Budgets, baselines ma
 		sel = source.Platforms{List: []v1.Platform{p}}
 	}
 	pt := analysis.PlatformTarget{Arg: source.Redact(t.Image), Budgets: b}
+	if err == nil && b.NeedsPackages() {
+		err = errdefs.UsageError(errors.New("forbid-package and max-package-bytes judge one platform at a time: name one platform (--platform os/arch), not several"))
+	}
 	if err != nil {
 		pt.Err = err
 		return analysis.CheckPlatforms(pt)

@@ -16,6 +16,8 @@ import (
 type fileOptions struct {
 	top, depth int
 	content    bool
+	// packages: diff also compares the packages (diff only).
+	packages bool
 }
 
 func (o *fileOptions) register(cmd *cobra.Command, depth int) {
@@ -98,14 +100,19 @@ directory to --depth and ordered by bytes, so what made B bigger fits on one
 screen. A directory added or removed whole is listed once, with its bytes.
 
 Sizes are regular-file bytes of the final filesystems (uncompressed, exact).
-This reads every layer of both images (headers only, unless --content).`,
-		Example: "  imgsize diff oci:examples/out:multistage oci:examples/out:single-stage",
+This reads every layer of both images (headers only, unless --content).
+
+--packages also compares the installed packages, as imgsize packages reads
+them: added, removed, upgraded (old → new version) and resized, with the
+bytes each owns in A and B, largest change first. It reads every layer whole.`,
+		Example: "  imgsize diff oci:examples/out:multistage oci:examples/out:single-stage\n  imgsize diff --packages old.tar new.tar",
 		Args:    argsExactly(2, "images (A and B)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiff(cmd.Context(), g, o, args[0], args[1])
 		},
 	}
 	o.register(cmd, 3)
+	cmd.Flags().BoolVar(&o.packages, "packages", false, "also compare the installed packages (see imgsize packages); reads every layer whole")
 	return cmd
 }
 
@@ -128,17 +135,32 @@ func runDiff(ctx context.Context, g *globalOptions, o *fileOptions, a, b string)
 		return err
 	}
 	defer done()
-	imgA, la, err := l.loadFiles(a, o.content)
-	if err != nil {
-		return err
-	}
-	imgB, lb, err := l.loadFiles(b, o.content)
-	if err != nil {
-		return err
-	}
-	d, err := analysis.Diff(imgA, imgB, la, lb, analysis.DiffOptions{Top: o.top, Depth: o.depth, Content: o.content})
-	if err != nil {
-		return err
+	var d *analysis.FileDiff
+	if o.packages {
+		la, pa, err := l.loadPackages(a, o.content)
+		if err != nil {
+			return err
+		}
+		lb, pb, err := l.loadPackages(b, o.content)
+		if err != nil {
+			return err
+		}
+		if d, err = analysis.Diff(pa.Image, pb.Image, la, lb, analysis.DiffOptions{Top: o.top, Depth: o.depth, Content: o.content}); err != nil {
+			return err
+		}
+		d.Packages = analysis.DiffPackages(pa, pb)
+	} else {
+		imgA, la, err := l.loadFiles(a, o.content)
+		if err != nil {
+			return err
+		}
+		imgB, lb, err := l.loadFiles(b, o.content)
+		if err != nil {
+			return err
+		}
+		if d, err = analysis.Diff(imgA, imgB, la, lb, analysis.DiffOptions{Top: o.top, Depth: o.depth, Content: o.content}); err != nil {
+			return err
+		}
 	}
 	done()
 	return g.emit(ctx, func(w io.Writer) error { return report.Diff(w, d, ropts) })

@@ -111,7 +111,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf.BoolVar(&g.preferDaemon, "prefer-daemon", false, "read a bare reference from the local Docker-API engine when it has the image, else from the registry (also IMGSIZE_PREFER_DAEMON=1)")
 	pf.BoolVar(&g.registrySizes, "registry-sizes", false, "for docker-daemon: images, take compressed sizes from the registry manifest the engine recorded (RepoDigests), if its layers match")
 
-	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newCheckCmd(g), newFilesCmd(g), newDiffCmd(g), newCommentCmd(g), newTrendCmd(g), newVersionCmd(g), newCacheCmd(g), newGenDocsCmd(g))
+	root.AddCommand(newInspectCmd(g), newCompareCmd(g), newCheckCmd(g), newFilesCmd(g), newDiffCmd(g), newPackagesCmd(g), newCommentCmd(g), newTrendCmd(g), newVersionCmd(g), newCacheCmd(g), newGenDocsCmd(g))
 	// cobra adds "completion" when it executes; adding it now lets
 	// usageArgs reach its commands' argument checks too.
 	root.InitDefaultCompletionCmd()
@@ -433,6 +433,12 @@ func (l *loader) loadFiles(arg string, content bool) (*layers.Image, []files.Lay
 
 // modelFiles is loadFiles with an error that does not name the image.
 func (l *loader) modelFiles(arg string, content bool) (*layers.Image, []files.Layer, error) {
+	return l.modelCapture(arg, content, nil)
+}
+
+// modelCapture is modelFiles capturing the files capture chooses (nil:
+// none). A capture reads every layer: the cache holds no contents.
+func (l *loader) modelCapture(arg string, content bool, capture *files.Capture) (*layers.Image, []files.Layer, error) {
 	if err := l.claimStdin(arg); err != nil {
 		return nil, nil, err
 	}
@@ -441,7 +447,7 @@ func (l *loader) modelFiles(arg string, content bool) (*layers.Image, []files.La
 		return nil, nil, l.cause(err)
 	}
 	defer src.Close()
-	fl, err := files.Read(l.ctx, src, files.Options{Content: content, Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress, Planned: l.lopts.Planned, LayerDone: l.lopts.LayerDone})
+	fl, err := files.Read(l.ctx, src, files.Options{Content: content, Capture: capture, Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress, Planned: l.lopts.Planned, LayerDone: l.lopts.LayerDone})
 	if err != nil {
 		return nil, nil, l.cause(err)
 	}

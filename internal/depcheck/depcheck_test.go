@@ -16,12 +16,15 @@ const module = "github.com/imgsize/imgsize/"
 // source, which turns arguments into images, has no use for it. pkg/files
 // (what each layer holds) is the model's other half, beside layers. pkg/schema,
 // the JSON report, is a leaf: report writes it and source reads it back.
+// pkg/packages parses package databases from plain data: it imports none
+// of the flow, and analysis calls it.
 var forbidden = map[string][]string{
 	"pkg/errdefs":  {"pkg/cache", "pkg/schema", "pkg/source", "pkg/layers", "pkg/analysis", "pkg/report", "cmd/"},
 	"pkg/schema":   {"pkg/cache", "pkg/source", "pkg/layers", "pkg/analysis", "pkg/report", "cmd/"},
 	"pkg/cache":    {"pkg/source", "pkg/layers", "pkg/analysis", "pkg/report", "cmd/"},
 	"pkg/source":   {"pkg/cache", "pkg/layers", "pkg/files", "pkg/analysis", "pkg/report", "cmd/"},
 	"pkg/files":    {"pkg/layers", "pkg/analysis", "pkg/config", "pkg/report", "cmd/"},
+	"pkg/packages": {"pkg/cache", "pkg/source", "pkg/files", "pkg/layers", "pkg/analysis", "pkg/config", "pkg/report", "cmd/"},
 	"pkg/layers":   {"pkg/files", "pkg/analysis", "pkg/report", "cmd/"},
 	"pkg/analysis": {"pkg/report", "pkg/config", "cmd/"},
 	"pkg/config":   {"pkg/report", "cmd/"},

@@ -21,6 +21,10 @@ const (
 	HighestWastedBytes       = "highest-wasted-bytes"
 	HighestUserWastedPercent = "highest-user-wasted-percent"
 	MaxReclaimable           = "max-reclaimable"
+
+	// Package budgets: they need the package databases read (Packages).
+	ForbidPackage   = "forbid-package"
+	MaxPackageBytes = "max-package-bytes"
 )
 
 // Basis names the size a budget measures.
@@ -54,6 +58,11 @@ type Budgets struct {
 	HighestWastedBytes       *int64
 	HighestUserWastedPercent *float64
 	MaxReclaimable           *int64
+	// ForbidPackages are globs (MatchGlob) of package names the image
+	// must not have installed, e.g. "gcc*".
+	ForbidPackages []string
+	// MaxPackageBytes limit the bytes a package owns, by name.
+	MaxPackageBytes []PackageLimit
 	// MaxIndexCompressed limits a multi-platform image as a whole: its
 	// layers.Index.Stored bytes (see CheckPlatforms). Check, which judges
 	// one image, ignores it.
@@ -68,7 +77,19 @@ type Budgets struct {
 
 // Empty reports whether b checks nothing.
 func (b Budgets) Empty() bool {
-	return b.MaxCompressed == nil && b.MaxUncompressed == nil && b.MaxLayers == nil && b.MaxGrowth == nil && b.MaxIndexCompressed == nil && !b.NeedsFiles()
+	return b.MaxCompressed == nil && b.MaxUncompressed == nil && b.MaxLayers == nil && b.MaxGrowth == nil && b.MaxIndexCompressed == nil && !b.NeedsFiles() && !b.NeedsPackages()
+}
+
+// PackageLimit is the most bytes the packages named Name may own.
+type PackageLimit struct {
+	Name  string
+	Bytes int64
+}
+
+// NeedsPackages reports whether a budget needs the package databases
+// read (Packages), which reads every layer's contents.
+func (b Budgets) NeedsPackages() bool {
+	return len(b.ForbidPackages) > 0 || len(b.MaxPackageBytes) > 0
 }
 
 // NeedsFiles reports whether a budget needs the file-level analysis,
@@ -116,6 +137,8 @@ const (
 	// UnitRatio: a fraction from 0 to 1 (dive's efficiency and
 	// user-wasted figures).
 	UnitRatio Unit = "ratio"
+	// UnitPackages: a number of packages (forbid-package).
+	UnitPackages Unit = "packages"
 )
 
 // Result is one budget applied to one image.
@@ -145,6 +168,46 @@ type Result struct {
 	// Growth is the image's size set against its baseline's, for
 	// MaxGrowth.
 	Growth *Delta
+	// Subject is what a package budget is about: the pattern of
+	// forbid-package, the package name of max-package-bytes.
+	Subject string
+	// Matches are the installed packages (NAME VERSION, by kind) a
+	// forbid-package pattern matched.
+	Matches []string
+}
+
+// CheckPackages holds a package report to b's package budgets: one result
+// a forbidden pattern (Actual: how many installed packages match; its
+// limit is 0) and one a package limit (Actual: the bytes the packages of
+// that name own; a package not installed owns 0). Every figure is exact.
+func CheckPackages(pr *PackageReport, b Budgets) []Result {
+	var out []Result
+	for _, g := range b.ForbidPackages {
+		r := Result{Budget: ForbidPackage, Unit: UnitPackages, Subject: g, Provenance: layers.Exact}
+		for _, p := range pr.Packages {
+			if MatchGlob(g, p.Name) {
+				r.Matches = append(r.Matches, fmt.Sprintf("%s %s (%s)", p.Name, p.Version, p.Kind))
+			}
+		}
+		r.Actual = float64(len(r.Matches))
+		out = append(out, judge(r, 0))
+	}
+	for _, l := range b.MaxPackageBytes {
+		r := Result{Budget: MaxPackageBytes, Unit: UnitBytes, Subject: l.Name, Limit: float64(l.Bytes), Provenance: layers.Exact}
+		found := false
+		for _, p := range pr.Packages {
+			if p.Name == l.Name {
+				r.Actual += float64(p.Owned.Bytes)
+				found = true
+			}
+		}
+		r = judge(r, b.WarnAt)
+		if !found {
+			r.Reason = "not installed"
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // Check holds img to b. baseline is needed only for a growth budget; without
@@ -327,6 +390,9 @@ type ImageCheck struct {
 	BaselineErr error
 	// Why explains a failed growth budget, when the caller looked (Why).
 	Why *GrowthWhy
+	// Packages is the package report the package budgets judge; nil
+	// when none applies.
+	Packages *PackageReport
 }
 
 // GrowthFailed reports whether the growth budget failed on a measured
@@ -347,6 +413,9 @@ func (c *ImageCheck) Judge(fr *FileReport) {
 	c.Results = Check(c.Image, c.Baseline, c.Budgets)
 	if fr != nil {
 		c.Results = append(c.Results, CheckFiles(fr, c.Budgets)...)
+	}
+	if c.Packages != nil {
+		c.Results = append(c.Results, CheckPackages(c.Packages, c.Budgets)...)
 	}
 	if c.BaselineErr == nil {
 		return

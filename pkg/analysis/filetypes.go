@@ -215,4 +215,7 @@ type FileDiff struct {
 	Entries []DiffEntry
 	Dirs    []DiffDir
 	Content bool
+	// Packages is what differs between the two images' packages, when
+	// the caller compared them (DiffPackages); nil otherwise.
+	Packages *PackageDiff
 }

@@ -354,6 +354,16 @@ func (p *parser) settings(m *yaml.Node, where string, known []string) (Settings,
 		if key == keyPlatforms && v.Kind == yaml.SequenceNode {
 			return p.platformList(v, &s)
 		}
+		if key == analysis.ForbidPackage && v.Kind == yaml.SequenceNode {
+			return p.stringList(v, key, func(parts []string) error {
+				gs, err := ParseForbidPackages(strings.Join(parts, ","))
+				s.ForbidPackages = &gs
+				return err
+			})
+		}
+		if key == analysis.MaxPackageBytes && v.Kind == yaml.MappingNode {
+			return p.packageLimits(v, &s)
+		}
 		if v.Kind != yaml.ScalarNode {
 			return p.errorf(v.Line, "%s: expected %s, found %s", key, expected[key], describe(v))
 		}
@@ -391,6 +401,10 @@ func (p *parser) settings(m *yaml.Node, where string, known []string) (Settings,
 			s.MaxReclaimable, err = parsePtr(text, ParseSize)
 		case analysis.MaxIndexCompressed:
 			s.MaxIndexCompressed, err = parsePtr(text, ParseSize)
+		case analysis.ForbidPackage:
+			s.ForbidPackages, err = parsePtr(text, ParseForbidPackages)
+		case analysis.MaxPackageBytes:
+			s.MaxPackageBytes, err = parsePtr(text, ParsePackageLimits)
 		case keyPlatforms:
 			s.Platforms, err = parsePtr(text, ParsePlatforms)
 		case keyGrowthBasis:
@@ -426,6 +440,91 @@ var expected = map[string]string{
 	keyBaseline:                       "the image or report to measure growth against, such as baseline.json",
 	analysis.MaxIndexCompressed:       "a size such as 100MB",
 	keyPlatforms:                      "all, or platforms such as linux/amd64,linux/arm64",
+	analysis.ForbidPackage:            "package name globs such as gcc*,make or a list of them",
+	analysis.MaxPackageBytes:          "a mapping of package names to sizes such as {libc6: 20MB}, or NAME=SIZE,…",
+}
+
+// ParseForbidPackages reads forbid-package: globs of package names
+// (* any run of characters, ? one) joined by commas.
+func ParseForbidPackages(s string) ([]string, error) {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		out = append(out, part)
+	}
+	if len(out) == 0 {
+		return nil, usagef("%q names no package (write globs such as gcc*,make)", s)
+	}
+	return out, nil
+}
+
+// ParsePackageLimits reads max-package-bytes: NAME=SIZE pairs joined by
+// commas, each SIZE as ParseSize reads it.
+func ParsePackageLimits(s string) ([]analysis.PackageLimit, error) {
+	var out []analysis.PackageLimit
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, size, ok := strings.Cut(part, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, usagef("%q is not NAME=SIZE (such as libc6=20MB)", part)
+		}
+		n, err := ParseSize(strings.TrimSpace(size))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, analysis.PackageLimit{Name: name, Bytes: n})
+	}
+	if len(out) == 0 {
+		return nil, usagef("%q limits no package (write NAME=SIZE such as libc6=20MB)", s)
+	}
+	return out, nil
+}
+
+// stringList reads a YAML list of scalars for key and hands them to set.
+func (p *parser) stringList(v *yaml.Node, key string, set func([]string) error) error {
+	if len(v.Content) == 0 {
+		return p.errorf(v.Line, "%s: an empty list (write %s)", key, expected[key])
+	}
+	var parts []string
+	for _, item := range v.Content {
+		if item.Kind != yaml.ScalarNode || isNull(item) {
+			return p.errorf(item.Line, "%s: expected %s, found %s", key, expected[key], describe(item))
+		}
+		parts = append(parts, item.Value)
+	}
+	if err := set(parts); err != nil {
+		return p.errorf(v.Line, "%s: %v", key, err)
+	}
+	return nil
+}
+
+// packageLimits reads max-package-bytes written as a mapping of package
+// names to sizes.
+func (p *parser) packageLimits(v *yaml.Node, s *Settings) error {
+	var ls []analysis.PackageLimit
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, val := v.Content[i], v.Content[i+1]
+		if k.Kind != yaml.ScalarNode || strings.TrimSpace(k.Value) == "" || val.Kind != yaml.ScalarNode || isNull(val) {
+			return p.errorf(k.Line, "%s: expected %s", analysis.MaxPackageBytes, expected[analysis.MaxPackageBytes])
+		}
+		n, err := ParseSize(val.Value)
+		if err != nil {
+			return p.errorf(val.Line, "%s: %s: %v", analysis.MaxPackageBytes, k.Value, err)
+		}
+		ls = append(ls, analysis.PackageLimit{Name: strings.TrimSpace(k.Value), Bytes: n})
+	}
+	if len(ls) == 0 {
+		return p.errorf(v.Line, "%s: an empty mapping (write %s)", analysis.MaxPackageBytes, expected[analysis.MaxPackageBytes])
+	}
+	s.MaxPackageBytes = &ls
+	return nil
 }
 
 // ParsePlatforms reads platforms: "all", or os/arch[/variant] values

@@ -24,7 +24,7 @@ var settingKeys = []string{
 	analysis.MaxCompressed, analysis.MaxUncompressed, analysis.MaxLayers,
 	analysis.MaxGrowth, analysis.LowestEfficiency, analysis.HighestWastedBytes,
 	analysis.HighestUserWastedPercent, analysis.MaxReclaimable,
-	analysis.MaxIndexCompressed,
+	analysis.MaxIndexCompressed, analysis.ForbidPackage, analysis.MaxPackageBytes,
 	keyGrowthBasis, keyWarnAt, keyBaseline, keyPlatforms,
 }
 
@@ -41,7 +41,12 @@ type Settings struct {
 	// MaxIndexCompressed limits a multi-platform image as a whole (what
 	// its registry stores); it needs Platforms.
 	MaxIndexCompressed *int64
-	GrowthBasis        *analysis.Basis
+	// ForbidPackages are globs of package names (forbid-package);
+	// MaxPackageBytes limits on the bytes of named packages
+	// (max-package-bytes). Each is given, or cleared, as a whole.
+	ForbidPackages  *[]string
+	MaxPackageBytes *[]analysis.PackageLimit
+	GrowthBasis     *analysis.Basis
 	// WarnAt is a fraction as ParseFraction returns it; a pointer to 0
 	// turns warnings off, which differs from nil (DefaultWarnAt).
 	WarnAt *float64
@@ -76,6 +81,8 @@ func (s Settings) Over(o Settings) Settings {
 		HighestUserWastedPercent: over(&l, analysis.HighestUserWastedPercent, s.HighestUserWastedPercent, o.HighestUserWastedPercent),
 		MaxReclaimable:           over(&l, analysis.MaxReclaimable, s.MaxReclaimable, o.MaxReclaimable),
 		MaxIndexCompressed:       over(&l, analysis.MaxIndexCompressed, s.MaxIndexCompressed, o.MaxIndexCompressed),
+		ForbidPackages:           over(&l, analysis.ForbidPackage, s.ForbidPackages, o.ForbidPackages),
+		MaxPackageBytes:          over(&l, analysis.MaxPackageBytes, s.MaxPackageBytes, o.MaxPackageBytes),
 
 		GrowthBasis: over(&l, keyGrowthBasis, s.GrowthBasis, o.GrowthBasis),
 		WarnAt:      over(&l, keyWarnAt, s.WarnAt, o.WarnAt),
@@ -128,6 +135,12 @@ func (s Settings) Budgets() analysis.Budgets {
 	}
 	if s.GrowthBasis != nil {
 		b.GrowthBasis = *s.GrowthBasis
+	}
+	if s.ForbidPackages != nil {
+		b.ForbidPackages = *s.ForbidPackages
+	}
+	if s.MaxPackageBytes != nil {
+		b.MaxPackageBytes = *s.MaxPackageBytes
 	}
 	if s.WarnAt != nil {
 		b.WarnAt = *s.WarnAt

@@ -18,7 +18,9 @@ var (
 )
 
 // ReadTarForTest lists a tar stream's entries, headers only.
-func ReadTarForTest(r io.Reader) ([]Entry, error) { return readTar(context.Background(), r, false) }
+func ReadTarForTest(r io.Reader) ([]Entry, error) {
+	return readTar(context.Background(), r, false, nil)
+}
 
 // SeekBuffer is what a header-only read reads of a blob at once.
 const SeekBuffer = seekBuffer

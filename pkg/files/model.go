@@ -55,4 +55,10 @@ type Layer struct {
 	// counted while reading a blob whose digest was then checked; 0 when
 	// the layer was not read whole (listed by seeking, or from the cache).
 	Uncompressed int64
+	// Captured holds, by path (Entry.Path), what Options.Capture kept of
+	// the regular files it matched in this layer; nil without a capture.
+	// It is this layer's content only: whether the final filesystem shows
+	// it is for the caller to say (a later layer may overwrite or delete
+	// the path).
+	Captured map[string][]byte
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -36,6 +37,10 @@ type Options struct {
 	// LayerDone as each ends well. Both must be safe for concurrent use.
 	Planned   func(bytes int64, layers int)
 	LayerDone func()
+	// Capture, when set, keeps the content of the few regular files it
+	// matches (Layer.Captured). A capturing read never answers a layer
+	// from the cache: the cache holds entries, not contents.
+	Capture *Capture
 }
 
 // Read returns what each layer of src holds, in manifest order. Each layer
@@ -82,6 +87,9 @@ func Read(ctx context.Context, src *source.Image, opts Options) ([]Layer, error)
 		opts.Planned(total, len(m.Layers))
 	}
 	out := make([]Layer, len(m.Layers))
+	// total counts the bytes every layer's captures keep, against
+	// Capture.MaxTotal.
+	var total atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
 	for i, d := range m.Layers {
@@ -91,12 +99,19 @@ func Read(ctx context.Context, src *source.Image, opts Options) ([]Layer, error)
 		}
 		diffID := out[i].DiffID
 		g.Go(func() error {
-			es, n, err := readLayer(gctx, src, d, diffID, opts)
+			var cs *captures
+			if opts.Capture != nil {
+				cs = &captures{c: opts.Capture, total: &total}
+			}
+			es, n, err := readLayer(gctx, src, d, diffID, opts, cs)
 			if err != nil {
 				return err
 			}
 			// Each goroutine writes only its own slot.
 			out[i].Entries, out[i].Uncompressed = es, n
+			if cs != nil {
+				out[i].Captured = cs.kept
+			}
 			if opts.LayerDone != nil {
 				opts.LayerDone()
 			}
@@ -120,8 +135,8 @@ func Read(ctx context.Context, src *source.Image, opts Options) ([]Layer, error)
 // checked), so the cache can stand for it, as it does for pkg/layers'
 // sizes. Entries are cached only from a read that checked the digest, from
 // any source, so the cache holds only what a digest's bytes really hold.
-func readLayer(ctx context.Context, src *source.Image, d v1.Descriptor, diffID v1.Hash, opts Options) ([]Entry, int64, error) {
-	if src.Remote {
+func readLayer(ctx context.Context, src *source.Image, d v1.Descriptor, diffID v1.Hash, opts Options, cs *captures) ([]Entry, int64, error) {
+	if src.Remote && opts.Capture == nil {
 		if es, ok := cached(opts.Cache, d.Digest, opts.Content); ok {
 			if opts.Progress != nil {
 				opts.Progress(d.Size)
@@ -142,7 +157,7 @@ func readLayer(ctx context.Context, src *source.Image, d v1.Descriptor, diffID v
 	// ends; the reading loop then reports ctx's error.
 	stop := context.AfterFunc(ctx, func() { rc.Close() })
 	defer stop()
-	es, res, err := scanLayer(ctx, rc, d, diffID, opts)
+	es, res, err := scanLayer(ctx, rc, d, diffID, opts, cs)
 	if err != nil {
 		return nil, 0, err
 	}

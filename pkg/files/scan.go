@@ -37,10 +37,10 @@ var (
 // whether the blob was checked against its digest, which only a read of
 // every byte does: a header-only read of an uncompressed local layer
 // (seekLayer) is not.
-func scanLayer(ctx context.Context, rc io.ReadCloser, d v1.Descriptor, diffID v1.Hash, opts Options) ([]Entry, scanned, error) {
+func scanLayer(ctx context.Context, rc io.ReadCloser, d v1.Descriptor, diffID v1.Hash, opts Options, cs *captures) ([]Entry, scanned, error) {
 	if !opts.Content {
 		if rs, ok := seeker(rc); ok {
-			es, done, err := seekLayer(ctx, rs, d, opts)
+			es, done, err := seekLayer(ctx, rs, d, opts, cs)
 			if done || err != nil {
 				return es, scanned{}, err
 			}
@@ -48,7 +48,7 @@ func scanLayer(ctx context.Context, rc io.ReadCloser, d v1.Descriptor, diffID v1
 			rc = io.NopCloser(rs)
 		}
 	}
-	return streamLayer(ctx, rc, d, diffID, opts)
+	return streamLayer(ctx, rc, d, diffID, opts, cs)
 }
 
 // scanned is what a read established besides the entries: whether the
@@ -113,7 +113,7 @@ func (h hashReader) Read(p []byte) (int, error) {
 // parsing the tar, hashing contents when asked, and checking both the
 // stored bytes against the layer digest and the tar stream against the
 // diff_id.
-func streamLayer(ctx context.Context, rc io.Reader, d v1.Descriptor, diffID v1.Hash, opts Options) ([]Entry, scanned, error) {
+func streamLayer(ctx context.Context, rc io.Reader, d v1.Descriptor, diffID v1.Hash, opts Options, cs *captures) ([]Entry, scanned, error) {
 	st := &storedReader{r: ctxio.Reader{Ctx: ctx, R: rc}, h: sha256.New(), progress: opts.Progress}
 	fail := func(what string, err error) error { return failure(ctx, d.Digest, st.err, what, err) }
 
@@ -150,8 +150,11 @@ func streamLayer(ctx context.Context, rc io.Reader, d v1.Descriptor, diffID v1.H
 		stream = hashReader{stream, dh}
 	}
 
-	es, err := readTar(ctx, stream, opts.Content)
+	es, err := readTar(ctx, stream, opts.Content, cs)
 	if err != nil {
+		if errors.Is(err, errCapture) {
+			return nil, scanned{}, err
+		}
 		return nil, scanned{}, fail("reading tar", err)
 	}
 	// Drain what follows the tar's end: its padding belongs to the diff_id,
@@ -200,7 +203,7 @@ const maxPath = 4096
 // Hashing a file checks ctx on its own: the holes of a sparse file come
 // out of archive/tar as zeros without reading r, and a few bytes of
 // sparse map can claim exabytes.
-func readTar(ctx context.Context, r io.Reader, content bool) ([]Entry, error) {
+func readTar(ctx context.Context, r io.Reader, content bool, cs *captures) ([]Entry, error) {
 	tr := tar.NewReader(r)
 	var es []Entry
 	var buf []byte
@@ -222,7 +225,25 @@ func readTar(ctx context.Context, r io.Reader, content bool) ([]Entry, error) {
 		if !ok {
 			continue
 		}
-		if content && e.Type == Regular {
+		if cs != nil && e.Type == Regular && cs.c.Match != nil && cs.c.Match(e) {
+			// One read serves both: the capture sees what is hashed.
+			var ch hash.Hash
+			var r io.Reader = ctxio.Reader{Ctx: ctx, R: tr}
+			if content {
+				ch = sha256.New()
+				r = io.TeeReader(r, ch)
+			}
+			if err := cs.capture(e, r); err != nil {
+				return nil, err
+			}
+			if content {
+				// Whatever the capture left unread is hashed too.
+				if _, err := io.Copy(ch, ctxio.Reader{Ctx: ctx, R: tr}); err != nil {
+					return nil, err
+				}
+				e.Digest = "sha256:" + hex.EncodeToString(ch.Sum(nil))
+			}
+		} else if content && e.Type == Regular {
 			if buf == nil {
 				buf = make([]byte, 64<<10)
 			}

@@ -30,7 +30,7 @@ func seeker(rc io.ReadCloser) (io.ReadSeeker, bool) {
 // seekLayer lists an uncompressed layer's entries from its headers alone.
 // done is false, with rs rewound, when the blob turns out compressed: it
 // must then be streamed.
-func seekLayer(ctx context.Context, rs io.ReadSeeker, d v1.Descriptor, opts Options) (es []Entry, done bool, err error) {
+func seekLayer(ctx context.Context, rs io.ReadSeeker, d v1.Descriptor, opts Options, cs *captures) (es []Entry, done bool, err error) {
 	magic := make([]byte, 4)
 	n, err := io.ReadFull(rs, magic)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
@@ -43,8 +43,11 @@ func seekLayer(ctx context.Context, rs io.ReadSeeker, d v1.Descriptor, opts Opti
 		return nil, false, nil
 	}
 	sr := &seekingReader{ctx: ctx, rs: rs, progress: opts.Progress}
-	es, err = readTar(ctx, sr, false)
+	es, err = readTar(ctx, sr, false, cs)
 	if err != nil {
+		if errors.Is(err, errCapture) {
+			return nil, true, err
+		}
 		return nil, true, failure(ctx, d.Digest, sr.err, "reading tar", err)
 	}
 	// What follows the tar's end is padding the digest would cover, but

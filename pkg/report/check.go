@@ -106,6 +106,9 @@ func baselineLabel(ic analysis.ImageCheck) string {
 // budgetLabel names a budget and, for growth, what it is measured on and
 // against, since "max-growth" alone does not say.
 func budgetLabel(ic analysis.ImageCheck, r analysis.Result) string {
+	if r.Subject != "" {
+		return r.Budget + " " + r.Subject
+	}
 	if r.Budget != analysis.MaxGrowth {
 		return r.Budget
 	}
@@ -130,6 +133,10 @@ func measure(r analysis.Result) string {
 		return "reclaimable bytes"
 	case r.Budget == analysis.MaxIndexCompressed:
 		return "index stored size"
+	case r.Budget == analysis.ForbidPackage:
+		return "installed packages matching " + r.Subject
+	case r.Budget == analysis.MaxPackageBytes:
+		return "bytes of package " + r.Subject
 	case r.Unit == analysis.UnitLayers:
 		return "layer count"
 	case r.Budget == analysis.MaxGrowth:
@@ -173,7 +180,7 @@ func resultFigures(r analysis.Result, binary bool) figures {
 	switch r.Unit {
 	case analysis.UnitPercent:
 		f.limit = trimPercent(r.Limit)
-	case analysis.UnitLayers:
+	case analysis.UnitLayers, analysis.UnitPackages:
 		f.limit = wholeNumber(r.Limit)
 	case analysis.UnitRatio:
 		f.limit = strconv.FormatFloat(r.Limit, 'f', -1, 64)
@@ -198,6 +205,11 @@ func resultFigures(r analysis.Result, binary bool) figures {
 		f.margin = strconv.FormatFloat(r.Margin, 'f', d, 64) + "%"
 	case r.Unit == analysis.UnitLayers:
 		f.actual, f.margin = wholeNumber(r.Actual), wholeNumber(r.Margin)
+	case r.Unit == analysis.UnitPackages:
+		f.actual, f.margin = wholeNumber(r.Actual), wholeNumber(r.Margin)
+		if len(r.Matches) > 0 {
+			f.actual += " (" + strings.Join(r.Matches, ", ") + ")"
+		}
 	case r.Budget == analysis.MaxGrowth && r.Growth != nil && r.Growth.Known:
 		g := r.Growth
 		f.actual = formatDelta(g.Bytes, g.Percent, g.Base.Bytes == 0, binary)
@@ -675,6 +687,8 @@ func budgetRecord(r analysis.Result) schema.BudgetRecord {
 	if r.Growth != nil {
 		rec.Growth = deltaRecord(*r.Growth)
 	}
+	rec.Subject = r.Subject
+	rec.Matches = slices.Clone(r.Matches)
 	return rec
 }
 
@@ -700,6 +714,12 @@ func budgetMessage(ic analysis.ImageCheck, r analysis.Result, binary bool) strin
 	budget := "the " + f.limit + " budget"
 	if r.Unit == analysis.UnitLayers {
 		budget = "the budget of " + plural(int(math.Round(r.Limit)), "layer")
+	}
+	if r.Budget == analysis.ForbidPackage {
+		if r.Status == analysis.Fail {
+			return "forbidden packages installed (" + r.Subject + "): " + strings.Join(r.Matches, ", ")
+		}
+		return "no installed package matches " + r.Subject
 	}
 	var msg string
 	switch {
@@ -727,7 +747,7 @@ func overshoot(r analysis.Result, binary bool) string {
 	switch r.Unit {
 	case analysis.UnitPercent:
 		return strconv.FormatFloat(-r.Margin, 'f', percentDecimals(r), 64) + "%"
-	case analysis.UnitLayers:
+	case analysis.UnitLayers, analysis.UnitPackages:
 		return wholeNumber(-r.Margin)
 	case analysis.UnitRatio:
 		return ratio(-r.Margin)

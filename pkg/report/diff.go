@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -128,9 +129,15 @@ func newDiffView(d *analysis.FileDiff, opts Options) diffView {
 			v.empty += " and contents"
 		}
 		v.empty += "."
+		if d.Packages != nil {
+			v.sections = append(v.sections, packageDiffSection(d.Packages, 0, b))
+		}
 		return v
 	}
 	v.sections = []fileSection{diffDirsSection(d, b), diffEntriesSection(d, total, b)}
+	if d.Packages != nil {
+		v.sections = append(v.sections, packageDiffSection(d.Packages, 0, b))
+	}
 	return v
 }
 
@@ -353,8 +360,18 @@ var diffHeader = []string{
 	"fields", "subtree_entries", "subtree_bytes", "content",
 }
 
+// diffPackageHeader are the columns a diff --packages adds to the CSV:
+// its rows of section "package" give kind, name, change (added, removed,
+// upgraded, resized), a_version and b_version, a_bytes, b_bytes and
+// delta_bytes (the bytes the package owns in each).
+var diffPackageHeader = []string{"kind", "name", "a_version", "b_version"}
+
 func diffCSV(w io.Writer, d *analysis.FileDiff) error {
-	cw := newRowWriter(w, diffHeader)
+	header := diffHeader
+	if d.Packages != nil {
+		header = append(slices.Clone(diffHeader), diffPackageHeader...)
+	}
+	cw := newRowWriter(w, header)
 	la, lb := imageLabel(d.A), imageLabel(d.B)
 	cw.row(map[string]string{
 		"section": "summary", "image_a": la, "image_b": lb,
@@ -392,6 +409,15 @@ func diffCSV(w io.Writer, d *analysis.FileDiff) error {
 			m["subtree_entries"], m["subtree_bytes"] = itoa(e.Subtree.Files), i64toa(e.Subtree.Bytes)
 		}
 		cw.row(m)
+	}
+	if d.Packages != nil {
+		for _, c := range d.Packages.Changes {
+			cw.row(map[string]string{
+				"section": "package", "image_a": la, "image_b": lb, "change": string(c.Change),
+				"kind": string(c.Kind), "name": c.Name, "a_version": c.OldVersion, "b_version": c.NewVersion,
+				"a_bytes": i64toa(c.OldBytes), "b_bytes": i64toa(c.NewBytes), "delta_bytes": i64toa(c.Delta),
+			})
+		}
 	}
 	return cw.flush()
 }
@@ -436,6 +462,9 @@ func diffDocument(d *analysis.FileDiff, opts Options) *schema.Document {
 			er.Subtree = &st
 		}
 		rec.Entries = append(rec.Entries, er)
+	}
+	if d.Packages != nil {
+		rec.Packages = packageDiffRecord(d.Packages)
 	}
 	doc.Diff = rec
 	return doc

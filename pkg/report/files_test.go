@@ -16,6 +16,7 @@ import (
 	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/files"
 	"github.com/imgsize/imgsize/pkg/layers"
+	"github.com/imgsize/imgsize/pkg/packages"
 	"github.com/imgsize/imgsize/pkg/schema"
 )
 
@@ -510,15 +511,28 @@ func TestSchemaNamesMatchModel(t *testing.T) {
 		{schema.BudgetHighestWastedBytes, analysis.HighestWastedBytes},
 		{schema.BudgetHighestUserWastedPercent, analysis.HighestUserWastedPercent},
 		{schema.BudgetMaxReclaimable, analysis.MaxReclaimable},
+		{schema.BudgetForbidPackage, analysis.ForbidPackage},
+		{schema.BudgetMaxPackageBytes, analysis.MaxPackageBytes},
 	}
 	for _, p := range pairs {
 		if p.schema != p.model {
 			t.Errorf("schema says %q, the model %q", p.schema, p.model)
 		}
 	}
-	units := []string{string(analysis.UnitBytes), string(analysis.UnitLayers), string(analysis.UnitPercent), string(analysis.UnitRatio)}
+	units := []string{string(analysis.UnitBytes), string(analysis.UnitLayers), string(analysis.UnitPercent), string(analysis.UnitRatio), string(analysis.UnitPackages)}
 	if diff := cmp.Diff(schema.Units, units); diff != "" {
 		t.Errorf("units (-schema +model):\n%s", diff)
+	}
+	var kinds []string
+	for _, k := range packages.Kinds {
+		kinds = append(kinds, string(k))
+	}
+	if diff := cmp.Diff(schema.PackageKinds, kinds); diff != "" {
+		t.Errorf("package kinds (-schema +model):\n%s", diff)
+	}
+	changes := []string{string(analysis.PackageAdded), string(analysis.PackageRemoved), string(analysis.PackageUpgraded), string(analysis.PackageResized)}
+	if diff := cmp.Diff(schema.PackageChanges, changes); diff != "" {
+		t.Errorf("package changes (-schema +model):\n%s", diff)
 	}
 	types := []string{string(files.Regular), string(files.Dir), string(files.Symlink), string(files.Hardlink), string(files.Other)}
 	if diff := cmp.Diff(schema.FileTypes, types); diff != "" {

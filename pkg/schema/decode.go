@@ -401,6 +401,7 @@ func (d *Document) validate() error {
 		{KindFiles, "files", d.Files != nil},
 		{KindDiff, "diff", d.Diff != nil},
 		{KindTrend, "trend", d.Trend != nil},
+		{KindPackages, "packages", d.Packages != nil},
 	} {
 		switch {
 		case r.kind == d.Kind && !r.present:
@@ -442,6 +443,11 @@ func (d *Document) validate() error {
 	if tr := d.Trend; tr != nil {
 		if err := tr.validate(len(d.Images)); err != nil {
 			return fmt.Errorf("trend: %w", err)
+		}
+	}
+	if p := d.Packages; p != nil {
+		if err := p.validate(d.Images); err != nil {
+			return fmt.Errorf("packages: %w", err)
 		}
 	}
 	return nil
@@ -739,6 +745,29 @@ func (t *TrendRecord) validate(images int) error {
 			if !inRange(&p.Image, images) {
 				return fmt.Errorf("point %q: image %d is not an image index", p.Label, p.Image)
 			}
+		}
+	}
+	return nil
+}
+
+func (p *PackagesRecord) validate(images []ImageRecord) error {
+	if p.Image < 0 || p.Image >= len(images) {
+		return fmt.Errorf("image %d is not an image index", p.Image)
+	}
+	img := images[p.Image]
+	for i, r := range p.Packages {
+		if !slices.Contains(PackageKinds, r.Kind) {
+			return fmt.Errorf("package %d (%q): unknown kind %q", i, r.Name, r.Kind)
+		}
+		for _, l := range r.Layers {
+			if !layerIndex(img, l.Layer) {
+				return fmt.Errorf("package %d (%q): layer %d is not a layer of image %d", i, r.Name, l.Layer, p.Image)
+			}
+		}
+	}
+	for _, l := range p.Unowned.Layers {
+		if !layerIndex(img, l.Layer) {
+			return fmt.Errorf("unowned: layer %d is not a layer of image %d", l.Layer, p.Image)
 		}
 	}
 	return nil

@@ -36,10 +36,13 @@ const (
 	// KindTrend: sizes across a repository's tags or saved reports
 	// (Document.Trend).
 	KindTrend = "trend"
+	// KindPackages: `imgsize packages`, the bytes each installed package
+	// owns (added within version 2).
+	KindPackages = "packages"
 )
 
 // Kinds lists every kind, in the order the JSON Schema's enum gives them.
-var Kinds = []string{KindInspect, KindCompare, KindCheck, KindFiles, KindDiff, KindTrend}
+var Kinds = []string{KindInspect, KindCompare, KindCheck, KindFiles, KindDiff, KindTrend, KindPackages}
 
 // Provenances are the values a SizeRecord's provenance takes (the model's
 // layers.Provenance).
@@ -83,6 +86,10 @@ const (
 	// BudgetMaxIndexCompressed limits a multi-platform image as a whole:
 	// IndexRecord.Stored.
 	BudgetMaxIndexCompressed = "max-index-compressed"
+	// BudgetForbidPackage and BudgetMaxPackageBytes judge the installed
+	// packages (BudgetRecord.Subject names the pattern or package).
+	BudgetForbidPackage   = "forbid-package"
+	BudgetMaxPackageBytes = "max-package-bytes"
 )
 
 // Budgets lists every budget, in the order the JSON Schema's enum gives
@@ -90,12 +97,12 @@ const (
 var Budgets = []string{
 	BudgetMaxCompressed, BudgetMaxUncompressed, BudgetMaxLayers, BudgetMaxGrowth,
 	BudgetLowestEfficiency, BudgetHighestWastedBytes, BudgetHighestUserWastedPercent, BudgetMaxReclaimable,
-	BudgetMaxIndexCompressed,
+	BudgetMaxIndexCompressed, BudgetForbidPackage, BudgetMaxPackageBytes,
 }
 
 // Units are the values a BudgetRecord's unit takes. "ratio" is a fraction
 // (dive's efficiency and wasted ÷ user bytes: 0.2 is 20%).
-var Units = []string{"bytes", "layers", "percent", "ratio"}
+var Units = []string{"bytes", "layers", "percent", "ratio", "packages"}
 
 // The reasons bytes are reclaimable (ReclaimRecord.Why).
 const (
@@ -149,6 +156,8 @@ type Document struct {
 	Diff *DiffRecord `json:"diff,omitempty"`
 	// Trend is set when Kind is KindTrend.
 	Trend *TrendRecord `json:"trend,omitempty"`
+	// Packages is set when Kind is KindPackages.
+	Packages *PackagesRecord `json:"packages,omitempty"`
 }
 
 // TrendOrders are the values TrendRecord.Order takes.
@@ -595,6 +604,12 @@ type BudgetRecord struct {
 	// Growth is the image's size against its baseline's, for max-growth
 	// when both are known.
 	Growth *DeltaRecord `json:"growth,omitempty"`
+	// Subject is what a package budget is about: the pattern of
+	// forbid-package, the package of max-package-bytes.
+	Subject string `json:"subject,omitempty"`
+	// Matches are the installed packages a forbid-package pattern
+	// matched, each "NAME VERSION (KIND)".
+	Matches []string `json:"matches,omitempty"`
 }
 
 // CountRecord is a number of filesystem entries and the bytes of the
@@ -759,6 +774,9 @@ type DiffRecord struct {
 	// top ones), a directory added or removed whole listed once for
 	// everything under it (see DiffEntryRecord.Subtree).
 	Entries []DiffEntryRecord `json:"entries"`
+	// Packages is what differs between the two images' packages, with
+	// `imgsize diff --packages`; absent otherwise.
+	Packages *PackageDiffRecord `json:"packages,omitempty"`
 }
 
 // DiffDirRecord is one row of the roll-up by directory. Each path belongs
@@ -821,4 +839,100 @@ type FileInfoRecord struct {
 	Digest string `json:"digest,omitempty"`
 	// Layer is the layer of this entry's image that last wrote it.
 	Layer int `json:"layer"`
+}
+
+// PackagesRecord attributes every regular-file byte of one image's final
+// filesystem to the package that installed it, or to none: the bytes of
+// Packages and Unowned add up to Total's exactly.
+type PackagesRecord struct {
+	// Image is the index in Document.Images of the image analysed.
+	Image int `json:"image"`
+	// Total is the final filesystem's regular files.
+	Total FileCountRecord `json:"total"`
+	// Packages are every package read, the most bytes first.
+	Packages []PackageRecord `json:"packages"`
+	// Unowned are the regular files no database claims.
+	Unowned OwnedRecord `json:"unowned"`
+	// Databases are the package databases found, read or not.
+	Databases []PackageDatabaseRecord `json:"databases"`
+	// Notes say what was not read, or was with a caveat.
+	Notes []string     `json:"notes"`
+	Hints []HintRecord `json:"hints"`
+}
+
+// FileCountRecord is a number of regular files and their bytes.
+type FileCountRecord struct {
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+}
+
+// OwnedRecord is regular files owned, in total and by the layer that
+// wrote each.
+type OwnedRecord struct {
+	Files  int                `json:"files"`
+	Bytes  int64              `json:"bytes"`
+	Layers []LayerCountRecord `json:"layers"`
+}
+
+// LayerCountRecord is the regular files one layer wrote.
+type LayerCountRecord struct {
+	Layer int   `json:"layer"`
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+}
+
+// The kinds of package database (PackageRecord.Kind).
+var PackageKinds = []string{"dpkg", "apk", "rpm", "python", "npm", "go"}
+
+// PackageRecord is one installed package.
+type PackageRecord struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Files and Bytes: the regular files of the final filesystem the
+	// package owns.
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+	// DeclaredBytes is the size the database states (dpkg's
+	// Installed-Size × 1024, apk's I:); null when it states none.
+	DeclaredBytes *int64 `json:"declaredBytes"`
+	// Disagrees: DeclaredBytes and Bytes differ by more than rounding
+	// explains.
+	Disagrees bool               `json:"disagrees,omitempty"`
+	Layers    []LayerCountRecord `json:"layers"`
+	// GoVersion and Modules: a Go binary's toolchain and linked modules.
+	GoVersion string   `json:"goVersion,omitempty"`
+	Modules   []string `json:"modules,omitempty"`
+}
+
+// PackageDatabaseRecord is one package database found.
+type PackageDatabaseRecord struct {
+	Kind     string `json:"kind"`
+	Path     string `json:"path"`
+	Read     bool   `json:"read"`
+	Note     string `json:"note,omitempty"`
+	Packages int    `json:"packages"`
+}
+
+// The ways a package differs between two images (PackageChangeRecord.Change).
+var PackageChanges = []string{"added", "removed", "upgraded", "resized"}
+
+// PackageDiffRecord is what differs between two images' packages.
+type PackageDiffRecord struct {
+	// UnownedDeltaBytes is B's unowned bytes minus A's.
+	UnownedDeltaBytes int64 `json:"unownedDeltaBytes"`
+	// Changes are the largest |DeltaBytes| first.
+	Changes []PackageChangeRecord `json:"changes"`
+}
+
+// PackageChangeRecord is one package that differs.
+type PackageChangeRecord struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Change     string `json:"change"`
+	OldVersion string `json:"oldVersion,omitempty"`
+	NewVersion string `json:"newVersion,omitempty"`
+	OldBytes   int64  `json:"oldBytes"`
+	NewBytes   int64  `json:"newBytes"`
+	DeltaBytes int64  `json:"deltaBytes"`
 }

@@ -381,6 +381,38 @@
     app.appendChild(el('h3', null, 'Entries that differ'));
     app.appendChild(table(['path', 'change', 'Δ '], d.entries.map((e, i) => el('tr', null, td(e.path, 'code'), td(e.change),
       td(el('span', { 'data-path': ptr('diff', 'entries', i, 'deltaBytes'), 'data-bytes': e.deltaBytes }, signed(e.deltaBytes)), 'num')))));
+    if (d.packages) {
+      app.appendChild(el('h3', null, 'Packages that differ'));
+      app.appendChild(table(['change', 'kind', 'name', 'version', 'A ', 'B ', 'Δ '], d.packages.changes.map((c, i) => el('tr', null, td(c.change), td(c.kind), td(c.name, 'code'),
+        td(c.change === 'upgraded' ? c.oldVersion + ' → ' + c.newVersion : (c.newVersion || c.oldVersion || ''), 'code'),
+        td(bytes(c.oldBytes, ptr('diff', 'packages', 'changes', i, 'oldBytes')), 'num'), td(bytes(c.newBytes, ptr('diff', 'packages', 'changes', i, 'newBytes')), 'num'),
+        td(el('span', { class: c.deltaBytes > 0 ? 'fail' : 'pass', 'data-path': ptr('diff', 'packages', 'changes', i, 'deltaBytes'), 'data-bytes': c.deltaBytes }, signed(c.deltaBytes)), 'num')))));
+    }
+  }
+
+  function renderPackages() {
+    const p = doc.packages, img = doc.images[p.image];
+    app.appendChild(el('h2', null, 'Packages of ' + imageTitle(img)));
+    app.appendChild(totals([
+      ['final filesystem', bytes(p.total.bytes, ptr('packages', 'total', 'bytes'))],
+      ['packages', String(p.packages.length)],
+      ['unowned', bytes(p.unowned.bytes, ptr('packages', 'unowned', 'bytes'))],
+    ]));
+    const most = Math.max(p.unowned.bytes, ...p.packages.map(x => x.bytes), 1);
+    const rows = p.packages.map((x, i) => el('tr', null, td(x.kind), td(x.name, 'code'), td(x.version, 'code'), td(String(x.files), 'num'),
+      td(bytes(x.bytes, ptr('packages', 'packages', i, 'bytes')), 'num'),
+      td(stackedBar(x.layers.map(l => ({ value: l.bytes, color: layerColor(l.layer), title: 'layer ' + l.layer })), most, x.name)),
+      td(x.declaredBytes === null ? '' : el('span', { class: x.disagrees ? 'fail' : '', 'data-path': ptr('packages', 'packages', i, 'declaredBytes'), 'data-bytes': x.declaredBytes }, fmtBytes(x.declaredBytes) + (x.disagrees ? ' !' : '')), 'num')));
+    rows.push(el('tr', null, td(''), td('(unowned)'), td(''), td(String(p.unowned.files), 'num'), td(bytes(p.unowned.bytes, ptr('packages', 'unowned', 'bytes')), 'num'),
+      td(stackedBar(p.unowned.layers.map(l => ({ value: l.bytes, color: layerColor(l.layer), title: 'layer ' + l.layer })), most, 'unowned')), td('')));
+    app.appendChild(table(['kind', 'name', 'version', 'files ', 'bytes ', 'by layer', 'declared '], rows));
+    app.appendChild(el('h3', null, 'Databases'));
+    app.appendChild(table(['kind', 'path', 'read', 'packages ', 'note'], p.databases.map(d => el('tr', null, td(d.kind), td(d.path, 'code'), td(d.read ? 'yes' : 'no'), td(String(d.packages), 'num'), td(d.note || '')))));
+    for (const n of p.notes) app.appendChild(el('p', { class: 'note' }, n));
+    if (p.hints.length) {
+      app.appendChild(el('h3', null, 'Hints'));
+      app.appendChild(table(['hint', 'bytes ', 'fix'], p.hints.map((h, i) => el('tr', null, td(h.title), td(bytes(h.bytes, ptr('packages', 'hints', i, 'bytes')), 'num'), td(h.fix)))));
+    }
   }
 
   // A line chart of a trend series: compressed and uncompressed sizes by
@@ -444,7 +476,7 @@
 
   app.appendChild(el('h1', null, 'imgsize ' + doc.kind));
   app.appendChild(el('p', { class: 'meta' }, `${doc.generator.name} ${doc.generator.version} · ${doc.time} · report schema version ${doc.schemaVersion}`));
-  const render = { inspect: renderInspect, compare: renderCompare, check: renderCheck, files: renderFiles, diff: renderDiff, trend: renderTrend }[doc.kind];
+  const render = { inspect: renderInspect, compare: renderCompare, check: renderCheck, files: renderFiles, diff: renderDiff, packages: renderPackages, trend: renderTrend }[doc.kind];
   if (render) render(); else app.appendChild(el('p', null, 'unknown report kind ' + doc.kind));
   const foot = el('footer', { class: 'note' },
     el('div', null, 'Sizes in SI units (1 MB = 1,000,000 bytes). Compressed: what a pull transfers and a registry stores; uncompressed: what the layers unpack to.'));

@@ -1,0 +1,115 @@
+// Package testlayer builds test images whose layers hold exactly the tar
+// entries a test names: regular files, directories, symlinks, hard links
+// and whiteouts, which crane.Layer (regular files only) cannot write.
+package testlayer
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Member is one tar entry.
+type Member struct {
+	Header tar.Header
+	Body   []byte
+}
+
+// File is a regular file with mode 0644.
+func File(name string, body []byte) Member { return Exec(name, body, 0o644) }
+
+// Exec is a regular file with the given mode.
+func Exec(name string, body []byte, mode int64) Member {
+	return Member{Header: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(body))}, Body: body}
+}
+
+// Sized is a regular file of n bytes of filler.
+func Sized(name string, n int) Member { return File(name, bytes.Repeat([]byte{'x'}, n)) }
+
+// Dir is a directory.
+func Dir(name string) Member {
+	return Member{Header: tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755}}
+}
+
+// Symlink is a symbolic link to target.
+func Symlink(name, target string) Member {
+	return Member{Header: tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777}}
+}
+
+// Hardlink is a hard link to the entry target of the same layer.
+func Hardlink(name, target string) Member {
+	return Member{Header: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, Mode: 0o644}}
+}
+
+// Whiteout deletes path from the layers below.
+func Whiteout(dir, name string) Member {
+	p := ".wh." + name
+	if dir != "" {
+		p = dir + "/" + p
+	}
+	return Member{Header: tar.Header{Name: p, Typeflag: tar.TypeReg, Mode: 0o644}}
+}
+
+// Tar writes members as a tar stream.
+func Tar(t testing.TB, ms ...Member) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, m := range ms {
+		h := m.Header
+		if err := tw.WriteHeader(&h); err != nil {
+			t.Fatalf("writing header %q: %v", h.Name, err)
+		}
+		if _, err := tw.Write(m.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// Layer is a gzip layer of members.
+func Layer(t testing.TB, ms ...Member) v1.Layer {
+	t.Helper()
+	raw := Tar(t, ms...)
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// Image is an image of layers, in order.
+func Image(t testing.TB, ls ...v1.Layer) v1.Image {
+	t.Helper()
+	img, err := mutate.AppendLayers(empty.Image, ls...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// Layout writes imgs to an OCI layout at dir, tagged in order, and returns
+// dir.
+func Layout(t testing.TB, dir string, tagged map[string]v1.Image) string {
+	t.Helper()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tag, img := range tagged {
+		if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
