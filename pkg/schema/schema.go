@@ -827,7 +827,9 @@ type DiffEntryRecord struct {
 type FileInfoRecord struct {
 	// Type is one of FileTypes.
 	Type string `json:"type"`
-	// Bytes is a regular file's size; 0 for other types.
+	// Bytes is a regular file's size; for a hard link, the content it
+	// alone keeps once its target was overwritten or deleted, else 0; 0
+	// for other types.
 	Bytes int64 `json:"bytes"`
 	// Mode is the permission and special bits (0o7777) as a number: 0755
 	// octal is 493.

@@ -1058,6 +1058,8 @@ var fileLevelSchemaOnly = map[string]string{
 	"changed without fields":              "Decode does not relate fields and change",
 	"added with fields":                   "Decode does not relate fields and change",
 	"directory with bytes":                "Decode does not relate bytes and type",
+	"symlink with bytes":                  "Decode does not relate bytes and type",
+	"hard link with a digest":             "Decode does not relate digests and type",
 	"mode above 07777":                    "Decode does not check ranges",
 	"missing content":                     "Decode reads an absent boolean as false",
 	"repeated field":                      "Decode does not check uniqueness",
@@ -1111,6 +1113,13 @@ func TestJSONSchemaRejectsFileLevel(t *testing.T) {
 		{"added with fields", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 0)["fields"] = []any{"size"} }},
 		{"unknown field", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 1)["fields"] = []any{"owner"} }},
 		{"repeated field", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 1)["fields"] = []any{"size", "size"} }},
+		{"symlink with bytes", diffDoc, func(t *testing.T, d map[string]any) {
+			at(t, d, "diff", "entries", 1)["a"] = map[string]any{"type": "symlink", "bytes": 7, "mode": 511, "linkname": "x", "layer": 0}
+		}},
+		{"hard link with a digest", diffDoc, func(t *testing.T, d map[string]any) {
+			at(t, d, "diff", "entries", 1)["a"] = map[string]any{"type": "hardlink", "bytes": 1, "mode": 420, "linkname": "x", "layer": 0,
+				"digest": "sha256:" + strings.Repeat("a", 64)}
+		}},
 		{"directory with bytes", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 2, "a")["bytes"] = 4096 }},
 		{"mode above 07777", diffDoc, func(t *testing.T, d map[string]any) { at(t, d, "diff", "entries", 1, "b")["mode"] = 0o10000 }},
 		{"missing content", diffDoc, func(t *testing.T, d map[string]any) { delete(at(t, d, "diff"), "content") }},
@@ -1229,6 +1238,12 @@ func TestJSONSchemaAcceptsFileLevel(t *testing.T) {
 					}
 				}
 			}
+		}},
+		// A hard link whose target a later layer overwrote keeps the old
+		// content: the link then holds its bytes (analysis' finish).
+		{"hard link keeping its content", diffDoc, func(t *testing.T, d map[string]any) {
+			e := at(t, d, "diff", "entries", 1)
+			e["a"] = map[string]any{"type": "hardlink", "bytes": 100, "mode": 420, "linkname": "etc/a", "layer": 0}
 		}},
 		{"symlink changed", diffDoc, func(t *testing.T, d map[string]any) {
 			e := at(t, d, "diff", "entries", 1)
