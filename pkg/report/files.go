@@ -288,7 +288,11 @@ func layerCreatedBy(r *analysis.FileReport, i int) string {
 }
 
 func filesText(w io.Writer, r *analysis.FileReport, opts Options) error {
-	v := newFilesView(r, opts)
+	return filesViewText(w, newFilesView(r, opts), opts)
+}
+
+// filesViewText writes a file-level view (files, packages) as text.
+func filesViewText(w io.Writer, v filesView, opts Options) error {
 	ew := textWriter(w, opts)
 	ew.fields(append([]field{{"Image", v.title}}, v.ident...))
 	for _, f := range v.totals {

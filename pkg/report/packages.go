@@ -39,14 +39,8 @@ func Packages(w io.Writer, r *analysis.PackageReport, top int, opts Options) err
 // packagesNote says once what the sizes are.
 const packagesNote = "BYTES are the regular-file bytes of the final filesystem each package owns: the files actually in the image, whatever the database declares (DECLARED: dpkg's Installed-Size, apk's I:; ! marks one that differs by more than rounding explains). Every byte counts once: a file two databases claim goes to the OS package manager, then Python, npm, then a Go binary's main module; a hard-linked content counts once. The packages and unowned add up to the total."
 
-type packagesView struct {
-	title    string
-	ident    []field
-	totals   []field
-	notes    []string
-	sections []fileSection
-	hints    []hintView
-}
+// packagesView is a file-level view: its sections list packages.
+type packagesView = filesView
 
 func newPackagesView(r *analysis.PackageReport, top int, opts Options) packagesView {
 	b := opts.Binary
@@ -166,35 +160,7 @@ func layerCounts(ls []analysis.LayerCount, b bool) string {
 }
 
 func packagesText(w io.Writer, r *analysis.PackageReport, top int, opts Options) error {
-	v := newPackagesView(r, top, opts)
-	ew := textWriter(w, opts)
-	ew.fields(append([]field{{"Image", v.title}}, v.ident...))
-	for _, f := range v.totals {
-		ew.line(f.label + ": " + f.value)
-	}
-	ew.line("")
-	ew.legend(v.notes)
-	for _, s := range v.sections {
-		ew.line("")
-		textSection(ew, s)
-	}
-	ew.line("")
-	if len(v.hints) == 0 {
-		ew.line("Hints: none")
-		return ew.err
-	}
-	ew.line("Hints")
-	for i, h := range v.hints {
-		ew.line(fmt.Sprintf("%d. %s [%s]", i+1, h.head, h.id))
-		ew.line("   Fix: " + h.fix)
-		if len(h.paths) > 0 {
-			ew.line("   " + strings.Join(h.paths, ", "))
-		}
-		for _, l := range h.layers {
-			ew.line("   " + l)
-		}
-	}
-	return ew.err
+	return filesViewText(w, newPackagesView(r, top, opts), opts)
 }
 
 func packagesMarkdown(w io.Writer, r *analysis.PackageReport, top int, opts Options) error {
