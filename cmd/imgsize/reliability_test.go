@@ -51,6 +51,11 @@ const relLimit = 90 * time.Second
 // not the default 30 s.
 const relIdle = "--idle-timeout=1s"
 
+// relRetry goes with relIdle (imgsizeWithin adds it): the pauses between
+// tries, 1 s and 3 s by default, shrink to 50 and 150 ms, so a test of a
+// failure that is retried to the end costs a fraction of a second.
+const relRetry = "--retry-delay=50ms"
+
 // imgsizeWithin runs the binary and fails the test if it has not ended
 // within limit: a hang is the defect, not something to wait out.
 func imgsizeWithin(t *testing.T, limit time.Duration, env []string, args ...string) result {
@@ -77,6 +82,12 @@ func imgsizeWithin(t *testing.T, limit time.Duration, env []string, args ...stri
 		}
 		args, limit = kept, 150*time.Second
 	}
+	for i, a := range args {
+		if a == relIdle && os.Getenv("IMGSIZE_TEST_BINARY") == "" && os.Getenv("IMGSIZE_RELIABILITY_DEFAULTS") == "" {
+			args = append(append(append([]string{}, args[:i+1]...), relRetry), args[i+1:]...)
+			break
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	start := time.Now()
@@ -85,7 +96,9 @@ func imgsizeWithin(t *testing.T, limit time.Duration, env []string, args ...stri
 	}()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = time.Second
+	// Only a leaked holder of the output pipes would need the limit; a
+	// loaded machine can take more than a second to drain them.
+	cmd.WaitDelay = 10 * time.Second
 	r := runCmd(t, cmd)
 	if ctx.Err() != nil {
 		t.Fatalf("imgsize %s still running after %s (killed)\nstderr: %s", strings.Join(args, " "), limit, r.stderr)
@@ -924,6 +937,42 @@ func TestReliabilityTransportFaults(t *testing.T) {
 			}
 		})
 	}
+
+	// --retry-delay sets the pause before the second try; the third waits
+	// 3× longer. The default pause (1 s) would fail the upper bound.
+	t.Run("--retry-delay spaces the tries", func(t *testing.T) {
+		t.Parallel()
+		rule := faultproxy.Rule{Match: faultproxy.Match{Kind: faultproxy.Manifest}, Fault: faultproxy.Fault{Status: http.StatusServiceUnavailable}}
+		p := faultproxy.New(t, reg.URL(), faultproxy.Options{}, &rule)
+		r := imgsizeWithin(t, relLimit, relEnv(t), "inspect", "--retry-delay=300ms", "--no-cache", p.Addr+"/"+repo)
+		if r.code != exitImage {
+			t.Fatalf("exit %d, want %d: %s", r.code, exitImage, r.stderr)
+		}
+		tries := map[string][]time.Time{}
+		var first string
+		for _, q := range p.Requests() {
+			if q.Fault == 0 {
+				k := q.Method + " " + q.Path
+				tries[k] = append(tries[k], q.At)
+				if first == "" {
+					first = k
+				}
+			}
+		}
+		at := tries[first]
+		if len(at) != 3 {
+			t.Fatalf("%s tried %d times, want 3: %+v", first, len(at), p.Requests())
+		}
+		if g := at[1].Sub(at[0]); g < 300*time.Millisecond || g >= time.Second {
+			t.Errorf("first pause %s, want 300 ms (+ up to 10%% jitter)", g)
+		}
+		if g := at[2].Sub(at[1]); g < 900*time.Millisecond {
+			t.Errorf("second pause %s, want at least 900 ms", g)
+		}
+		if u := runInProcess(t, "inspect", "--retry-delay=0s", p.Addr+"/"+repo); u.code != exitUsage || !strings.Contains(u.stderr, "--retry-delay") {
+			t.Errorf("--retry-delay=0s: exit %d, %q; want a usage error", u.code, u.stderr)
+		}
+	})
 
 	// A redirect to another host (object storage) is followed, without the
 	// registry's credentials.

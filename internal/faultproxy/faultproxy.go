@@ -177,6 +177,8 @@ type Request struct {
 	Authorization bool
 	// Fault is the index of the rule that affected it, -1 if none.
 	Fault int
+	// At is when the proxy received it.
+	At time.Time
 }
 
 // Options configure the upstream connection.
@@ -275,7 +277,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.requests = append(p.requests, Request{
 		Method: r.Method, Path: r.URL.Path, Range: r.Header.Get("Range"), Kind: KindOf(r.URL.Path),
-		Authorization: r.Header.Get("Authorization") != "", Fault: i,
+		Authorization: r.Header.Get("Authorization") != "", Fault: i, At: time.Now(),
 	})
 	p.mu.Unlock()
 	if rule == nil {

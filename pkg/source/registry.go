@@ -176,12 +176,20 @@ func (o Options) keychain() authn.Keychain {
 	return o.Keychain
 }
 
+// DefaultRetryDelay is the first wait between tries of a registry request.
+const DefaultRetryDelay = time.Second
+
 func (o Options) backoff() remote.Backoff {
 	if o.RetryBackoff != nil {
 		return *o.RetryBackoff
 	}
-	// Three tries, 1 s then 3 s apart, as go-containerregistry does.
-	return remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}
+	// Three tries, 1 s then 3 s apart by default, as go-containerregistry
+	// does.
+	d := o.RetryDelay
+	if d <= 0 {
+		d = DefaultRetryDelay
+	}
+	return remote.Backoff{Duration: d, Factor: 3, Jitter: 0.1, Steps: 3}
 }
 
 // baseTransport is the HTTP transport under authentication and retries:

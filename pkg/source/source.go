@@ -69,8 +69,12 @@ type Options struct {
 	// connects and authenticates on its own.
 	Registries *Registries
 	// RetryBackoff overrides the backoff between retries of 429 and 5xx
-	// answers (tests shorten it).
+	// answers and stalls (tests shorten it).
 	RetryBackoff *remote.Backoff
+	// RetryDelay is the first wait between tries (--retry-delay); each
+	// further wait is 3× longer. Zero means DefaultRetryDelay. RetryBackoff,
+	// when set, wins.
+	RetryDelay time.Duration
 	// IdleTimeout is how long a registry may send no response headers or
 	// no body bytes before the try fails (--idle-timeout); it is also the
 	// window MinRate is measured over. Zero means DefaultIdleTimeout.
