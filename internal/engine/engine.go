@@ -207,10 +207,17 @@ func (v Version) String() string {
 	return s
 }
 
-// Version asks the engine what it is. Podman names itself in Components
+// Version asks the engine what it is. Podman names itself in the headers
+// of its /_ping answer (Libpod-Api-Version, Server: Libpod/4.3.1 (linux)),
+// which is asked first: its /version looks up the Debian or RPM packages
+// of conmon and the OCI runtime, 0.8 s of the engine's time for each
+// image read. Otherwise /version: Podman names itself in Components
 // ("Podman Engine"); Docker names its daemon "Engine" there and says
 // "Docker Engine" in Platform.Name.
 func (c *Client) Version(ctx context.Context) (Version, error) {
+	if v, ok := c.podmanFromPing(ctx); ok {
+		return v, nil
+	}
 	var raw struct {
 		Version  string
 		Platform struct{ Name string }
@@ -239,6 +246,36 @@ func (c *Client) Version(ctx context.Context) (Version, error) {
 		v.Name = "Docker Engine"
 	}
 	return v, nil
+}
+
+// podmanFromPing reads Podman's name and version from its /_ping headers;
+// false when the answer is not Podman's or not a clean OK, which leaves
+// the question (and any error) to /version.
+func (c *Client) podmanFromPing(parent context.Context) (Version, bool) {
+	ctx, cancel := context.WithTimeout(parent, c.idle)
+	defer cancel()
+	resp, err := c.do(ctx, "/_ping", "")
+	if err != nil {
+		return Version{}, false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64))
+	if err != nil || resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "OK" {
+		return Version{}, false
+	}
+	api := clean(resp.Header.Get("Libpod-Api-Version"), 64)
+	if api == "" {
+		return Version{}, false
+	}
+	number := api
+	// "Libpod/4.3.1 (linux)": the engine's own version, where the API
+	// version could lag it.
+	if rest, ok := strings.CutPrefix(resp.Header.Get("Server"), "Libpod/"); ok {
+		if n, _, _ := strings.Cut(rest, " "); clean(n, 64) != "" {
+			number = clean(n, 64)
+		}
+	}
+	return Version{Kind: Podman, Name: "Podman Engine", Number: number}, true
 }
 
 // Inspect is what GET /images/{name}/json says of an image, reduced to

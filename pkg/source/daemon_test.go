@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,8 +73,8 @@ func TestDaemonMetadataMatchesArchive(t *testing.T) {
 				t.Fatalf("opened %+v: want an engine image with no v1.Image", d)
 			}
 			e := d.Engine
-			if e.Kind != source.EnginePodman || !e.SizesExact || e.SizeReason != "" || !strings.HasPrefix(e.Engine, "Podman Engine") {
-				t.Errorf("engine %q kind %s exact %v reason %q", e.Engine, e.Kind, e.SizesExact, e.SizeReason)
+			if e.Kind != source.EnginePodman || !e.SizesExact || e.SizeReason != "" || e.Engine != "Podman Engine "+podmanVersion(t) {
+				t.Errorf("engine %q kind %s exact %v reason %q; want Podman Engine %s", e.Engine, e.Kind, e.SizesExact, e.SizeReason, podmanVersion(t))
 			}
 			id, err := arch.Image.ConfigName()
 			if err != nil {
@@ -323,6 +325,60 @@ func pushImage(t *testing.T, ref string, img v1.Image) v1.Image {
 
 // fakeEngine serves canned Docker API answers on a unix socket: the
 // engine is outside input, and these are answers no real engine gives.
+// podmanVersion is what `podman --version` says: "podman version 4.3.1".
+func podmanVersion(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command(testengine.Binary, "--version").Output()
+	if err != nil {
+		t.Fatalf("podman --version: %v", err)
+	}
+	return strings.TrimPrefix(strings.TrimSpace(string(out)), "podman version ")
+}
+
+// TestDaemonVersionFromPing: Podman's /_ping headers name it, and its
+// /version (slow on a real Podman: it looks up packages) is not asked.
+// An engine whose ping names nothing is asked /version.
+func TestDaemonVersionFromPing(t *testing.T) {
+	t.Parallel()
+	const id = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+	for _, c := range []struct {
+		name        string
+		headers     map[string]string
+		want        string
+		wantVersion bool
+	}{
+		{"Server and Libpod-Api-Version", map[string]string{"Libpod-Api-Version": "4.9.0", "Server": "Libpod/4.9.3 (linux)"}, "Podman Engine 4.9.3", false},
+		{"Libpod-Api-Version alone", map[string]string{"Libpod-Api-Version": "5.2.0"}, "Podman Engine 5.2.0", false},
+		{"no Libpod header", map[string]string{"Server": "Libpod/9.9.9 (linux)"}, "Podman Engine 4.3.1", true},
+		{"Docker", map[string]string{"Server": "Docker/27.3.1 (linux)", "Api-Version": "1.47"}, "Podman Engine 4.3.1", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := startFakeEngine(t)
+			var versionAsked atomic.Bool
+			f.set("/_ping", func(w http.ResponseWriter) {
+				for k, v := range c.headers {
+					w.Header().Set(k, v)
+				}
+				io.WriteString(w, "OK")
+			})
+			f.set("/version", func(w http.ResponseWriter) {
+				versionAsked.Store(true)
+				io.WriteString(w, `{"Version":"4.3.1","Components":[{"Name":"Podman Engine","Version":"4.3.1"}]}`)
+			})
+			f.json("/images/app:v1/json", inspectJSON(id, fakeDigest(2)))
+			f.json("/images/app:v1/history", `[{"Id":"x","CreatedBy":"RUN a","Size":1024}]`)
+			img := open(t, "docker-daemon:app:v1", source.Options{Getenv: f.getenv("")})
+			if img.Engine.Engine != c.want || img.Engine.Kind != source.EnginePodman {
+				t.Errorf("engine %q (%s), want %q", img.Engine.Engine, img.Engine.Kind, c.want)
+			}
+			if versionAsked.Load() != c.wantVersion {
+				t.Errorf("/version asked: %v, want %v", versionAsked.Load(), c.wantVersion)
+			}
+		})
+	}
+}
+
 type fakeEngine struct {
 	host    string
 	mu      sync.Mutex
