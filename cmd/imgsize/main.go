@@ -52,6 +52,10 @@ func signalContext() (context.Context, context.CancelFunc) {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	cmd := newRootCmd(g)
+	// cobra reads os.Args for nil arguments; run's are always explicit.
+	if args == nil {
+		args = []string{}
+	}
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	code := exitCode(ctx, err)
