@@ -85,6 +85,7 @@ func exists(p string) bool {
 }
 
 func TestCacheDir(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "not-yet")
 	r := runInProcess(t, "cache", "dir", "--cache-dir", dir)
 	if r.code != 0 || r.stdout != dir+"\n" {
@@ -103,6 +104,7 @@ func TestCacheDir(t *testing.T) {
 }
 
 func TestCacheInfo(t *testing.T) {
+	t.Parallel()
 	dir, paths := cacheFixture(t)
 	var layerBytes int64
 	for _, n := range []string{"old layer 1", "old layer 2", "new layer"} {
@@ -169,6 +171,7 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func TestCachePrune(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		flags   []string
@@ -226,6 +229,7 @@ func TestCachePrune(t *testing.T) {
 }
 
 func TestCacheUsageErrors(t *testing.T) {
+	t.Parallel()
 	dir, paths := cacheFixture(t)
 	for _, tc := range []struct {
 		name string
@@ -272,6 +276,7 @@ func TestCacheUsageErrors(t *testing.T) {
 }
 
 func TestParseAge(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]time.Duration{
 		"720h":    720 * time.Hour,
 		"30d":     30 * 24 * time.Hour,

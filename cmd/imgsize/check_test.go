@@ -84,6 +84,7 @@ func newCheckFixture(t *testing.T) checkFixture {
 }
 
 func TestCheckBudgets(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	n := strconv.FormatInt
 	growthPct := float64(f.bigC-f.smallC) / float64(f.smallC) * 100
@@ -164,6 +165,7 @@ func abs(f float64) float64 {
 
 // The table lists every budget with limit, actual, margin and result.
 func TestCheckTable(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	r := runInProcess(t, "check", "--no-cache", f.big, "--max-compressed", "1kB", "--max-layers", "100")
 	if r.code != 1 {
@@ -182,6 +184,7 @@ func TestCheckTable(t *testing.T) {
 // A saved report stands in for the baseline: same verdict and figures as
 // against the image itself, with nothing read but the report.
 func TestCheckAgainstSavedReport(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	base := filepath.Join(t.TempDir(), "baseline.json")
 	if r := runInProcess(t, "inspect", "-f", "json", "-o", base, "--no-cache", f.small); r.code != 0 {
@@ -210,6 +213,7 @@ func TestCheckAgainstSavedReport(t *testing.T) {
 // An unknown figure fails the gate and says why; an unreadable image is
 // exit 3 while the others are still checked and reported.
 func TestCheckUnknownAndUnreadable(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	archive := filepath.Join(t.TempDir(), "app.tar")
 	writeDockerSave(t, archive)
@@ -243,6 +247,7 @@ func TestCheckUnknownAndUnreadable(t *testing.T) {
 }
 
 func TestCheckUsageErrors(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	dir := t.TempDir()
 	tests := []struct {
@@ -289,6 +294,7 @@ func writeFile(t *testing.T, dir, name, content string) string {
 // imgsize.yaml in the working directory is read without --config; each
 // image gets the defaults with its own entry over them, and flags win.
 func TestCheckConfigFile(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	dir := t.TempDir()
 	base := filepath.Join(dir, "small.json")
@@ -371,6 +377,7 @@ images:
 // GitHub Actions: annotations on stderr, the Markdown report appended to
 // the step summary; other CI: JUnit XML.
 func TestCheckCIOutputs(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	dir := t.TempDir()
 	summary := writeFile(t, dir, "summary.md", "# earlier step\n")
@@ -491,6 +498,7 @@ func TestCheckTimeout(t *testing.T) {
 // An unreadable baseline leaves growth unknown but still checks the other
 // budgets; the run is exit 3.
 func TestCheckBaselineUnreadable(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	missing := filepath.Join(t.TempDir(), "gone.json")
 	r := runInProcess(t, "check", "-f", "json", "--no-cache", f.small, "--baseline", missing, "--max-growth", "1%", "--max-layers", "10")
@@ -512,6 +520,7 @@ func TestCheckBaselineUnreadable(t *testing.T) {
 
 // --max-layers takes none like the other limits, to drop a file's value.
 func TestCheckMaxLayersNone(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	cfg := writeFile(t, t.TempDir(), "c.yaml", "defaults:\n  max-layers: 0\n  max-compressed: 1GB\n")
 	if r := runInProcess(t, "check", "--no-cache", "--config", cfg, f.small); r.code != 1 {
@@ -524,6 +533,7 @@ func TestCheckMaxLayersNone(t *testing.T) {
 
 // A JUnit file that cannot be written is exit 4, and leaves nothing behind.
 func TestCheckJUnitUnwritable(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	dir := t.TempDir()
 	junit := filepath.Join(dir, "missing-dir", "junit.xml")
@@ -539,6 +549,7 @@ func TestCheckJUnitUnwritable(t *testing.T) {
 // imgsize.yaml takes ${VAR} and ${VAR:-default} from the environment, as a
 // CI job sets them; an unset variable is an error at its file:line.
 func TestCheckConfigEnv(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "imgsize.yaml", `images:

@@ -32,25 +32,7 @@ const fakeVersion = "v9.9.9"
 // checksums.txt (corrupt when bad), and ci/install.sh.
 func releaseServer(t *testing.T, bad bool) *httptest.Server {
 	t.Helper()
-	bin, err := os.ReadFile(binary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, f := range []struct {
-		name string
-		body []byte
-	}{{"README.md", []byte("imgsize\n")}, {"imgsize", bin}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o755, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(f.body)
-	}
-	tw.Close()
-	zw.Close()
-	archive := buf.Bytes()
+	archive := releaseArchive(t)
 	name := fmt.Sprintf("imgsize_%s_%s_%s.tar.gz", strings.TrimPrefix(fakeVersion, "v"), runtime.GOOS, runtime.GOARCH)
 	sum := sha256.Sum256(archive)
 	if bad {
@@ -68,6 +50,54 @@ func releaseServer(t *testing.T, bad bool) *httptest.Server {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+var (
+	releaseOnce sync.Once
+	releaseTGZ  []byte
+	releaseErr  error
+)
+
+// releaseArchive is the release archive of the test binary, made once per
+// process: gzip at NoCompression (stored blocks: tar xzf reads it like any
+// other), because deflating 20 MB in this race-instrumented process took
+// seconds for each server.
+func releaseArchive(t *testing.T) []byte {
+	t.Helper()
+	releaseOnce.Do(func() {
+		bin, err := os.ReadFile(binary)
+		if err != nil {
+			releaseErr = err
+			return
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.NoCompression)
+		tw := tar.NewWriter(zw)
+		for _, f := range []struct {
+			name string
+			body []byte
+		}{{"README.md", []byte("imgsize\n")}, {"imgsize", bin}} {
+			if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o755, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
+				releaseErr = err
+				return
+			}
+			if _, err := tw.Write(f.body); err != nil {
+				releaseErr = err
+				return
+			}
+		}
+		if err := tw.Close(); err != nil {
+			releaseErr = err
+			return
+		}
+		if releaseErr = zw.Close(); releaseErr == nil {
+			releaseTGZ = buf.Bytes()
+		}
+	})
+	if releaseErr != nil {
+		t.Fatalf("release archive: %v", releaseErr)
+	}
+	return releaseTGZ
 }
 
 func writeString(w http.ResponseWriter, s string) { w.Write([]byte(s)) }

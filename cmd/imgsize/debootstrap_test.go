@@ -51,6 +51,7 @@ func debootstrapRoot(t *testing.T) string {
 // dpkg-gencontrol counts: each listed entry rounded up to a KiB, plus the
 // package's control files.
 func TestPackagesDebootstrap(t *testing.T) {
+	t.Parallel()
 	root := debootstrapRoot(t)
 	layer := filepath.Join(t.TempDir(), "layer.tar")
 	if out, err := exec.Command("tar", "-C", root, "--numeric-owner", "-cf", layer, ".").CombinedOutput(); err != nil {

@@ -314,23 +314,15 @@ func encodingCases(t *testing.T) []encCase {
 // layer, that a second run fetches nothing, and that --exact reads each
 // blob exactly once.
 func TestStatsExampleSingleStage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: pushes and reads the 250 MB example image")
+	}
 	t.Parallel()
 	encNeedTools(t, "skopeo")
 	reg := testregistry.Start(t, testregistry.Options{})
 
 	start := time.Now()
-	out := filepath.Join(t.TempDir(), "out")
-	build := exec.Command("go", "run", "./examples/build", "-o", out)
-	build.Dir = "../.."
-	// TestMain points XDG_CACHE_HOME at a temporary directory, which also
-	// moves the Go build cache there unless GOCACHE is set; the example's
-	// build would then compile the toolchain's packages from scratch.
-	if os.Getenv("GOCACHE") == "" && os.Getenv("HOME") != "" {
-		build.Env = encWithout(os.Environ(), "XDG_CACHE_HOME")
-	}
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("examples/build: %v\n%s", err, b)
-	}
+	_, _, out := examples(t)
 	t.Logf("examples/build: %v", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
 	ref := reg.Addr + "/ex:single"
@@ -465,17 +457,6 @@ func encSameFigures(t *testing.T, want, got encImage, sameProv bool) {
 	if got.Uncompressed.Bytes == nil || want.Uncompressed.Bytes == nil || *got.Uncompressed.Bytes != *want.Uncompressed.Bytes {
 		t.Errorf("image uncompressed %s, first run said %s", got.Uncompressed, want.Uncompressed)
 	}
-}
-
-// encWithout returns env without the variable key.
-func encWithout(env []string, key string) []string {
-	var out []string
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, key+"=") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 // encNeedTools skips the test when command-line tools it compares against

@@ -24,6 +24,7 @@ func stderrLines(s string) []string {
 // "imgsize: …" line and nothing on stdout, whichever layer notices it
 // (cobra's command lookup and argument checks, flag parsing, the source).
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	dir, _, _ := twoImageLayout(t)
 	tests := []struct {
 		name string
@@ -79,6 +80,7 @@ func TestUsageErrors(t *testing.T) {
 // TestCredentialsNeverEchoed: a password typed into a reference must not
 // reach stdout or stderr, whichever message would echo the argument.
 func TestCredentialsNeverEchoed(t *testing.T) {
+	t.Parallel()
 	dir, _, _ := twoImageLayout(t)
 	const secret = "hunter2"
 	tests := []struct {
@@ -117,6 +119,7 @@ func TestCredentialsNeverEchoed(t *testing.T) {
 // TestCanceledContext: once the context is done the run is an interrupted
 // one, exit 130 with one fixed line, even if the command itself finished.
 func TestCanceledContext(t *testing.T) {
+	t.Parallel()
 	dir, _, _ := twoImageLayout(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -167,6 +170,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space
 // one line that says so once, and leaves no file, partial or temporary,
 // and an existing report as it was.
 func TestReportWriteFailure(t *testing.T) {
+	t.Parallel()
 	dir, _, _ := twoImageLayout(t)
 	img := "oci:" + dir + ":big"
 

@@ -504,6 +504,7 @@ func knownWantDive() knownDive {
 }
 
 func TestKnownImageFiles(t *testing.T) {
+	t.Parallel()
 	ociA, _, archA, _ := knownImages(t)
 	want := knownWantFiles()
 
@@ -683,6 +684,7 @@ func TestKnownImageFiles(t *testing.T) {
 // Entries: /opt added whole (5 paths beneath, 10000 bytes, listed once),
 // /etc/conf +30, then /data/a and /usr/bin/t at 0, by path.
 func TestKnownImageDiff(t *testing.T) {
+	t.Parallel()
 	ociA, ociB, archA, archB := knownImages(t)
 	type dirRow struct {
 		Path                    string
@@ -791,6 +793,7 @@ func TestKnownImageDiff(t *testing.T) {
 // check --max-reclaimable holds at exactly the 10500 bytes worked out in
 // knownWantFiles and fails a byte below, from either source.
 func TestKnownImageCheckReclaimable(t *testing.T) {
+	t.Parallel()
 	ociA, _, archA, _ := knownImages(t)
 	for _, ref := range []string{ociA, archA} {
 		for _, c := range []struct {

@@ -88,10 +88,16 @@ func readJSON(t *testing.T, path string, v any) {
 // single-stage image bigger, and files raises the toolchain hint with its
 // size.
 func TestExamplesFileLevel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: reads the 250 MB example image five times and lists it with tar")
+	}
+	// The single-stage image holds 250 MB of files: the binary reads it in
+	// a second, this race-instrumented process in tens of seconds.
+	t.Parallel()
 	single, multi, dir := examples(t)
 	want := toolchainBytes(t, dir)
 
-	r := runInProcess(t, "diff", "-f", "json", "--no-cache", multi, single)
+	r := imgsize(t, nil, "diff", "-f", "json", "--no-cache", multi, single)
 	if r.code != 0 {
 		t.Fatalf("diff: exit %d: %s", r.code, r.stderr)
 	}
@@ -116,12 +122,12 @@ func TestExamplesFileLevel(t *testing.T) {
 	if len(d.Diff.Entries) == 0 || strings.Trim(d.Diff.Entries[0].Path, "/") != "usr/local/go" {
 		t.Errorf("largest entry %+v; want the toolchain directory", d.Diff.Entries)
 	}
-	table := runInProcess(t, "diff", "--no-cache", multi, single)
+	table := imgsize(t, nil, "diff", "--no-cache", multi, single)
 	if !strings.Contains(table.stdout, "usr/local/go") {
 		t.Errorf("diff table does not name usr/local/go:\n%s", table.stdout)
 	}
 
-	r = runInProcess(t, "files", "-f", "json", "--no-cache", single)
+	r = imgsize(t, nil, "files", "-f", "json", "--no-cache", single)
 	if r.code != 0 {
 		t.Fatalf("files: exit %d: %s", r.code, r.stderr)
 	}
@@ -149,12 +155,12 @@ func TestExamplesFileLevel(t *testing.T) {
 	if !found {
 		t.Errorf("no toolchain-in-runtime hint: %+v", f.Files.Hints)
 	}
-	table = runInProcess(t, "files", "--no-cache", single)
+	table = imgsize(t, nil, "files", "--no-cache", single)
 	if !strings.Contains(table.stdout, "toolchain-in-runtime") || !strings.Contains(table.stdout, "multistage") {
 		t.Errorf("files table lacks the toolchain hint and its fix:\n%s", table.stdout)
 	}
 	// The multistage image ships no toolchain.
-	r = runInProcess(t, "files", "-f", "json", "--no-cache", multi)
+	r = imgsize(t, nil, "files", "-f", "json", "--no-cache", multi)
 	if strings.Contains(r.stdout, "toolchain-in-runtime") {
 		t.Errorf("the multistage image got a toolchain hint")
 	}
@@ -164,6 +170,7 @@ func TestExamplesFileLevel(t *testing.T) {
 // 0.9844212134184309, wasted 32025 bytes, user-wasted ratio
 // 0.4834911001404049 (dive/image/docker/image_archive_analysis_test.go).
 func TestCheckDiveRules(t *testing.T) {
+	t.Parallel()
 	fx := testutil.Fixtures(t)
 	img := filepath.Join(fx, "test-docker-image.tar")
 	tests := []struct {
@@ -218,6 +225,7 @@ func TestCheckDiveRules(t *testing.T) {
 func diveBinary(t *testing.T) string { return testutil.Dive(t) }
 
 func TestFilesUsage(t *testing.T) {
+	t.Parallel()
 	_, multi, _ := examples(t)
 	for _, args := range [][]string{
 		{"files"},
@@ -243,6 +251,7 @@ func TestFilesUsage(t *testing.T) {
 // A one-layer image has no bytes above its first layer: dive's
 // user-wasted ratio is 0/0 and its rule passes; so does imgsize's.
 func TestCheckDiveRulesOneLayer(t *testing.T) {
+	t.Parallel()
 	archive := filepath.Join(t.TempDir(), "one.tar")
 	writeDockerSave(t, archive)
 	cfg := writeFile(t, t.TempDir(), "p.dive-ci", "rules:\n  lowestEfficiency: 0.9\n")

@@ -23,6 +23,7 @@ import (
 
 // TestFlagsBecomeOptions: each flag reaches the option it names.
 func TestFlagsBecomeOptions(t *testing.T) {
+	t.Parallel()
 	parse := func(t *testing.T, args ...string) *globalOptions {
 		t.Helper()
 		g := &globalOptions{}
@@ -63,6 +64,7 @@ func TestFlagsBecomeOptions(t *testing.T) {
 }
 
 func TestBinaryUnits(t *testing.T) {
+	t.Parallel()
 	dir, _, _ := twoImageLayout(t)
 	si := runInProcess(t, "inspect", "oci:"+dir+":big")
 	iec := runInProcess(t, "inspect", "--binary", "oci:"+dir+":big")
@@ -79,6 +81,7 @@ func TestBinaryUnits(t *testing.T) {
 
 // TestPlatformFlagPicksFromIndex: --platform chooses inside an index.
 func TestPlatformFlagPicksFromIndex(t *testing.T) {
+	t.Parallel()
 	amd, _ := random.Image(1000, 1)
 	arm, _ := random.Image(2000, 2)
 	idx := mutate.AppendManifests(empty.Index,
@@ -156,6 +159,7 @@ func writeDockerSave(t *testing.T, path string) []byte {
 }
 
 func TestEstimateCompressedFlag(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "app.tar")
 	raw := writeDockerSave(t, path)
 	plain := decode(t, runInProcess(t, "inspect", "-f", "json", path).stdout).Images[0]

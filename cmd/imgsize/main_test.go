@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/imgsize/imgsize/internal/testengine"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/imgsize/imgsize/internal/testengine"
 	"github.com/imgsize/imgsize/internal/testutil"
 )
 
@@ -27,6 +30,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(signalHelperEnv) != "" {
 		signalHelper()
 	}
+	moreParallel()
 	dir, err := os.MkdirTemp("", "imgsize-bin-*")
 	if err != nil {
 		panic(err)
@@ -57,6 +61,19 @@ func TestMain(m *testing.M) {
 	testengine.StopShared()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// moreParallel runs up to three parallel tests per CPU (at most 12) unless
+// -parallel is given: most of this package's tests spend their time
+// waiting on imgsize processes, registries, engines and retry pauses, so
+// GOMAXPROCS tests at once (go test's default) leaves the CPUs half idle.
+func moreParallel() {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", strconv.Itoa(min(3*runtime.GOMAXPROCS(0), 12)))
+	}
 }
 
 type result struct {
@@ -205,6 +222,7 @@ func decode(t *testing.T, s string) jsonReport {
 }
 
 func TestInspectJSONMatchesManifest(t *testing.T) {
+	t.Parallel()
 	dir, big, _ := twoImageLayout(t)
 	r := runInProcess(t, "inspect", "--format", "json", "oci:"+dir+":big")
 	if r.code != 0 {
@@ -231,6 +249,7 @@ func TestInspectJSONMatchesManifest(t *testing.T) {
 }
 
 func TestCompareEveryFormat(t *testing.T) {
+	t.Parallel()
 	dir, big, small := twoImageLayout(t)
 	for _, format := range []string{"table", "json", "markdown", "csv"} {
 		t.Run(format, func(t *testing.T) {
@@ -267,6 +286,7 @@ func TestCompareEveryFormat(t *testing.T) {
 // fails" writes half a report, then fails, and checks the old file and
 // the directory), and end to end by TestReportWriteFailure/fails_midway.
 func TestOutputFile(t *testing.T) {
+	t.Parallel()
 	dir, _, _ := twoImageLayout(t)
 	outDir := t.TempDir()
 	out := filepath.Join(outDir, "report.json")
@@ -291,6 +311,7 @@ func TestOutputFile(t *testing.T) {
 // TestBadInputExitCodes: images that cannot be read exit 3 with one line
 // naming the image; usage mistakes are in TestUsageErrors.
 func TestBadInputExitCodes(t *testing.T) {
+	t.Parallel()
 	dir, _, _ := twoImageLayout(t)
 	tmp := t.TempDir()
 	notImage := filepath.Join(tmp, "notes.txt")
@@ -333,6 +354,7 @@ func TestBadInputExitCodes(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	r := imgsize(t, nil, "--version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "imgsize version ") {
 		t.Errorf("--version: exit %d, %q", r.code, r.stdout)

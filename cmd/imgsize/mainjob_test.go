@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 const readmeMainJob = "go run ./examples/build && go run ./cmd/imgsize compare oci:examples/out:single-stage oci:examples/out:multistage"
 
 func TestReadmeMainJob(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -25,13 +25,8 @@ func TestReadmeMainJob(t *testing.T) {
 	if !strings.Contains(string(readme), readmeMainJob) {
 		t.Fatalf("README no longer shows the main job as %q; update this test with it", readmeMainJob)
 	}
-	out := filepath.Join(t.TempDir(), "out")
-	build := exec.Command("go", "run", "./examples/build", "-o", out)
-	build.Dir = "../.."
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("examples/build: %v\n%s", err, b)
-	}
-	single, multi := "oci:"+out+":single-stage", "oci:"+out+":multistage"
+	// examples/build into a temporary directory, once for the package.
+	single, multi, out := examples(t)
 
 	r := imgsize(t, nil, "compare", single, multi)
 	if r.code != 0 {

@@ -180,6 +180,7 @@ func everyByteOnce(t *testing.T, img v1.Image, p *schema.PackagesRecord) {
 }
 
 func TestPackagesDpkg(t *testing.T) {
+	t.Parallel()
 	img := dpkgImage(t)
 	dir := testlayer.Layout(t, t.TempDir(), map[string]v1.Image{"deb": img})
 	p := packagesJSON(t, "oci:"+dir+":deb")
@@ -293,6 +294,7 @@ func goVersionM(t *testing.T, bin []byte) (main, goVersion string, deps []string
 // and scoped) and a Go binary, on one generated image, each package's
 // bytes known; a Go binary dpkg lists is dpkg's.
 func TestPackagesLanguages(t *testing.T) {
+	t.Parallel()
 	bin := goBinary(t)
 	wantMain, wantGo, wantDeps := goVersionM(t, bin)
 	if wantMain != "example.com/tiny" || len(wantDeps) == 0 {
@@ -371,6 +373,7 @@ func bytes900k() []byte { return []byte(strings.Repeat("b", 900_000)) }
 // TestDiffPackagesAndGate: diff --packages and the package rules of
 // check, end to end, with their exit codes.
 func TestDiffPackagesAndGate(t *testing.T) {
+	t.Parallel()
 	a := dpkgImage(t)
 	// B: gcc-12 removed (its list and binary deleted, its stanza gone),
 	// coreutils upgraded and grown, a new package.

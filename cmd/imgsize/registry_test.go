@@ -77,6 +77,7 @@ func skopeoLayerTotal(t *testing.T, r *testregistry.Registry, ref string) int64 
 }
 
 func TestRealRegistry(t *testing.T) {
+	t.Parallel()
 	for _, variant := range []testregistry.Options{{}, {TLS: true, Auth: true}} {
 		name := "plain"
 		if variant.TLS {
@@ -152,6 +153,7 @@ func uncompressedTotal(t *testing.T, img v1.Image) int64 {
 }
 
 func TestRealRegistryAuthFailure(t *testing.T) {
+	t.Parallel()
 	reg := testregistry.Start(t, testregistry.Options{TLS: true, Auth: true})
 	ref, _ := push(t, reg, "secret:v1")
 	const badPassword = "wrong-hunter2-password"

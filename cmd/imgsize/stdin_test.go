@@ -30,6 +30,7 @@ func imgsizeStdin(t *testing.T, tmp string, in []byte, args ...string) result {
 // the same archive read from a file does, gzipped too, and leaves no
 // spooled copy behind; stdin is read by one argument at most.
 func TestStdinArchive(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	img, err := random.Image(50_000, 3)
 	if err != nil {

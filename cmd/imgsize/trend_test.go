@@ -129,6 +129,7 @@ func labels(s schema.TrendSeriesRecord) []string {
 // registry's own log shows that no layer is downloaded: each layer blob
 // request is a 4-byte ranged read, and a run with a warm cache makes none.
 func TestTrendRealRegistry(t *testing.T) {
+	t.Parallel()
 	reg := testregistry.Start(t, testregistry.Options{RequestLog: true})
 	env := []string{"DOCKER_CONFIG=" + t.TempDir()}
 	base, err := random.Layer(100, types.DockerLayer)
@@ -308,6 +309,7 @@ func TestTrendRealRegistry(t *testing.T) {
 // tag yields a series per platform; by default, the platform --platform
 // picks.
 func TestTrendRealRegistryPlatforms(t *testing.T) {
+	t.Parallel()
 	reg := testregistry.Start(t, testregistry.Options{})
 	env := []string{"DOCKER_CONFIG=" + t.TempDir()}
 	base, err := random.Layer(100, types.DockerLayer)
@@ -351,6 +353,7 @@ func TestTrendRealRegistryPlatforms(t *testing.T) {
 // by the time each was written whatever the argument order, with growth
 // checked against the manifests' layer sizes summed here.
 func TestTrendReports(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base, err := random.Layer(100, types.DockerLayer)
 	if err != nil {

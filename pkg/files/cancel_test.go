@@ -26,6 +26,9 @@ func bigImage(t testing.TB) (layers int, arg string) {
 // TestReadCancelled: a cancelled context stops Read promptly, before it
 // starts and in the middle of a layer, with the context's error.
 func TestReadCancelled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: writes a large image")
+	}
 	_, arg := bigImage(t)
 	src := open(t, arg)
 

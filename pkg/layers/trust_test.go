@@ -182,6 +182,9 @@ func storedGzip(t *testing.T, b []byte) []byte {
 // still sized from its trailer. A cached trailer figure does not satisfy
 // the gate; a cached count does.
 func TestRemoteCountWrappable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: makes layers of 4 MB of random bytes")
+	}
 	t.Parallel()
 	const threshold = 1<<32/1032 + 18
 	over, under := tarOfRandom(t, 96, threshold+20_000), tarOfRandom(t, 97, threshold-40_000)

@@ -40,6 +40,9 @@ func chromium(t *testing.T) string {
 // report value it shows, and shows exactly that. A screenshot of each
 // page is kept under $IMGSIZE_TEST_ARTIFACTS.
 func TestHTMLInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts chromium for each page")
+	}
 	browser := chromium(t)
 	artifacts := os.Getenv("IMGSIZE_TEST_ARTIFACTS")
 	trend := trendFixture(t, analysis.OrderCreated)
@@ -87,7 +90,14 @@ func TestHTMLInBrowser(t *testing.T) {
 			if err := os.WriteFile(file, page.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			dom, console := browse(t, browser, file, "--dump-dom")
+			// One launch dumps the DOM and, when asked, keeps a screenshot.
+			args := []string{"--dump-dom"}
+			if artifacts != "" {
+				if err := os.MkdirAll(artifacts, 0o755); err == nil {
+					args = append(args, "--screenshot="+filepath.Join(artifacts, p.name+strconv.Itoa(i)+".png"), "--window-size=1200,1600")
+				}
+			}
+			dom, console := browse(t, browser, file, args...)
 			if console != "" {
 				t.Errorf("console output (an error, or a blocked fetch):\n%s", console)
 			}
@@ -104,11 +114,6 @@ func TestHTMLInBrowser(t *testing.T) {
 			n := checkFigures(t, dom, doc)
 			if n < 5 {
 				t.Errorf("only %d figures traced to the report", n)
-			}
-			if artifacts != "" {
-				if err := os.MkdirAll(artifacts, 0o755); err == nil {
-					browse(t, browser, file, "--screenshot="+filepath.Join(artifacts, p.name+strconv.Itoa(i)+".png"), "--window-size=1200,1600")
-				}
 			}
 		})
 	}

@@ -164,15 +164,33 @@ func TestOpenReportErrors(t *testing.T) {
 }
 
 // A report of exactly the limit is read whole: the limit is not cut short
-// by a byte.
+// by a byte, and one byte more is refused.
 func TestOpenReportAtLimit(t *testing.T) {
 	dir := t.TempDir()
+	// The documented limit, 64 MiB, is not refused by its size (a sparse
+	// file: the NUL bytes after the document make it malformed, read in a
+	// moment); the 64 MiB + 1 file in TestOpenReportErrors is.
+	sparse := writeReport(t, dir, "sparse.json", inspectDoc(recordedImage("oci:a:app", "a")))
+	if err := os.Truncate(sparse, 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	if img, err := source.Open(context.Background(), "report:"+sparse, source.Options{}); err == nil {
+		img.Close()
+	} else if strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a report of exactly 64 MiB refused for its size: %v", err)
+	}
+
+	// The bound itself, at 1 MiB: the same code, a 64th of the JSON.
+	source.SetMaxReport(t, 1<<20)
 	p := writeReport(t, dir, "padded.json", inspectDoc(recordedImage("oci:a:app", "a")))
-	padReport(t, p, 64<<20)
+	padReport(t, p, 1<<20)
 	img := open(t, "report:"+p, source.Options{})
 	if img.Recorded == nil || img.Recorded.Image.Ref != "oci:a:app" {
 		t.Errorf("read %+v, want the recorded oci:a:app", img.Recorded)
 	}
+	padReport(t, p, 1<<20+1)
+	_, err := source.Open(context.Background(), "report:"+p, source.Options{})
+	checkErr(t, err, errdefs.ErrUnsupported, "report larger than 1 MiB")
 }
 
 // padReport grows the report at p with trailing whitespace, which JSON
@@ -209,6 +227,7 @@ func (spaces) Read(p []byte) (int, error) {
 // turns out longer than the limit is refused when the stream passes it,
 // not parsed short into "unexpected end of JSON input".
 func TestOpenReportStreamOverLimit(t *testing.T) {
+	source.SetMaxReport(t, 1<<20)
 	fifo := filepath.Join(t.TempDir(), "report.pipe")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("no named pipes here: %v", err)
@@ -225,7 +244,7 @@ func TestOpenReportStreamOverLimit(t *testing.T) {
 		defer w.Close()
 		_, err = io.Copy(w, io.MultiReader(
 			strings.NewReader(`{"schemaVersion": 1, "kind": "inspect",`),
-			io.LimitReader(spaces{}, 64<<20)))
+			io.LimitReader(spaces{}, 1<<20)))
 		done <- err
 	}()
 	t.Cleanup(func() {
@@ -239,7 +258,7 @@ func TestOpenReportStreamOverLimit(t *testing.T) {
 	if err == nil {
 		img.Close()
 	}
-	checkErr(t, err, errdefs.ErrUnsupported, "report larger than 64 MiB")
+	checkErr(t, err, errdefs.ErrUnsupported, "report larger than 1 MiB")
 	if strings.Contains(err.Error(), "unexpected end") {
 		t.Errorf("error %q reads as a truncated report", err)
 	}

@@ -1,0 +1,12 @@
+package source
+
+import "testing"
+
+// SetMaxReport lowers the size bound of saved reports for the rest of t,
+// which must not be parallel: decoding 64 MiB of JSON under the race
+// detector costs seconds of CPU, and the bound works the same at 1 MiB.
+func SetMaxReport(t testing.TB, n int64) {
+	old := maxReport
+	maxReport = n
+	t.Cleanup(func() { maxReport = old })
+}
