@@ -118,6 +118,15 @@ for pkg in "${pkgs[@]}"; do
     printf '%-24s %-14s %12s %16s %6ss\n' "$target" "${pkg#./}" "$execs" "$new ($corpus)" "$elapsed"
     targets=$(( targets + 1 ))
     total_execs=$(( total_execs + execs ))
+    # Still the engine's own stop after the retries (a machine busy with
+    # other work, such as .ci/run's debootstrap): the target ran its
+    # corpus and fuzzed until the deadline without a failing input, which
+    # Go would have written. Said, not counted as a failure.
+    if [ "$rc" -ne 0 ] && grep -q 'context deadline exceeded' "$out" && ! grep -q 'Failing input written' "$out" &&
+      ! grep -qE '^\s*(panic:|--- FAIL: .*/)' "$out" && ! grep -qE '_test\.go:[0-9]+:' "$out"; then
+      echo "($target: the fuzzing engine failed as it stopped, 3 times, with no failing input: not counted as a failure)"
+      rc=0
+    fi
     if [ "$rc" -ne 0 ]; then
       echo
       echo "FAIL: $target in $pkg (exit $rc); its output:"
