@@ -55,7 +55,10 @@ REPORT.json... are JSON reports saved by imgsize (-f json -o FILE), each
 holding one image (or, with --platform all, one multi-platform image).
 They are ordered by the time each was written (--sort recorded, the
 default; if one has no time, all stay in argument order and a note says
-so) or in argument order (--sort args). Nothing is fetched.
+so), by the creation time of the image each recorded (--sort created;
+reports written before imgsize recorded it have none and come last, by
+name, as a note says) or in argument order (--sort args). Nothing is
+fetched.
 
 With --platform all (or a list), each platform is its own series. Otherwise
 each tag or report yields the platform --platform picks, as in inspect.`,
@@ -73,7 +76,7 @@ each tag or report yields the platform --platform picks, as in inspect.`,
 	f.StringVar(&opts.tagsRegex, "tags-regex", "", "measure only the tags this Go `REGEXP` matches (unanchored: use ^ and $)")
 	f.IntVar(&opts.maxTags, "max-tags", defaultMaxTags, "measure at most this many matching tags, the first in the registry's order (a note says how many were left)")
 	f.IntVar(&opts.last, "last", 0, "keep only the newest `N` points of each series, after ordering (0: all)")
-	f.StringVar(&opts.sort, "sort", "", "order points by: created (tags' default), semver (tags), recorded (reports' default), args (reports, as given)")
+	f.StringVar(&opts.sort, "sort", "", "order points by: created (tags' default; reports too), semver (tags), recorded (reports' default), args (reports, as given)")
 	return c
 }
 
@@ -172,13 +175,14 @@ func trendOrder(s string, reports bool) (analysis.TrendOrder, error) {
 		return analysis.OrderRecorded, nil
 	case s == "":
 		return analysis.OrderCreated, nil
-	case (o == analysis.OrderRecorded || o == analysis.OrderArguments) && reports,
-		(o == analysis.OrderCreated || o == analysis.OrderSemver) && !reports:
+	case o == analysis.OrderCreated,
+		(o == analysis.OrderRecorded || o == analysis.OrderArguments) && reports,
+		o == analysis.OrderSemver && !reports:
 		return o, nil
 	case o == analysis.OrderRecorded || o == analysis.OrderArguments:
 		return "", errdefs.UsageError(fmt.Errorf("--sort %s orders saved reports; tags are ordered by created or semver", s))
-	case o == analysis.OrderCreated || o == analysis.OrderSemver:
-		return "", errdefs.UsageError(fmt.Errorf("--sort %s orders tags; saved reports are ordered by recorded or args", s))
+	case o == analysis.OrderSemver:
+		return "", errdefs.UsageError(fmt.Errorf("--sort %s orders tags; saved reports are ordered by recorded, created or args", s))
 	}
 	return "", errdefs.UsageError(fmt.Errorf("unknown --sort %q: created, semver (tags), recorded, args (reports)", s))
 }

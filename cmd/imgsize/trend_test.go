@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -409,5 +410,51 @@ func TestTrendReports(t *testing.T) {
 	}
 	if r := runInProcess(t, "trend", "--sort", "semver", paths[0]); r.code != 2 {
 		t.Errorf("--sort semver over reports: exit %d, want 2", r.code)
+	}
+
+	// --sort created: by the creation time each report recorded from the
+	// image's config, not by when the report was written; a report that
+	// records none (written before imgsize recorded it) comes last.
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	created := []time.Time{t0.Add(2 * time.Hour), t0, t0.Add(time.Hour)}
+	var byCreation [3]string
+	for i, c := range created {
+		img := trendImage(t, base, int64(7000+i), c)
+		tag := fmt.Sprintf("c%d", i)
+		if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, fmt.Sprintf("c%d.json", i))
+		if r := runInProcess(t, "inspect", "--no-cache", "-f", "json", "-o", out, "oci:"+filepath.Join(dir, "layout")+":"+tag); r.code != 0 {
+			t.Fatalf("inspect: %d %s", r.code, r.stderr)
+		}
+		var rec struct {
+			Images []struct {
+				Created *time.Time `json:"created"`
+			} `json:"images"`
+		}
+		readJSON(t, out, &rec)
+		if len(rec.Images) != 1 || rec.Images[0].Created == nil || !rec.Images[0].Created.Equal(c) {
+			t.Fatalf("%s records created %v, the config says %v", out, rec.Images, c)
+		}
+		byCreation[[]int{2, 0, 1}[i]] = out
+	}
+	// paths[0] as an older report: its image record without "created".
+	old := filepath.Join(dir, "old.json")
+	raw, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(`"created"`)) {
+		t.Fatalf("%s records a creation time its config does not have", paths[0])
+	}
+	writeFile(t, dir, "old.json", string(raw))
+	args := []string{"trend", "--sort", "created", "-f", "json", old, byCreation[2], byCreation[0], byCreation[1]}
+	d = decodeTrend(t, runInProcess(t, args...))
+	if got, want := labels(d.Trend.Series[0]), append(byCreation[:], old); !slices.Equal(got, want) || d.Trend.Order != "created" {
+		t.Errorf("--sort created over reports: %s %v, want created %v", d.Trend.Order, got, want)
+	}
+	if !strings.Contains(strings.Join(d.Trend.Notes, "\n"), "old.json") {
+		t.Errorf("notes do not name the report without a creation time: %q", d.Trend.Notes)
 	}
 }

@@ -49,6 +49,9 @@ func fromRecorded(src *source.Image) (*Image, error) {
 	if rec.ManifestBytes != nil {
 		out.ManifestSize = *rec.ManifestBytes
 	}
+	if rec.Created != nil {
+		out.Created = *rec.Created
+	}
 	if rec.Platform != "" {
 		if out.Platform, err = v1.ParsePlatform(rec.Platform); err != nil {
 			return nil, corruptRecord("platform", err)

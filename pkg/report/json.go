@@ -92,6 +92,10 @@ func imageRecord(img *layers.Image) schema.ImageRecord {
 		n := img.ManifestSize
 		rec.ManifestBytes = &n
 	}
+	if !img.Created.IsZero() {
+		c := img.Created.UTC()
+		rec.Created = &c
+	}
 	for _, s := range img.History {
 		sr := schema.StepRecord{CreatedBy: s.CreatedBy, Comment: s.Comment, EmptyLayer: s.Empty}
 		if !s.Created.IsZero() {

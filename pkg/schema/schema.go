@@ -263,6 +263,9 @@ type ImageRecord struct {
 	MediaType string `json:"mediaType,omitempty"`
 	// Platform is os/arch[/variant][:osversion], empty when not known.
 	Platform string `json:"platform,omitempty"`
+	// Created is the config's creation time; omitted when the config does
+	// not say and in reports written before it existed.
+	Created *time.Time `json:"created,omitempty"`
 	// ManifestBytes is the manifest's size; omitted when SyntheticManifest.
 	ManifestBytes *int64 `json:"manifestBytes,omitempty"`
 	// ConfigBytes is the config's size; null when the source does not
