@@ -23,7 +23,7 @@ var (
 func examples(t *testing.T) (single, multi, dir string) {
 	t.Helper()
 	examplesOnce.Do(func() {
-		examplesDir = filepath.Join(filepath.Dir(binary), "examples-out")
+		examplesDir = filepath.Join(testDir, "examples-out")
 		build := exec.Command("go", "run", "./examples/build", "-o", examplesDir)
 		build.Dir = "../.."
 		if b, err := build.CombinedOutput(); err != nil {

@@ -196,8 +196,9 @@ func signalHelper() {
 // TestSecondInterruptKills: the first Ctrl-C asks for a clean stop; if the
 // program does not stop, the next one kills it.
 func TestSecondInterruptKills(t *testing.T) {
-	// A process started with SIGINT ignored (nohup, go tool test2json)
-	// passes that on to the helper, which then rightly keeps ignoring it.
+	// A process started with SIGINT ignored (`cmd &` in a non-interactive
+	// shell, go tool test2json) passes that on to the helper, which then
+	// rightly keeps ignoring it.
 	if signal.Ignored(os.Interrupt) {
 		t.Skip("SIGINT is ignored in this process (inherited from its parent), so the helper would ignore it too; run with go test")
 	}

@@ -26,6 +26,10 @@ import (
 // a separate process with its own environment (DOCKER_CONFIG, SSL_CERT_FILE).
 var binary string
 
+// testDir is TestMain's temporary directory, removed when the tests end:
+// the binary, the caches and what tests share (the examples' images).
+var testDir string
+
 func TestMain(m *testing.M) {
 	if os.Getenv(signalHelperEnv) != "" {
 		signalHelper()
@@ -35,6 +39,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	testDir = dir
 	binary = filepath.Join(dir, "imgsize")
 	// IMGSIZE_TEST_BINARY runs the binary tests against another build,
 	// e.g. an earlier commit's, to show which tests fail there.

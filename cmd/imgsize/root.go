@@ -109,7 +109,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on stderr but errors: no progress, no heartbeat, no notes")
 	pf.Var(limitValue{&g.timeout}, "timeout", "give up on the whole run after this long, e.g. 2m; none: no limit for the run (every request still has --idle-timeout)")
 	pf.DurationVar(&g.idle, "idle-timeout", source.DefaultIdleTimeout, "fail a registry request whose answer makes no progress for this long, or moves slower than 1 KiB/s over it (after 3 tries)")
-	pf.DurationVar(&g.retry, "retry-delay", source.DefaultRetryDelay, "wait this long before retrying a registry request that failed with 429 or 5xx or stalled; the next wait is 3× longer (3 tries in all)")
+	pf.DurationVar(&g.retry, "retry-delay", source.DefaultRetryDelay, "wait this long before retrying a registry request answered 408, 429, 500, 502, 503 or 504, or stalled; the next wait is 3× longer (3 tries in all)")
 	pf.BoolVar(&g.preferDaemon, "prefer-daemon", false, "read a bare reference from the local Docker-API engine when it has the image, else from the registry (also IMGSIZE_PREFER_DAEMON=1)")
 	pf.BoolVar(&g.registrySizes, "registry-sizes", false, "for docker-daemon: images, take compressed sizes from the registry manifest the engine recorded (RepoDigests), if its layers match")
 

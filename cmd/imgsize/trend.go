@@ -184,7 +184,7 @@ func trendOrder(s string, reports bool) (analysis.TrendOrder, error) {
 	case o == analysis.OrderSemver:
 		return "", errdefs.UsageError(fmt.Errorf("--sort %s orders tags; saved reports are ordered by recorded, created or args", s))
 	}
-	return "", errdefs.UsageError(fmt.Errorf("unknown --sort %q: created, semver (tags), recorded, args (reports)", s))
+	return "", errdefs.UsageError(fmt.Errorf("unknown --sort %q: created (tags or reports), semver (tags), recorded, args (reports)", s))
 }
 
 // trendPoints reads each argument (a tag's reference or a report), at most

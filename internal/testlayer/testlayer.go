@@ -7,6 +7,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"os"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Member is one tar entry.
@@ -113,3 +115,34 @@ func Layout(t testing.TB, dir string, tagged map[string]v1.Image) string {
 	}
 	return dir
 }
+
+// StoredFile is an uncompressed layer (application/vnd.oci.image.layer.v1.tar)
+// whose tar stream is the file at path, read from disk each time: for the
+// large trees tests make with tar(1), which gzipping in a race-instrumented
+// test process would take minutes to store.
+func StoredFile(t testing.TB, path string) v1.Layer {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, size, err := v1.SHA256(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return storedFile{path: path, digest: h, size: size}
+}
+
+type storedFile struct {
+	path   string
+	digest v1.Hash
+	size   int64
+}
+
+func (l storedFile) Digest() (v1.Hash, error)             { return l.digest, nil }
+func (l storedFile) DiffID() (v1.Hash, error)             { return l.digest, nil }
+func (l storedFile) Size() (int64, error)                 { return l.size, nil }
+func (l storedFile) MediaType() (types.MediaType, error)  { return types.OCIUncompressedLayer, nil }
+func (l storedFile) Compressed() (io.ReadCloser, error)   { return os.Open(l.path) }
+func (l storedFile) Uncompressed() (io.ReadCloser, error) { return os.Open(l.path) }

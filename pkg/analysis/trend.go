@@ -134,7 +134,13 @@ func TrendOf(inputs []TrendInput, opts TrendOptions) (*Trend, error) {
 	var err error
 	switch opts.Order {
 	case OrderCreated:
-		err = t.byTime("creation time in its config", "created")
+		what := "creation time in its config"
+		if allRecorded(inputs) {
+			// A report written before imgsize recorded creation times
+			// says nothing of the config.
+			what = "creation time recorded (the image's config has none, or the report predates the field)"
+		}
+		err = t.byTime(what, "created")
 	case OrderRecorded:
 		err = t.byTime("time it was written", "recorded")
 	case OrderSemver:
@@ -164,6 +170,18 @@ func TrendOf(inputs []TrendInput, opts TrendOptions) (*Trend, error) {
 		}
 	}
 	return t, nil
+}
+
+// allRecorded tells whether every image was read from a saved report.
+func allRecorded(inputs []TrendInput) bool {
+	for _, in := range inputs {
+		for _, img := range in.Images {
+			if img.Recorded == nil {
+				return false
+			}
+		}
+	}
+	return len(inputs) > 0
 }
 
 // recordedTime is when the report an image was read from was written;

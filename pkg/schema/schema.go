@@ -173,7 +173,8 @@ type TrendRecord struct {
 	// Order is how each series' points are ordered, oldest first:
 	// "created" (the image config's creation time), "semver" (tags read
 	// as versions), "recorded" (the time each report was written), "args"
-	// (as given) or "name" (by tag, when no image has a creation time).
+	// (as given) or "name" (by tag or report label, when no image has a
+	// creation time).
 	Order string `json:"order"`
 	// Tags says how the tags were listed; omitted for saved reports.
 	Tags *TagsRecord `json:"tags,omitempty"`

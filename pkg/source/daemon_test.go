@@ -323,8 +323,6 @@ func pushImage(t *testing.T, ref string, img v1.Image) v1.Image {
 	return img
 }
 
-// fakeEngine serves canned Docker API answers on a unix socket: the
-// engine is outside input, and these are answers no real engine gives.
 // podmanVersion is what `podman --version` says: "podman version 4.3.1".
 func podmanVersion(t *testing.T) string {
 	t.Helper()
@@ -379,6 +377,8 @@ func TestDaemonVersionFromPing(t *testing.T) {
 	}
 }
 
+// fakeEngine serves canned Docker API answers on a unix socket: the
+// engine is outside input, and these are answers no real engine gives.
 type fakeEngine struct {
 	host    string
 	mu      sync.Mutex
