@@ -34,6 +34,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -101,6 +102,11 @@ type Client struct {
 	http *http.Client
 	idle time.Duration
 	ua   string
+
+	// pinged holds the headers of the last /_ping answered OK, which
+	// Version reads before asking anything else.
+	mu     sync.Mutex
+	pinged http.Header
 }
 
 // New returns a client for host, which is unix:///path or tcp://host:port
@@ -179,13 +185,16 @@ func (c *Client) String() string {
 
 // Ping checks that an engine answers at all.
 func (c *Client) Ping(ctx context.Context) error {
-	body, err := c.getSmall(ctx, "/_ping", "", nil)
+	body, h, err := c.getSmallHeader(ctx, "/_ping", "", nil)
 	if err != nil {
 		return err
 	}
 	if s := strings.TrimSpace(string(body)); s != "OK" {
 		return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("engine at %s: /_ping answered %s, not OK", c.Host, quoted(truncate(s, 64))))
 	}
+	c.mu.Lock()
+	c.pinged = h
+	c.mu.Unlock()
 	return nil
 }
 
@@ -248,29 +257,30 @@ func (c *Client) Version(ctx context.Context) (Version, error) {
 	return v, nil
 }
 
-// podmanFromPing reads Podman's name and version from its /_ping headers;
-// false when the answer is not Podman's or not a clean OK, which leaves
-// the question (and any error) to /version.
-func (c *Client) podmanFromPing(parent context.Context) (Version, bool) {
-	ctx, cancel := context.WithTimeout(parent, c.idle)
-	defer cancel()
-	resp, err := c.do(ctx, "/_ping", "")
-	if err != nil {
-		return Version{}, false
+// podmanFromPing reads Podman's name and version from its /_ping headers:
+// those of the ping that found the engine, or of one asked now; false when
+// the answer is not Podman's or not a clean OK, which leaves the question
+// (and any error) to /version.
+func (c *Client) podmanFromPing(ctx context.Context) (Version, bool) {
+	c.mu.Lock()
+	h := c.pinged
+	c.mu.Unlock()
+	if h == nil {
+		if c.Ping(ctx) != nil {
+			return Version{}, false
+		}
+		c.mu.Lock()
+		h = c.pinged
+		c.mu.Unlock()
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64))
-	if err != nil || resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "OK" {
-		return Version{}, false
-	}
-	api := clean(resp.Header.Get("Libpod-Api-Version"), 64)
+	api := clean(h.Get("Libpod-Api-Version"), 64)
 	if api == "" {
 		return Version{}, false
 	}
 	number := api
 	// "Libpod/4.3.1 (linux)": the engine's own version, where the API
 	// version could lag it.
-	if rest, ok := strings.CutPrefix(resp.Header.Get("Server"), "Libpod/"); ok {
+	if rest, ok := strings.CutPrefix(h.Get("Server"), "Libpod/"); ok {
 		if n, _, _ := strings.Cut(rest, " "); clean(n, 64) != "" {
 			number = clean(n, 64)
 		}
@@ -434,30 +444,36 @@ func (c *Client) getJSON(ctx context.Context, path, query string, on404 func() e
 // getSmall GETs a metadata answer whole, within the idle timeout and
 // MaxMetadata.
 func (c *Client) getSmall(parent context.Context, path, query string, on404 func() error) ([]byte, error) {
+	body, _, err := c.getSmallHeader(parent, path, query, on404)
+	return body, err
+}
+
+// getSmallHeader is getSmall that also returns the answer's headers.
+func (c *Client) getSmallHeader(parent context.Context, path, query string, on404 func() error) ([]byte, http.Header, error) {
 	ctx, cancel := context.WithTimeout(parent, c.idle)
 	defer cancel()
 	resp, err := c.do(ctx, path, query)
 	if err != nil {
-		return nil, c.failed(parent, path, err)
+		return nil, nil, c.failed(parent, path, err)
 	}
 	defer resp.Body.Close()
 	if err := c.status(resp, path, on404); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxMetadata+1))
 	if err != nil {
 		if perr := parent.Err(); perr != nil {
-			return nil, perr
+			return nil, nil, perr
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("engine at %s: GET %s: answer not complete after %s (--idle-timeout)", c.Host, path, c.idle)
+			return nil, nil, fmt.Errorf("engine at %s: GET %s: answer not complete after %s (--idle-timeout)", c.Host, path, c.idle)
 		}
-		return nil, fmt.Errorf("engine at %s: reading answer to GET %s: %s", c.Host, path, dialReason(err))
+		return nil, nil, fmt.Errorf("engine at %s: reading answer to GET %s: %s", c.Host, path, dialReason(err))
 	}
 	if len(body) > MaxMetadata {
-		return nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("engine at %s: answer to GET %s is larger than %d MiB", c.Host, path, MaxMetadata>>20))
+		return nil, nil, errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("engine at %s: answer to GET %s is larger than %d MiB", c.Host, path, MaxMetadata>>20))
 	}
-	return body, nil
+	return body, resp.Header, nil
 }
 
 func (c *Client) do(ctx context.Context, path, query string) (*http.Response, error) {

@@ -334,8 +334,9 @@ func podmanVersion(t *testing.T) string {
 }
 
 // TestDaemonVersionFromPing: Podman's /_ping headers name it, and its
-// /version (slow on a real Podman: it looks up packages) is not asked.
-// An engine whose ping names nothing is asked /version.
+// /version (slow on a real Podman: it looks up packages) is not asked; the
+// ping that found the engine is the only one. An engine whose ping names
+// nothing is asked /version.
 func TestDaemonVersionFromPing(t *testing.T) {
 	t.Parallel()
 	const id = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
@@ -354,7 +355,9 @@ func TestDaemonVersionFromPing(t *testing.T) {
 			t.Parallel()
 			f := startFakeEngine(t)
 			var versionAsked atomic.Bool
+			var pings atomic.Int32
 			f.set("/_ping", func(w http.ResponseWriter) {
+				pings.Add(1)
 				for k, v := range c.headers {
 					w.Header().Set(k, v)
 				}
@@ -372,6 +375,9 @@ func TestDaemonVersionFromPing(t *testing.T) {
 			}
 			if versionAsked.Load() != c.wantVersion {
 				t.Errorf("/version asked: %v, want %v", versionAsked.Load(), c.wantVersion)
+			}
+			if n := pings.Load(); n != 1 {
+				t.Errorf("%d pings, want 1: the one that found the engine", n)
 			}
 		})
 	}
