@@ -24,17 +24,18 @@ func newPackagesCmd(g *globalOptions) *cobra.Command {
 		Short: "Show the bytes each installed package owns",
 		Long: `Read the package databases in the image's final filesystem — dpkg (status,
 status.d and info/*.list), apk (lib/apk/db/installed), Python (*.dist-info
-RECORD and METADATA, *.egg-info), npm (node_modules/*/package.json) and Go
-binaries' build information — without running anything, and attribute every
+RECORD and METADATA, *.egg-info), npm (node_modules/*/package.json), Go
+binaries' build information and Java archives' Maven coordinates or manifest
+(*.jar, *.war, *.ear, each a package) — without running anything, and attribute every
 regular-file byte of the final filesystem to the package that installed it,
 or to no package (unowned): the packages and unowned add up to the total.
 
 Sizes are of the files actually in the image; the size a database declares
 (dpkg's Installed-Size, apk's I:) is shown beside, marked when they differ
 by more than rounding explains. A file two databases claim is the OS package
-manager's, then Python's, npm's, then a Go binary's main module's. rpm
-databases are found but not read: their files are unowned, and the report
-says so. Java archives are not read.
+manager's, then Python's, npm's, a Go binary's main module's, then a Java
+archive's. rpm databases are found but not read: their files are unowned,
+and the report says so.
 
 This reads every layer whole (registry layers are downloaded; the cache,
 which holds file lists and not contents, is not used).`,

@@ -13,10 +13,11 @@ const (
 	Python Kind = "python"
 	Npm    Kind = "npm"
 	Go     Kind = "go"
+	Java   Kind = "java"
 )
 
 // Kinds lists every kind in order of precedence.
-var Kinds = []Kind{Dpkg, Apk, Rpm, Python, Npm, Go}
+var Kinds = []Kind{Dpkg, Apk, Rpm, Python, Npm, Go, Java}
 
 // Rank is k's place in Kinds: lower owns a file first.
 func (k Kind) Rank() int {

@@ -25,6 +25,7 @@ func Read(in Input) Result {
 	readPython(in, &r)
 	readNpm(in, &r)
 	readGo(in, &r)
+	readJava(in, &r)
 	for i := range r.Packages {
 		p := &r.Packages[i]
 		p.Name, p.Version = Clean(p.Name), Clean(p.Version)

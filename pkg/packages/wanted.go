@@ -32,13 +32,14 @@ func isDatabaseFile(p string) bool {
 // Wanted says whether Read needs the content of the regular file at p
 // (clean, relative) of size bytes and permission bits mode: a database
 // file, whatever its size (the capture's limit says when one is too large
-// to read), or an executable that may be a Go binary.
+// to read), a Java archive, or an executable that may be a Go binary.
 func Wanted(p string, size, mode int64) bool {
-	return isDatabaseFile(p) || mode&0o111 != 0 && size >= 64 && size <= MaxGoBinary
+	return isDatabaseFile(p) || isJar(p) && size <= MaxJar || mode&0o111 != 0 && size >= 64 && size <= MaxGoBinary
 }
 
 // Keep returns what Read needs of the file at p that Wanted chose: a
-// database file's content, or what KeepGo keeps of an executable.
+// database file's content, what KeepJar keeps of a Java archive, or what
+// KeepGo keeps of an executable.
 func Keep(p string, size int64, r io.Reader) ([]byte, error) {
 	if isDatabaseFile(p) {
 		b := make([]byte, size)
@@ -46,6 +47,9 @@ func Keep(p string, size int64, r io.Reader) ([]byte, error) {
 			return nil, err
 		}
 		return b, nil
+	}
+	if isJar(p) {
+		return KeepJar(p, size, r)
 	}
 	return KeepGo(size, r)
 }

@@ -888,7 +888,7 @@ type LayerCountRecord struct {
 }
 
 // The kinds of package database (PackageRecord.Kind).
-var PackageKinds = []string{"dpkg", "apk", "rpm", "python", "npm", "go"}
+var PackageKinds = []string{"dpkg", "apk", "rpm", "python", "npm", "go", "java"}
 
 // PackageRecord is one installed package.
 type PackageRecord struct {
