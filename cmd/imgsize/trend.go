@@ -75,7 +75,7 @@ each tag or report yields the platform --platform picks, as in inspect.`,
 	f.StringVar(&opts.tags, "tags", "", "measure only the tags this `GLOB` matches as a whole (*, ?, [...]), e.g. 'v1.*'")
 	f.StringVar(&opts.tagsRegex, "tags-regex", "", "measure only the tags this Go `REGEXP` matches (unanchored: use ^ and $)")
 	f.IntVar(&opts.maxTags, "max-tags", defaultMaxTags, "measure at most this many matching tags, the first in the registry's order (a note says how many were left)")
-	f.IntVar(&opts.last, "last", 0, "keep only the newest `N` points of each series, after ordering (0: all)")
+	f.IntVar(&opts.last, "last", 0, "keep only the newest `N` points of each series, after ordering (0: all); with --sort semver on one platform, only those N tags are read")
 	f.StringVar(&opts.sort, "sort", "", "order points by: created (tags' default; reports too), semver (tags), recorded (reports' default), args (reports, as given)")
 	return c
 }
@@ -139,18 +139,29 @@ func runTrend(ctx context.Context, g *globalOptions, opts trendOptions, args []s
 		if len(list.Tags) == 0 {
 			return errdefs.Wrap(errdefs.ErrNotFound, fmt.Errorf("%s: no tag to measure (%d listed, none matched)", source.Redact(repo.Name()), list.Listed))
 		}
-		refs := make([]string, len(list.Tags))
-		for i, tag := range list.Tags {
+		measure := list.Tags
+		var cutNotes []string
+		// Versions order by name alone: with --last, only the newest are
+		// read. Across platforms a tag may lack one, so there every tag is
+		// read and each series keeps its own newest.
+		if order == analysis.OrderSemver && opts.last > 0 && !multi {
+			if newest, notes := analysis.SemverNewest(list.Tags, opts.last); len(newest) > 0 {
+				measure, cutNotes = newest, notes
+			}
+		}
+		refs := make([]string, len(measure))
+		for i, tag := range measure {
 			refs[i] = repo.Name() + ":" + tag
 		}
-		if inputs, err = l.trendPoints(refs, list.Tags, sel, multi); err != nil {
+		if inputs, err = l.trendPoints(refs, measure, sel, multi); err != nil {
 			return err
 		}
 		if t, err = analysis.TrendOf(inputs, analysis.TrendOptions{Order: order, Last: opts.last}); err != nil {
 			return err
 		}
+		t.Notes = append(cutNotes, t.Notes...)
 		t.Repository = list.Repository
-		t.Tags = &analysis.TagCounts{Listed: list.Listed, Matched: list.Matched, Measured: len(list.Tags), Invalid: list.Invalid, Truncated: list.Truncated}
+		t.Tags = &analysis.TagCounts{Listed: list.Listed, Matched: list.Matched, Measured: len(measure), Invalid: list.Invalid, Truncated: list.Truncated}
 	}
 	done()
 	return g.emit(ctx, func(w io.Writer) error { return report.Trend(w, t, ropts) })

@@ -284,6 +284,26 @@ func TestTrendRealRegistry(t *testing.T) {
 	if got := labels(d.Trend.Series[0]); !slices.Equal(got, []string{"v1.7.0", "v1.8.0", "v1.9.0"}) {
 		t.Errorf("--tags-regex --last 3: %v", got)
 	}
+	// --sort semver --last reads only the newest versions: the registry
+	// is asked for no other tag's manifest.
+	m0 := len(reg.Requests(t))
+	d = decodeTrend(t, imgsize(t, env, "trend", "--cache-dir", cacheDir, "--sort", "semver", "--last", "3", "-f", "json", repo))
+	newest := []string{"v1.18.0", "v1.19.0", "v1.20.0"}
+	if got := labels(d.Trend.Series[0]); !slices.Equal(got, newest) || d.Trend.Tags == nil || d.Trend.Tags.Measured != 3 {
+		t.Errorf("--sort semver --last 3: %v, tags %+v; want %v, 3 measured", got, d.Trend.Tags, newest)
+	}
+	if notes := strings.Join(d.Trend.Notes, "\n"); !strings.Contains(notes, "latest") || !strings.Contains(notes, "the 18 older were not read") {
+		t.Errorf("--sort semver --last 3: notes %q do not say what was left out", notes)
+	}
+	asked := map[string]bool{}
+	for _, r := range reg.Requests(t)[m0:] {
+		if _, tag, ok := strings.Cut(r.URI, "/manifests/"); ok && !strings.HasPrefix(tag, "sha256:") {
+			asked[tag] = true
+		}
+	}
+	if len(asked) != 3 || !asked["v1.18.0"] || !asked["v1.19.0"] || !asked["v1.20.0"] {
+		t.Errorf("--sort semver --last 3 asked for the manifests of %v, want only %v", asked, newest)
+	}
 	d = decodeTrend(t, imgsize(t, env, "trend", "--cache-dir", cacheDir, "--max-tags", "5", "-f", "json", repo))
 	if tg := d.Trend.Tags; tg.Measured != 5 || tg.Matched != len(tags) || len(d.Trend.Series[0].Points) != 5 {
 		t.Errorf("--max-tags 5: %+v, %d points", tg, len(d.Trend.Series[0].Points))

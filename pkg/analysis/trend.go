@@ -269,6 +269,39 @@ func (t *Trend) bySemver() {
 	t.Series = slices.DeleteFunc(t.Series, func(s TrendSeries) bool { return len(s.Points) == 0 })
 }
 
+// SemverNewest picks, before anything is measured, the last tags of a
+// semantic-version trend: the newest last versions among tags, and notes
+// saying what was left out (the tags that are not versions, as bySemver
+// says, and the older versions not read). last <= 0 keeps every version.
+func SemverNewest(tags []string, last int) (keep []string, notes []string) {
+	type versioned struct {
+		tag string
+		v   *semver.Version
+	}
+	var vs []versioned
+	var left []string
+	for _, tag := range tags {
+		v, err := semver.NewVersion(tag)
+		if err != nil {
+			left = append(left, tag)
+			continue
+		}
+		vs = append(vs, versioned{tag, v})
+	}
+	slices.SortStableFunc(vs, func(a, b versioned) int { return cmp.Or(a.v.Compare(b.v), strings.Compare(a.tag, b.tag)) })
+	if len(left) > 0 {
+		notes = append(notes, fmt.Sprintf("left out, not semantic versions: %s", listed(left)))
+	}
+	if last > 0 && len(vs) > last {
+		notes = append(notes, fmt.Sprintf("the newest %d of %d versions (--last); the %d older were not read", last, len(vs), len(vs)-last))
+		vs = vs[len(vs)-last:]
+	}
+	for _, v := range vs {
+		keep = append(keep, v.tag)
+	}
+	return keep, notes
+}
+
 // listed names up to five labels, and how many more.
 func listed(labels []string) string {
 	const most = 5
