@@ -1,7 +1,10 @@
 package packages_test
 
 import (
+	"archive/zip"
 	"bytes"
+	"path"
+	"strings"
 	"testing"
 	"unicode"
 
@@ -110,5 +113,37 @@ func FuzzKeepGo(f *testing.F) {
 			t.Fatalf("KeepGo: %v", err)
 		}
 		checkClean(t, packages.Read(packages.Input{Files: map[string][]byte{"usr/bin/x": kept}}))
+	})
+}
+
+// FuzzJar: a Java archive is outside input. Whatever its bytes, what
+// KeepJar keeps and Read makes of it is clean; zip seeds with a pom and a
+// manifest start the fuzzer inside the format.
+func FuzzJar(f *testing.F) {
+	for _, entries := range [][][2]string{
+		{{"META-INF/maven/g/a/pom.properties", "groupId=g\nartifactId=a\nversion=1\n"}},
+		{{"META-INF/MANIFEST.MF", "Implementation-Title: t\n x\nImplementation-Version: \x1b[31m2\n"}},
+		{{"META-INF/MANIFEST.MF", "Bundle-SymbolicName: ;\n"}},
+	} {
+		var b bytes.Buffer
+		zw := zip.NewWriter(&b)
+		for _, e := range entries {
+			w, _ := zw.Create(e[0])
+			w.Write([]byte(e[1]))
+		}
+		zw.Close()
+		f.Add(b.Bytes(), "lib/a-1.0.jar")
+	}
+	f.Add([]byte("PK\x05\x06"+strings.Repeat("\x00", 18)), "x.war")
+	f.Fuzz(func(t *testing.T, b []byte, name string) {
+		p := path.Clean("srv/" + name)
+		if !packages.Wanted(p, int64(len(b)), 0o644) {
+			return
+		}
+		kept, err := packages.Keep(p, int64(len(b)), bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("Keep: %v", err)
+		}
+		checkClean(t, packages.Read(packages.Input{Files: map[string][]byte{p: kept}, Paths: []string{p}}))
 	})
 }
