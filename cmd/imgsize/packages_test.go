@@ -335,10 +335,7 @@ func TestPackagesLanguages(t *testing.T) {
 	metaReq := int64(len("Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\n"))
 	recReq := int64(len("requests/__init__.py,,\nrequests/api.py,,\nrequests-2.31.0.dist-info/METADATA,,\nrequests-2.31.0.dist-info/RECORD,,\n"))
 	pkgJSON := int64(len(`{"name":"left-pad","version":"1.3.0"}`))
-	for name, want := range map[string]struct {
-		version string
-		bytes   int64
-	}{
+	checkVersionBytes(t, got, map[string]versionBytes{
 		"apk:musl":            {"1.2.5-r0", 650_000},
 		"apk:busybox":         {"1.36.1-r29", 900_000 + int64(len(bin))},
 		"python:requests":     {"2.31.0", 500 + 7000 + metaReq + recReq},
@@ -347,16 +344,7 @@ func TestPackagesLanguages(t *testing.T) {
 		"npm:tiny":            {"0.0.1", 40 + int64(len(`{"name":"tiny","version":"0.0.1"}`))},
 		"npm:@scope/pkg":      {"2.0.0", int64(len(`{"name":"@scope/pkg","version":"2.0.0"}`))},
 		"go:example.com/tiny": {"(devel)", int64(len(bin))},
-	} {
-		r, ok := got[name]
-		if !ok {
-			t.Errorf("%s: not reported; got %v", name, got)
-			continue
-		}
-		if r.Version != want.version || r.Bytes != want.bytes {
-			t.Errorf("%s: %s, %d bytes; want %s, %d", name, r.Version, r.Bytes, want.version, want.bytes)
-		}
-	}
+	})
 	g := got["go:example.com/tiny"]
 	if g.GoVersion != wantGo || fmt.Sprint(g.Modules) != fmt.Sprint(wantDeps) {
 		t.Errorf("Go binary: %s %q, want go version -m's %s %q", g.GoVersion, g.Modules, wantGo, wantDeps)
@@ -483,6 +471,28 @@ func mustLayers(t *testing.T, img v1.Image) []v1.Layer {
 	return ls
 }
 
+// versionBytes is what a test expects of a package: its version and the
+// bytes of the final filesystem it owns.
+type versionBytes struct {
+	version string
+	bytes   int64
+}
+
+// checkVersionBytes holds the packages reported (by "kind:name") to want.
+func checkVersionBytes(t *testing.T, got map[string]schema.PackageRecord, want map[string]versionBytes) {
+	t.Helper()
+	for name, w := range want {
+		r, ok := got[name]
+		if !ok {
+			t.Errorf("%s: not reported; got %v", name, got)
+			continue
+		}
+		if r.Version != w.version || r.Bytes != w.bytes {
+			t.Errorf("%s: %s, %d bytes; want %s, %d", name, r.Version, r.Bytes, w.version, w.bytes)
+		}
+	}
+}
+
 // jarOf is a zip archive of the named entries, as a jar is.
 func jarOf(t *testing.T, entries ...[2]string) []byte {
 	t.Helper()
@@ -529,24 +539,12 @@ func TestPackagesJava(t *testing.T) {
 	p := packagesJSON(t, "oci:"+dir+":java")
 	everyByteOnce(t, img, p)
 	got := byName(p)
-	for name, want := range map[string]struct {
-		version string
-		bytes   int64
-	}{
+	checkVersionBytes(t, got, map[string]versionBytes{
 		"java:com.example:app": {"1.4.2", int64(len(app))},
 		"java:guava":           {"31.1-jre", 2 * int64(len(guava))},
 		"java:org.osgi.thing":  {"2.0.0", int64(len(bundle))},
 		"java:long-name":       {"3", int64(len(impl))},
-	} {
-		r, ok := got[name]
-		if !ok {
-			t.Errorf("%s: not reported; got %v", name, got)
-			continue
-		}
-		if r.Version != want.version || r.Bytes != want.bytes {
-			t.Errorf("%s: %s, %d bytes; want %s, %d", name, r.Version, r.Bytes, want.version, want.bytes)
-		}
-	}
+	})
 	if len(p.Packages) != 4 {
 		t.Errorf("%d packages, want 4 (the shaded dep and the broken jar are none): %v", len(p.Packages), got)
 	}

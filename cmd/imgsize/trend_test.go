@@ -373,6 +373,20 @@ func TestTrendRealRegistryPlatforms(t *testing.T) {
 // TestTrendReports: a trend over reports imgsize itself saved, ordered
 // by the time each was written whatever the argument order, with growth
 // checked against the manifests' layer sizes summed here.
+// saveTrendReport adds img to the layout p (in dir/layout) as tag and saves
+// imgsize's JSON report of it as dir/name, which it returns.
+func saveTrendReport(t *testing.T, p layout.Path, dir string, img v1.Image, tag, name string) string {
+	t.Helper()
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, name)
+	if r := runInProcess(t, "inspect", "--no-cache", "-f", "json", "-o", out, "oci:"+filepath.Join(dir, "layout")+":"+tag); r.code != 0 {
+		t.Fatalf("inspect: %d %s", r.code, r.stderr)
+	}
+	return out
+}
+
 func TestTrendReports(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -388,14 +402,7 @@ func TestTrendReports(t *testing.T) {
 	var paths []string
 	for i := range 4 {
 		img := trendImage(t, base, int64(5000*(i+1)), time.Time{})
-		tag := fmt.Sprintf("b%d", i)
-		if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
-			t.Fatal(err)
-		}
-		out := filepath.Join(dir, fmt.Sprintf("r%d.json", i))
-		if r := runInProcess(t, "inspect", "--no-cache", "-f", "json", "-o", out, "oci:"+filepath.Join(dir, "layout")+":"+tag); r.code != 0 {
-			t.Fatalf("inspect: %d %s", r.code, r.stderr)
-		}
+		out := saveTrendReport(t, p, dir, img, fmt.Sprintf("b%d", i), fmt.Sprintf("r%d.json", i))
 		imgs = append(imgs, img)
 		paths = append(paths, out)
 		time.Sleep(5 * time.Millisecond) // distinct report times
@@ -440,14 +447,7 @@ func TestTrendReports(t *testing.T) {
 	var byCreation [3]string
 	for i, c := range created {
 		img := trendImage(t, base, int64(7000+i), c)
-		tag := fmt.Sprintf("c%d", i)
-		if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
-			t.Fatal(err)
-		}
-		out := filepath.Join(dir, fmt.Sprintf("c%d.json", i))
-		if r := runInProcess(t, "inspect", "--no-cache", "-f", "json", "-o", out, "oci:"+filepath.Join(dir, "layout")+":"+tag); r.code != 0 {
-			t.Fatalf("inspect: %d %s", r.code, r.stderr)
-		}
+		out := saveTrendReport(t, p, dir, img, fmt.Sprintf("c%d", i), fmt.Sprintf("c%d.json", i))
 		var rec struct {
 			Images []struct {
 				Created *time.Time `json:"created"`
