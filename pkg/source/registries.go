@@ -132,6 +132,12 @@ func (t *pingMemoTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			if err != nil {
 				return nil, err
 			}
+			// A 429 or 5xx (after the retries beneath) says how the
+			// registry was then, not for the rest of the run: answered,
+			// not kept.
+			if a.err == nil && a.status != http.StatusOK && a.status != http.StatusUnauthorized {
+				return a, nil
+			}
 			t.memo.mu.Lock()
 			if t.memo.got == nil {
 				t.memo.got = map[string]*pingAnswer{}

@@ -3,12 +3,19 @@ package source_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgsize/imgsize/pkg/source"
@@ -110,5 +117,56 @@ func TestRegistriesShare(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRegistriesPingFailureNotKept: a ping answered 503 (after its
+// retries) fails that image, and the next image of the run pings again
+// and reads once the registry is back, rather than getting the stored 503.
+func TestRegistriesPingFailureNotKept(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	var pings atomic.Int32
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			pings.Add(1)
+			if down.Load() {
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:v1"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := random.Image(100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	opts := anonymous.opts()
+	opts.Registries = &source.Registries{}
+	opts.RetryDelay = time.Millisecond
+	down.Store(true)
+	if got, err := source.Open(context.Background(), ref, opts); err == nil {
+		got.Close()
+		t.Fatal("opened through a registry whose ping answers 503")
+	}
+	down.Store(false)
+	before := pings.Load()
+	got, err := source.Open(context.Background(), ref, opts)
+	if err != nil {
+		t.Fatalf("the registry is back, the run still fails: %v", err)
+	}
+	got.Close()
+	if pings.Load() == before {
+		t.Error("the second image did not ping again")
 	}
 }
