@@ -2,7 +2,6 @@ package main
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -67,17 +66,13 @@ func registerCompletions(root *cobra.Command) {
 		}
 		if c.Name() == "trend" {
 			_ = c.RegisterFlagCompletionFunc("sort", fixed(
-				"created	tags, by the creation time in their configs", "semver	tags, by semantic version",
-				"recorded	saved reports, by the time each was written", "args	saved reports, as given"))
+				"created\ttags or saved reports, by the creation time in their configs", "semver\ttags, by semantic version",
+				"recorded\tsaved reports, by the time each was written", "args\tsaved reports, as given"))
 		}
 		switch c.Name() {
 		case "inspect", "compare", "check", "files", "diff":
 			c.ValidArgsFunction = completeImage
-		case "trend":
-			c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-				return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
-			}
-		case "comment":
+		case "trend", "comment":
 			c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 				return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
 			}
@@ -283,23 +278,26 @@ func localImage(arg string) bool {
 	return !compressedFile(arg)
 }
 
-// compressedFile: arg is not a readable file, or a large one compressed
-// whole (a docker save piped through gzip or zstd); reading its index
-// would mean inflating it, which completion cannot afford.
+// compressedFile: arg is not a regular file one can read (opening a named
+// pipe would block completion until something writes to it), or a large
+// one compressed whole (a docker save piped through gzip or zstd); reading
+// its index would mean inflating it, which completion cannot afford.
 func compressedFile(arg string) bool {
+	fi, err := os.Stat(arg)
+	if err != nil || !fi.Mode().IsRegular() {
+		return true
+	}
+	if fi.Size() < maxInflateForCompletion {
+		return false
+	}
 	f, err := os.Open(arg)
 	if err != nil {
 		return true
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || fi.Mode().IsRegular() && fi.Size() < maxInflateForCompletion {
-		return err != nil
-	}
 	var magic [4]byte
 	n, _ := io.ReadFull(f, magic[:])
-	b := magic[:n]
-	return bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}) ||
-		bytes.HasPrefix(b, []byte("BZh")) || bytes.HasPrefix(b, []byte{0xfd, '7', 'z', 'X'})
+	return source.IsCompressed(magic[:n])
 }
 
 // clean drops candidates a shell would mangle: control characters and

@@ -63,7 +63,7 @@ func openTar(ctx context.Context, p string) (*tarFile, error) {
 		return nil, err
 	}
 	t := &tarFile{f: f}
-	if isCompressed(magic) {
+	if IsCompressed(magic) {
 		if err := t.spool(ctx, f, magic); err != nil {
 			t.Close()
 			return nil, err
@@ -102,7 +102,9 @@ func openTarStream(ctx context.Context, r io.Reader) (*tarFile, error) {
 	return t, nil
 }
 
-func isCompressed(magic []byte) bool {
+// IsCompressed says whether a stream starting with magic is gzip or zstd,
+// the compressions imgsize reads.
+func IsCompressed(magic []byte) bool {
 	return bytes.HasPrefix(magic, gzipMagic) || bytes.HasPrefix(magic, zstdMagic)
 }
 
