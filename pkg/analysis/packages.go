@@ -14,14 +14,16 @@ import (
 )
 
 // Limits of the capture PackageCapture asks for: the largest file read
-// (a Go binary up to packages.MaxGoBinary) and the most bytes kept.
+// (a Go binary up to packages.MaxGoBinary, a Java archive up to
+// packages.MaxJar, the same) and the most bytes kept.
 const (
 	packageCaptureFile  = packages.MaxGoBinary
 	packageCaptureTotal = 512 << 20
 )
 
 // PackageCapture is the files.Capture that Packages needs: the package
-// databases and the build information of Go binaries, bounded.
+// databases, the build information of Go binaries and what Java archives
+// say of themselves, bounded.
 func PackageCapture() *files.Capture {
 	return &files.Capture{
 		Match: func(e files.Entry) bool { return packages.Wanted(e.Path, e.Size, e.Mode) },

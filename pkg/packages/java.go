@@ -2,12 +2,10 @@ package packages
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"io"
 	"path"
 	"regexp"
-	"slices"
 	"strings"
 )
 
@@ -46,8 +44,19 @@ func KeepJar(p string, size int64, r io.Reader) ([]byte, error) {
 	if size > MaxJar || size < 22 {
 		return nil, nil
 	}
+	// A zip archive starts with a local file header (or, empty, its end
+	// record), or with a launch script ("#!") before it: nothing else is
+	// buffered whole.
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(head, []byte("PK\x03\x04")) && !bytes.Equal(head, []byte("PK\x05\x06")) && !bytes.HasPrefix(head, []byte("#!")) {
+		return nil, nil
+	}
 	b := make([]byte, size)
-	if _, err := io.ReadFull(r, b); err != nil {
+	copy(b, head)
+	if _, err := io.ReadFull(r, b[len(head):]); err != nil {
 		return nil, err
 	}
 	zr, err := zip.NewReader(bytes.NewReader(b), size)
@@ -75,16 +84,20 @@ func jarIdentity(zr *zip.Reader, base string) (name, version string) {
 		}
 	}
 	// A shaded archive holds the poms of what it bundles too: its own is
-	// the one whose artifactId starts its file name, if one does; a lone
-	// pom is its own.
-	slices.SortFunc(poms, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
+	// the one whose artifactId (its folder's name) starts its file name,
+	// the longest such ("spring-boot-starter-web", not "spring-boot"); a
+	// lone pom is its own. Only that pom is inflated: a crafted archive
+	// may list thousands.
+	var own *zip.File
 	for _, f := range poms {
-		props := properties(readEntry(f))
-		g, a, v := props["groupId"], props["artifactId"], props["version"]
-		if a == "" {
-			continue
+		artifact := path.Base(path.Dir(f.Name))
+		if len(poms) == 1 || strings.HasPrefix(base, artifact) && (own == nil || len(artifact) > len(path.Base(path.Dir(own.Name)))) {
+			own = f
 		}
-		if len(poms) == 1 || strings.HasPrefix(base, a) {
+	}
+	if own != nil {
+		props := properties(readEntry(own))
+		if g, a, v := props["groupId"], props["artifactId"], props["version"]; a != "" {
 			if g != "" {
 				a = g + ":" + a
 			}
@@ -137,28 +150,26 @@ func properties(b []byte) map[string]string {
 }
 
 // manifestAttributes reads a jar manifest's main section: "Name: value"
-// lines, a line starting with a space continuing the one before.
+// lines, a line starting with a space continuing the one before; the
+// section ends at the first blank line.
 func manifestAttributes(b []byte) map[string]string {
 	m := map[string]string{}
 	var key string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 4096), maxJarEntry)
-	for sc.Scan() {
-		l := strings.TrimRight(sc.Text(), "\r")
+	done := false
+	lines(b, func(l string) {
 		switch {
+		case done:
 		case l == "":
-			return m // the main section ends at the first blank line
+			done = true
 		case l[0] == ' ' && key != "":
 			m[key] += l[1:]
 		default:
-			k, v, ok := strings.Cut(l, ":")
-			if !ok {
-				continue
+			if k, v, ok := strings.Cut(l, ":"); ok {
+				key = strings.TrimSpace(k)
+				m[key] = strings.TrimSpace(v)
 			}
-			key = strings.TrimSpace(k)
-			m[key] = strings.TrimSpace(v)
 		}
-	}
+	})
 	return m
 }
 
