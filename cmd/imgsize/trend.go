@@ -143,8 +143,10 @@ func runTrend(ctx context.Context, g *globalOptions, opts trendOptions, args []s
 		var cutNotes []string
 		// Versions order by name alone: with --last, only the newest are
 		// read. Across platforms a tag may lack one, so there every tag is
-		// read and each series keeps its own newest.
-		if order == analysis.OrderSemver && opts.last > 0 && !multi {
+		// read and each series keeps its own newest; and when --max-tags
+		// (or the listing bound) cut the tags, the newest may not be among
+		// those kept, so those are all read and the notes say what was cut.
+		if order == analysis.OrderSemver && opts.last > 0 && !multi && !list.Truncated && len(list.Tags) == list.Matched {
 			if newest, notes := analysis.SemverNewest(list.Tags, opts.last); len(newest) > 0 {
 				measure, cutNotes = newest, notes
 			}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -304,6 +305,26 @@ func TestTrendRealRegistry(t *testing.T) {
 	if len(asked) != 3 || !asked["v1.18.0"] || !asked["v1.19.0"] || !asked["v1.20.0"] {
 		t.Errorf("--sort semver --last 3 asked for the manifests of %v, want only %v", asked, newest)
 	}
+	// With --max-tags cutting the listing, the newest versions may not be
+	// among the tags kept: those are all measured, and the newest of them
+	// shown. Which five the registry lists first, go-containerregistry's
+	// own listing says; their order as versions, their minor numbers.
+	listed, err := remote.List(mustRepo(t, repo), remote.WithTransport(reg.Transport()))
+	if err != nil || len(listed) != len(tags) {
+		t.Fatalf("listing the registry's tags: %v, %d", err, len(listed))
+	}
+	var firstVersions []string
+	for _, tag := range listed[:5] {
+		if tag != "latest" {
+			firstVersions = append(firstVersions, tag)
+		}
+	}
+	minor := func(tag string) int { n, _ := strconv.Atoi(strings.Split(tag, ".")[1]); return n }
+	slices.SortFunc(firstVersions, func(a, b string) int { return minor(a) - minor(b) })
+	d = decodeTrend(t, imgsize(t, env, "trend", "--cache-dir", cacheDir, "--max-tags", "5", "--sort", "semver", "--last", "2", "-f", "json", repo))
+	if want := firstVersions[len(firstVersions)-2:]; !slices.Equal(labels(d.Trend.Series[0]), want) || d.Trend.Tags == nil || d.Trend.Tags.Measured != 5 {
+		t.Errorf("--max-tags 5 --sort semver --last 2: %v, tags %+v; want %v of the 5 listed first (%v), 5 measured", labels(d.Trend.Series[0]), d.Trend.Tags, want, listed[:5])
+	}
 	d = decodeTrend(t, imgsize(t, env, "trend", "--cache-dir", cacheDir, "--max-tags", "5", "-f", "json", repo))
 	if tg := d.Trend.Tags; tg.Measured != 5 || tg.Matched != len(tags) || len(d.Trend.Series[0].Points) != 5 {
 		t.Errorf("--max-tags 5: %+v, %d points", tg, len(d.Trend.Series[0].Points))
@@ -370,9 +391,6 @@ func TestTrendRealRegistryPlatforms(t *testing.T) {
 	}
 }
 
-// TestTrendReports: a trend over reports imgsize itself saved, ordered
-// by the time each was written whatever the argument order, with growth
-// checked against the manifests' layer sizes summed here.
 // saveTrendReport adds img to the layout p (in dir/layout) as tag and saves
 // imgsize's JSON report of it as dir/name, which it returns.
 func saveTrendReport(t *testing.T, p layout.Path, dir string, img v1.Image, tag, name string) string {
@@ -387,6 +405,9 @@ func saveTrendReport(t *testing.T, p layout.Path, dir string, img v1.Image, tag,
 	return out
 }
 
+// TestTrendReports: a trend over reports imgsize itself saved, ordered
+// by the time each was written whatever the argument order, with growth
+// checked against the manifests' layer sizes summed here.
 func TestTrendReports(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -477,4 +498,13 @@ func TestTrendReports(t *testing.T) {
 	if !strings.Contains(strings.Join(d.Trend.Notes, "\n"), "old.json") {
 		t.Errorf("notes do not name the report without a creation time: %q", d.Trend.Notes)
 	}
+}
+
+func mustRepo(t *testing.T, s string) name.Repository {
+	t.Helper()
+	r, err := name.NewRepository(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
