@@ -240,33 +240,55 @@ func (t *Trend) bySemver() {
 	var left []string
 	for i := range t.Series {
 		s := &t.Series[i]
-		type versioned struct {
-			p TrendPoint
-			v *semver.Version
+		labels := make([]string, len(s.Points))
+		for j, p := range s.Points {
+			labels[j] = p.Label
 		}
-		var vs []versioned
-		for _, p := range s.Points {
-			v, err := semver.NewVersion(p.Label)
-			if err != nil {
-				if !slices.Contains(left, p.Label) {
-					left = append(left, p.Label)
-				}
-				continue
+		versions, others := sortVersions(labels)
+		for _, j := range others {
+			if !slices.Contains(left, labels[j]) {
+				left = append(left, labels[j])
 			}
-			vs = append(vs, versioned{p, v})
 		}
-		slices.SortStableFunc(vs, func(a, b versioned) int {
-			return cmp.Or(a.v.Compare(b.v), strings.Compare(a.p.Label, b.p.Label))
-		})
-		s.Points = s.Points[:0]
-		for _, v := range vs {
-			s.Points = append(s.Points, v.p)
+		points := make([]TrendPoint, 0, len(versions))
+		for _, j := range versions {
+			points = append(points, s.Points[j])
 		}
+		s.Points = points
 	}
 	if len(left) > 0 {
-		t.Notes = append(t.Notes, fmt.Sprintf("left out, not semantic versions: %s", listed(left)))
+		t.Notes = append(t.Notes, leftOutNote(left))
 	}
 	t.Series = slices.DeleteFunc(t.Series, func(s TrendSeries) bool { return len(s.Points) == 0 })
+}
+
+// sortVersions returns the indexes of the labels that are semantic
+// versions, oldest first (ties by label), and of the others, in order.
+func sortVersions(labels []string) (versions, others []int) {
+	type versioned struct {
+		i int
+		v *semver.Version
+	}
+	var vs []versioned
+	for i, l := range labels {
+		v, err := semver.NewVersion(l)
+		if err != nil {
+			others = append(others, i)
+			continue
+		}
+		vs = append(vs, versioned{i, v})
+	}
+	slices.SortStableFunc(vs, func(a, b versioned) int {
+		return cmp.Or(a.v.Compare(b.v), strings.Compare(labels[a.i], labels[b.i]))
+	})
+	for _, v := range vs {
+		versions = append(versions, v.i)
+	}
+	return versions, others
+}
+
+func leftOutNote(labels []string) string {
+	return fmt.Sprintf("left out, not semantic versions: %s", listed(labels))
 }
 
 // SemverNewest picks, before anything is measured, the last tags of a
@@ -274,30 +296,20 @@ func (t *Trend) bySemver() {
 // saying what was left out (the tags that are not versions, as bySemver
 // says, and the older versions not read). last <= 0 keeps every version.
 func SemverNewest(tags []string, last int) (keep []string, notes []string) {
-	type versioned struct {
-		tag string
-		v   *semver.Version
+	versions, others := sortVersions(tags)
+	for _, i := range versions {
+		keep = append(keep, tags[i])
 	}
-	var vs []versioned
-	var left []string
-	for _, tag := range tags {
-		v, err := semver.NewVersion(tag)
-		if err != nil {
-			left = append(left, tag)
-			continue
+	if len(others) > 0 {
+		left := make([]string, len(others))
+		for k, i := range others {
+			left[k] = tags[i]
 		}
-		vs = append(vs, versioned{tag, v})
+		notes = append(notes, leftOutNote(left))
 	}
-	slices.SortStableFunc(vs, func(a, b versioned) int { return cmp.Or(a.v.Compare(b.v), strings.Compare(a.tag, b.tag)) })
-	if len(left) > 0 {
-		notes = append(notes, fmt.Sprintf("left out, not semantic versions: %s", listed(left)))
-	}
-	if last > 0 && len(vs) > last {
-		notes = append(notes, fmt.Sprintf("the newest %d of %d versions (--last); the %d older were not read", last, len(vs), len(vs)-last))
-		vs = vs[len(vs)-last:]
-	}
-	for _, v := range vs {
-		keep = append(keep, v.tag)
+	if last > 0 && len(keep) > last {
+		notes = append(notes, fmt.Sprintf("the newest %d of %d versions (--last); the %d older were not read", last, len(keep), len(keep)-last))
+		keep = keep[len(keep)-last:]
 	}
 	return keep, notes
 }
