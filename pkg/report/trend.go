@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/imgsize/imgsize/pkg/analysis"
+	"github.com/imgsize/imgsize/pkg/layers"
 	"github.com/imgsize/imgsize/pkg/schema"
 )
 
@@ -208,19 +209,25 @@ const trendChartPoints = 30
 // Nil when no point's compressed size is known.
 func trendChart(s analysis.TrendSeries) []string {
 	ps := s.Points
+	var caveats []string
 	if len(ps) > trendChartPoints {
+		caveats = append(caveats, fmt.Sprintf("the last %d of %d points", trendChartPoints, len(ps)))
 		ps = ps[len(ps)-trendChartPoints:]
 	}
 	var labels, comp, unc []string
 	allUnc := true
+	inexactComp, inexactUnc, unknown := false, false, 0
 	for _, p := range ps {
 		if !p.Image.Compressed.Known() {
+			unknown++
 			continue
 		}
 		labels = append(labels, `"`+chartLabel(p.Label)+`"`)
 		comp = append(comp, megabytes(p.Image.Compressed.Bytes))
+		inexactComp = inexactComp || p.Image.Compressed.Provenance != layers.Exact
 		if p.Image.Uncompressed.Known() {
 			unc = append(unc, megabytes(p.Image.Uncompressed.Bytes))
+			inexactUnc = inexactUnc || p.Image.Uncompressed.Provenance != layers.Exact
 		} else {
 			allUnc = false
 		}
@@ -228,11 +235,22 @@ func trendChart(s analysis.TrendSeries) []string {
 	if len(labels) == 0 {
 		return nil
 	}
+	if unknown > 0 {
+		caveats = append(caveats, fmt.Sprintf("%d without a known compressed size not drawn", unknown))
+	}
 	title := "Compressed size (MB)"
 	lines := [][]string{comp}
 	if allUnc {
 		title = "Compressed (lower line) and uncompressed size (MB)"
 		lines = append(lines, unc)
+	}
+	// The chart draws bare numbers: what the table marks (derived or
+	// estimated, legend.note) its title says.
+	if inexactComp || allUnc && inexactUnc {
+		caveats = append(caveats, "some derived or estimated, marked "+derivedMark+" or "+estimatedMark+" in the table")
+	}
+	if len(caveats) > 0 {
+		title += "; " + strings.Join(caveats, "; ")
 	}
 	out := []string{"```mermaid", "xychart-beta", `  title "` + title + `"`, "  x-axis [" + joinComma(labels) + "]", `  y-axis "MB"`}
 	for _, l := range lines {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,40 @@ func TestTrendPlatformsAndLast(t *testing.T) {
 	}
 	if n := strings.Count(buf.String(), "```mermaid\nxychart-beta\n"); n != 2 {
 		t.Errorf("%d Mermaid charts, want one per platform:\n%s", n, buf.String())
+	}
+}
+
+// TestTrendChartSaysWhatItDraws: the Mermaid chart draws bare numbers, so
+// its title says when some are derived, when points are left out (unknown
+// compressed size) and when only the last points are drawn.
+func TestTrendChartSaysWhatItDraws(t *testing.T) {
+	mk := func(label string, comp, unc layers.Size) analysis.TrendPoint {
+		return analysis.TrendPoint{Label: label, Image: &layers.Image{Compressed: comp, Uncompressed: unc}}
+	}
+	trailer := layers.Size{Bytes: 3_000_000, Provenance: layers.GzipTrailer}
+	unknown := layers.Size{Provenance: layers.Unknown, Reason: "not read"}
+	title := func(ps ...analysis.TrendPoint) string {
+		for _, l := range trendChart(analysis.TrendSeries{Points: ps}) {
+			if strings.HasPrefix(l, "  title ") {
+				return l
+			}
+		}
+		return ""
+	}
+	if got := title(mk("a", exact(1e6), exact(2e6)), mk("b", exact(1e6), exact(2e6))); strings.Contains(got, ";") {
+		t.Errorf("all exact: title %q carries a caveat", got)
+	}
+	if got := title(mk("a", exact(1e6), exact(2e6)), mk("b", exact(1e6), trailer)); !strings.Contains(got, "some derived or estimated") {
+		t.Errorf("a gzip-trailer uncompressed size drawn: title %q does not say so", got)
+	}
+	if got := title(mk("a", exact(1e6), exact(2e6)), mk("b", unknown, unknown)); !strings.Contains(got, "1 without a known compressed size not drawn") {
+		t.Errorf("an unknown point: title %q does not say it is left out", got)
+	}
+	var many []analysis.TrendPoint
+	for i := range trendChartPoints + 5 {
+		many = append(many, mk(fmt.Sprint(i), exact(1e6), exact(2e6)))
+	}
+	if got := title(many...); !strings.Contains(got, fmt.Sprintf("the last %d of %d points", trendChartPoints, trendChartPoints+5)) {
+		t.Errorf("%d points: title %q does not say only the last are drawn", len(many), got)
 	}
 }
