@@ -79,6 +79,31 @@ type TagCounts struct {
 	Truncated bool
 }
 
+// Notes say, in words, what the counts mean for the trend: names the
+// registry did not list, matching tags left unmeasured, names skipped.
+// Every view of a trend shows them, so that none shows fewer points than
+// the repository has without saying so.
+func (c *TagCounts) Notes() []string {
+	if c == nil {
+		return nil
+	}
+	notes := []string{fmt.Sprintf("tags: %d listed, %d matched, %d measured", c.Listed, c.Matched, c.Measured)}
+	if c.Truncated {
+		notes = append(notes, fmt.Sprintf("the registry lists more than %d names; only the first %d were read", c.Listed, c.Listed))
+	}
+	if c.Matched > c.Measured {
+		notes = append(notes, fmt.Sprintf("%d matching tags not measured: the first %d in the registry's order were (--max-tags; narrow with --tags)", c.Matched-c.Measured, c.Measured))
+	}
+	if c.Invalid > 0 {
+		names := "names"
+		if c.Invalid == 1 {
+			names = "name"
+		}
+		notes = append(notes, fmt.Sprintf("not valid tags, skipped: %d %s listed", c.Invalid, names))
+	}
+	return notes
+}
+
 // TrendSeries is one platform's points, oldest first.
 type TrendSeries struct {
 	// Platform is the platform key (layers.PlatformKey).

@@ -100,18 +100,7 @@ func newTrendView(t *analysis.Trend, opts Options) trendView {
 		subject = t.Repository
 	}
 	v.title = fmt.Sprintf("Trend of %s: %s, ordered %s", subject, plural(n, "point"), orderText(t.Order))
-	if tg := t.Tags; tg != nil {
-		v.notes = append(v.notes, fmt.Sprintf("tags: %d listed, %d matched, %d measured", tg.Listed, tg.Matched, tg.Measured))
-		if tg.Truncated {
-			v.notes = append(v.notes, fmt.Sprintf("the registry lists more than %d names; only the first %d were read", tg.Listed, tg.Listed))
-		}
-		if tg.Matched > tg.Measured {
-			v.notes = append(v.notes, fmt.Sprintf("%d matching tags not measured: the first %d in the registry's order were (--max-tags; narrow with --tags)", tg.Matched-tg.Measured, tg.Measured))
-		}
-		if tg.Invalid > 0 {
-			v.notes = append(v.notes, fmt.Sprintf("not valid tags, skipped: %s listed", plural(tg.Invalid, "name")))
-		}
-	}
+	v.notes = append(v.notes, t.Tags.Notes()...)
 	v.notes = append(v.notes, t.Notes...)
 	lg := &legend{}
 	pointH, whenH := trendHeaders(t)
@@ -299,7 +288,7 @@ func trendCSV(w io.Writer, t *analysis.Trend) error {
 func trendDocument(t *analysis.Trend, opts Options) *schema.Document {
 	d := newDocument(schema.KindTrend, opts)
 	d.Images = []schema.ImageRecord{}
-	rec := &schema.TrendRecord{Repository: t.Repository, Order: string(t.Order), Notes: append([]string{}, t.Notes...), Series: []schema.TrendSeriesRecord{}}
+	rec := &schema.TrendRecord{Repository: t.Repository, Order: string(t.Order), Notes: append(append([]string{}, t.Tags.Notes()...), t.Notes...), Series: []schema.TrendSeriesRecord{}}
 	if tg := t.Tags; tg != nil {
 		rec.Tags = &schema.TagsRecord{Listed: tg.Listed, Matched: tg.Matched, Measured: tg.Measured, Invalid: tg.Invalid, Truncated: tg.Truncated}
 	}

@@ -417,7 +417,9 @@
 
   // A line chart of a trend series: compressed and uncompressed sizes by
   // point, oldest left. An unknown size is not drawn (the line breaks
-  // there); each dot carries the figure it stands for.
+  // there); each dot carries the figure it stands for with its mark and
+  // provenance, and a figure that is not exact is a hollow dot. The
+  // caption says what the drawing leaves out or draws inexactly.
   function lineChart(series, k) {
     const W = 1000, H = 260, L = 70, R = 10, T = 10, B = 60;
     const pts = series.points;
@@ -431,28 +433,38 @@
       g.appendChild(sv('line', { x1: L, x2: W - R, y1: y(max * f), y2: y(max * f), stroke: '#d0d7de' }));
       g.appendChild(sv('text', { x: L - 6, y: y(max * f) + 4, 'text-anchor': 'end' }, fmtBytes(Math.round(max * f))));
     }
+    const unknown = { compressed: 0, uncompressed: 0 };
+    let inexact = 0;
     [['uncompressed', '#fb8f44'], ['compressed', '#54aeff']].forEach(([key, color]) => {
       let run = [];
       const flush = () => { if (run.length > 1) g.appendChild(sv('polyline', { points: run.join(' '), fill: 'none', stroke: color, 'stroke-width': 2 })); run = []; };
       pts.forEach((p, j) => {
+        const rec = doc.images[p.image][key];
         const v = val(p, key);
-        if (v === null) { flush(); return; }
+        if (v === null) { unknown[key]++; flush(); return; }
         run.push(x(j) + ',' + y(v));
-        g.appendChild(sv('circle', { cx: x(j), cy: y(v), r: 4, fill: color, 'data-path': ptr('images', p.image, key), 'data-bytes': v }, sv('title', null, p.label + ': ' + key + ' ' + fmtBytes(v))));
+        const exact = rec.provenance === 'exact';
+        if (!exact) { inexact++; const m = MARKS[rec.provenance]; if (m) usedMarks.add(m); }
+        const how = exact ? '' : ' (' + rec.provenance + (rec.reason ? ': ' + rec.reason : '') + ')';
+        g.appendChild(sv('circle', { cx: x(j), cy: y(v), r: 4, fill: exact ? color : '#ffffff', stroke: color, 'stroke-width': 2, 'data-path': ptr('images', p.image, key), 'data-bytes': v, 'data-provenance': rec.provenance },
+          sv('title', null, p.label + ': ' + key + ' ' + (MARKS[rec.provenance] || '') + fmtBytes(v) + how)));
       });
       flush();
     });
     const every = Math.max(1, Math.ceil(pts.length / 12));
     pts.forEach((p, j) => { if (j % every === 0 || j === pts.length - 1) g.appendChild(sv('text', { x: x(j), y: H - B + 18, 'text-anchor': 'middle' }, p.label.length > 18 ? p.label.slice(0, 17) + '…' : p.label)); });
-    return g;
+    const caveats = [];
+    if (inexact) caveats.push(inexact + ' derived or estimated ' + (inexact === 1 ? 'figure is a hollow dot' : 'figures are hollow dots') + ' (hover for how each was found)');
+    for (const key of ['compressed', 'uncompressed']) if (unknown[key]) caveats.push(unknown[key] + ' without a known ' + key + ' size not drawn (the line breaks there)');
+    return caveats.length ? el('figure', { class: 'chart-wrap' }, g, el('figcaption', { class: 'note', 'data-caveats': caveats.length }, caveats.join('; '))) : g;
   }
 
   function renderTrend() {
     const tr = doc.trend;
-    const delta = (d, path) => d ? el('span', { class: d.deltaBytes > 0 ? 'fail' : 'pass', 'data-path': path, 'data-bytes': d.deltaBytes, title: d.provenance }, signed(d.deltaBytes) + (d.deltaPercent !== null ? ' (' + (d.deltaPercent > 0 ? '+' : '') + d.deltaPercent.toFixed(1) + '%)' : '')) : '';
+    const deltaMark = d => { const m = MARKS[d.provenance] || ''; if (m) usedMarks.add(m); return m; };
+    const delta = (d, path) => d ? el('span', { class: d.deltaBytes > 0 ? 'fail' : 'pass', 'data-path': path, 'data-bytes': d.deltaBytes, title: d.provenance }, deltaMark(d) + signed(d.deltaBytes) + (d.deltaPercent !== null ? ' (' + (d.deltaPercent > 0 ? '+' : '') + d.deltaPercent.toFixed(1) + '%)' : '')) : '';
     const unknownDelta = d => d ? null : (usedMarks.add('?'), el('span', { class: 'unknown', title: 'a size on either side is not known' }, '?'));
     app.appendChild(el('p', { class: 'headline' }, (tr.repository || 'saved reports') + ': ordered by ' + tr.order));
-    if (tr.tags) app.appendChild(el('p', { class: 'note' }, `tags: ${tr.tags.listed} listed, ${tr.tags.matched} matched, ${tr.tags.measured} measured` + (tr.tags.truncated ? ' (the registry lists more; not all were read)' : '')));
     tr.series.forEach((s, k) => {
       app.appendChild(el('h2', null, 'Platform ' + s.platform));
       if (s.points.length > 1) {
