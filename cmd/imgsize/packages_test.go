@@ -365,17 +365,8 @@ func bytes900k() []byte { return []byte(strings.Repeat("b", 900_000)) }
 func TestDiffPackagesAndGate(t *testing.T) {
 	t.Parallel()
 	a := dpkgImage(t)
-	// B: gcc-12 removed (its list and binary deleted, its stanza gone),
-	// coreutils upgraded and grown, a new package.
-	b := testlayer.Image(t, append(mustLayers(t, a), testlayer.Layer(t,
-		testlayer.Whiteout("usr/bin", "gcc-12"),
-		testlayer.Whiteout("var/lib/dpkg/info", "gcc-12:amd64.list"),
-		testlayer.File("var/lib/dpkg/status", dpkgStatus([3]string{"base-files", "12", "1"}, [3]string{"coreutils", "9.4", "9"}, [3]string{"extra", "1.0", "1"}, [3]string{"curl", "8.5", "1"})),
-		testlayer.File("var/lib/dpkg/info/curl.list", list("/usr/bin/curl")),
-		testlayer.Sized("usr/bin/curl", 300),
-		testlayer.Sized("usr/bin/ls", 7000),
-	))...)
-	rpm := testlayer.Image(t, testlayer.Layer(t, testlayer.Sized("var/lib/rpm/rpmdb.sqlite", 4096), testlayer.Sized("usr/bin/bash", 1000)))
+	b := withoutGcc(t, a)
+	rpm := corruptRpmImage(t)
 	dir := testlayer.Layout(t, t.TempDir(), map[string]v1.Image{"a": a, "b": b, "rpm": rpm})
 	A, B, R := "oci:"+dir+":a", "oci:"+dir+":b", "oci:"+dir+":rpm"
 
@@ -415,7 +406,7 @@ func TestDiffPackagesAndGate(t *testing.T) {
 		{"package within", []string{"check", B, "--max-package-bytes", "coreutils=9kB"}, 0, "max-package-bytes coreutils"},
 		{"bad size", []string{"check", B, "--max-package-bytes", "coreutils=lots"}, 2, ""},
 		{"no name", []string{"check", B, "--max-package-bytes", "=1MB"}, 2, ""},
-		{"unread rpm database", []string{"check", R, "--forbid-package", "gcc*"}, 3, ""},
+		{"corrupt rpm database", []string{"check", R, "--forbid-package", "gcc*"}, 3, ""},
 		{"rpm image, no package rule", []string{"check", R, "--max-layers", "5"}, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -460,6 +451,27 @@ func TestDiffPackagesAndGate(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "gcc-12") || !strings.Contains(string(jb), "forbidden packages installed (gcc*): gcc-12 12.2 (dpkg)") {
 		t.Errorf("markdown and junit: exit %d\n%s\n%s", r.code, r.stdout, jb)
 	}
+}
+
+// withoutGcc is dpkgImage with gcc-12 removed (its list and binary
+// deleted, its stanza gone), coreutils upgraded and grown, and a new
+// package, curl.
+func withoutGcc(t *testing.T, a v1.Image) v1.Image {
+	t.Helper()
+	return testlayer.Image(t, append(mustLayers(t, a), testlayer.Layer(t,
+		testlayer.Whiteout("usr/bin", "gcc-12"),
+		testlayer.Whiteout("var/lib/dpkg/info", "gcc-12:amd64.list"),
+		testlayer.File("var/lib/dpkg/status", dpkgStatus([3]string{"base-files", "12", "1"}, [3]string{"coreutils", "9.4", "9"}, [3]string{"extra", "1.0", "1"}, [3]string{"curl", "8.5", "1"})),
+		testlayer.File("var/lib/dpkg/info/curl.list", list("/usr/bin/curl")),
+		testlayer.Sized("usr/bin/curl", 300),
+		testlayer.Sized("usr/bin/ls", 7000),
+	))...)
+}
+
+// corruptRpmImage holds an rpm database that is not one.
+func corruptRpmImage(t *testing.T) v1.Image {
+	t.Helper()
+	return testlayer.Image(t, testlayer.Layer(t, testlayer.Sized("var/lib/rpm/rpmdb.sqlite", 4096), testlayer.Sized("usr/bin/bash", 1000)))
 }
 
 func mustLayers(t *testing.T, img v1.Image) []v1.Layer {

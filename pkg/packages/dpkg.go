@@ -1,7 +1,6 @@
 package packages
 
 import (
-	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -209,25 +208,4 @@ func readApk(in Input, r *Result) {
 	})
 	flush()
 	r.Databases = append(r.Databases, db)
-}
-
-// The rpm databases: SQLite (rpm 4.16+), Berkeley DB and ndb.
-var rpmDatabases = []string{
-	"var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite",
-	"var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages",
-	"var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db",
-}
-
-// RpmNote says why an rpm database is not read.
-const RpmNote = "rpm databases are not read (a SQLite, Berkeley DB or ndb reader would add megabytes to imgsize, and no maintained pure-Go one fits): the files rpm installed are counted as unowned"
-
-func findRpm(in Input, r *Result) {
-	for _, p := range in.Paths {
-		for _, db := range rpmDatabases {
-			if p == db {
-				r.Databases = append(r.Databases, Database{Kind: Rpm, Path: p, Note: RpmNote})
-				r.Notes = append(r.Notes, fmt.Sprintf("/%s: %s", p, RpmNote))
-			}
-		}
-	}
 }

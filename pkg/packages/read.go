@@ -21,7 +21,7 @@ func Read(in Input) Result {
 	var r Result
 	readDpkg(in, &r)
 	readApk(in, &r)
-	findRpm(in, &r)
+	readRpm(in, &r)
 	readPython(in, &r)
 	readNpm(in, &r)
 	readGo(in, &r)

@@ -9,7 +9,7 @@ import (
 // isDatabaseFile says whether p (clean, relative) is a file Read parses.
 func isDatabaseFile(p string) bool {
 	switch {
-	case p == dpkgStatus, p == apkInstalled:
+	case p == dpkgStatus, p == apkInstalled, isRpmFile(p):
 		return true
 	case strings.HasPrefix(p, dpkgStatusD):
 		return !strings.Contains(p[len(dpkgStatusD):], "/")

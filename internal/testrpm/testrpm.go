@@ -1,0 +1,192 @@
+// Package testrpm builds a filesystem root whose packages rpm itself
+// installed: rpmbuild makes packages of known files from one spec, and
+// rpm installs them under the root, writing its SQLite database at
+// var/lib/rpm/rpmdb.sqlite. The package readers' rpm tests read that
+// database and hold what they find to what rpm's own queries say.
+package testrpm
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Spec is the spec file rpmbuild builds: "hello" (with an epoch, a
+// symlink and a hard link), "hello-big" (ManyFiles files, whose header
+// spills over several database pages), "gcc-fake" (a compiler by name)
+// and "hello-meta" (no files at all). Their files share directories, and
+// hello-big also lists a documentation file that is not installed (as
+// dnf's tsflags=nodocs leaves out), so the database declares more than
+// the filesystem holds.
+const Spec = `Name: hello
+Epoch: 2
+Version: 1.2
+Release: 3
+Summary: hello
+License: MIT
+BuildArch: noarch
+%description
+hello
+
+%package big
+Summary: many files
+%description big
+many files
+
+%package -n gcc-fake
+Version: 13.2
+Release: 1
+Summary: a compiler by name
+%description -n gcc-fake
+a compiler by name
+
+%package -n hello-meta
+Summary: no files
+%description -n hello-meta
+no files
+
+%install
+mkdir -p %{buildroot}/usr/share/hello %{buildroot}/usr/bin %{buildroot}/usr/share/big %{buildroot}/usr/libexec/gcc %{buildroot}/usr/share/doc/hello-big
+head -c 12345 /dev/zero | tr '\0' h > %{buildroot}/usr/share/hello/data
+printf '#!/bin/sh\necho hello\n' > %{buildroot}/usr/bin/hello
+ln -s hello %{buildroot}/usr/bin/hi
+ln %{buildroot}/usr/share/hello/data %{buildroot}/usr/share/hello/data.link
+for i in $(seq 1 ManyFiles); do printf 'file %d\n' $i > %{buildroot}/usr/share/big/file-$i.txt; done
+head -c 70000 /dev/zero | tr '\0' g > %{buildroot}/usr/libexec/gcc/cc1
+head -c 5000 /dev/zero | tr '\0' d > %{buildroot}/usr/share/doc/hello-big/README
+
+%files
+/usr/share/hello
+/usr/bin/hello
+/usr/bin/hi
+
+%files big
+/usr/share/big
+%doc /usr/share/doc/hello-big/README
+
+%files -n gcc-fake
+/usr/libexec/gcc
+
+%files -n hello-meta
+`
+
+// ManyFiles is how many files hello-big holds.
+const ManyFiles = 600
+
+// Tools finds rpm and rpmbuild. A test skips without them, and fails
+// under CI=true, where .ci/run installs them.
+func Tools(t testing.TB) {
+	t.Helper()
+	for _, name := range []string{"rpm", "rpmbuild"} {
+		if _, err := exec.LookPath(name); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is required in CI (.ci/run installs the rpm package)", name)
+			}
+			t.Skipf("%s is not installed: no rpm database to read", name)
+		}
+	}
+}
+
+// Build builds the packages of Spec and installs them, documentation
+// excluded, into a new root under dir; it returns the root. Tests that
+// share one root call it once (Root is for a test of its own).
+func Build(dir string) (string, error) {
+	top := filepath.Join(dir, "rpmbuild")
+	root := filepath.Join(dir, "root")
+	if err := os.MkdirAll(filepath.Join(top, "SPECS"), 0o755); err != nil {
+		return "", err
+	}
+	spec := filepath.Join(top, "SPECS", "hello.spec")
+	if err := os.WriteFile(spec, []byte(strings.ReplaceAll(Spec, "ManyFiles", strconv.Itoa(ManyFiles))), 0o644); err != nil {
+		return "", err
+	}
+	if _, err := run("rpmbuild", "--define", "_topdir "+top, "--define", "__os_install_post %{nil}", "--define", "debug_package %{nil}",
+		"--define", "_build_id_links none", "-bb", spec); err != nil {
+		return "", err
+	}
+	rpms, err := filepath.Glob(filepath.Join(top, "RPMS", "noarch", "*.rpm"))
+	if err != nil || len(rpms) != 4 {
+		return "", fmt.Errorf("rpmbuild made %d packages, want 4 (%v)", len(rpms), err)
+	}
+	if _, err := run("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--initdb"); err != nil {
+		return "", err
+	}
+	if _, err := run(append([]string{"rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--noscripts", "--nosignature", "--ignorearch", "--ignoreos", "--excludedocs"}, rpms...)...); err != nil {
+		return "", err
+	}
+	return root, nil
+}
+
+// Root is Build for one test, in a directory of its own.
+func Root(t testing.TB) string {
+	t.Helper()
+	Tools(t)
+	root, err := Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func run(args ...string) (string, error) {
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// Package is what rpm's own query says of an installed package.
+type Package struct {
+	Name, Version string
+	// Size is rpm's %{SIZE}: the sum of its files' sizes.
+	Size int64
+	// Files are its paths, relative to the root.
+	Files []string
+}
+
+// Query asks rpm for every package installed under root, with its files.
+func Query(t testing.TB, root string) map[string]Package {
+	t.Helper()
+	out := map[string]Package{}
+	q, err := run("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-qa", "--qf", `%{NAME} %|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE} %{SIZE}\n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(strings.NewReader(q))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 {
+			continue
+		}
+		size, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			t.Fatalf("rpm -qa: %q", sc.Text())
+		}
+		p := Package{Name: f[0], Version: f[1], Size: size}
+		files, err := run("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-ql", f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(files, "\n") {
+			if strings.HasPrefix(l, "/") {
+				p.Files = append(p.Files, strings.TrimPrefix(l, "/"))
+			}
+		}
+		out[p.Name] = p
+	}
+	if len(out) == 0 {
+		t.Fatalf("rpm -qa lists nothing:\n%s", q)
+	}
+	return out
+}
+
+// Describe is a one-line summary for failure messages.
+func (p Package) Describe() string {
+	return fmt.Sprintf("%s %s (%d bytes, %d paths)", p.Name, p.Version, p.Size, len(p.Files))
+}

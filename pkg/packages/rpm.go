@@ -1,0 +1,330 @@
+package packages
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+
+	"github.com/imgsize/imgsize/pkg/packages/internal/sqlite"
+)
+
+// The rpm databases: SQLite (rpm 4.16+, Fedora 33+, RHEL 9, Amazon Linux
+// 2023), and the older Berkeley DB (RHEL 8, CentOS 7) and ndb (SUSE),
+// which are found but not read.
+var (
+	rpmSQLite = []string{"var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite"}
+	rpmOther  = []string{
+		"var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages",
+		"var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db",
+	}
+)
+
+// RpmNote says why an rpm database in the Berkeley DB or ndb format is
+// not read.
+const RpmNote = "rpm databases in the Berkeley DB and ndb formats are not read (no maintained pure-Go reader fits imgsize): the files rpm installed are counted as unowned"
+
+// isRpmFile says whether p is an rpm SQLite database or its write-ahead
+// log, which holds the transactions not yet copied into it.
+func isRpmFile(p string) bool {
+	for _, db := range rpmSQLite {
+		if p == db || p == db+"-wal" {
+			return true
+		}
+	}
+	return false
+}
+
+func readRpm(in Input, r *Result) {
+	for _, p := range in.Paths {
+		for _, db := range rpmOther {
+			if p == db {
+				r.Databases = append(r.Databases, Database{Kind: Rpm, Path: p, Note: RpmNote})
+				r.Notes = append(r.Notes, fmt.Sprintf("/%s: %s", p, RpmNote))
+			}
+		}
+	}
+	for _, p := range rpmSQLite {
+		db := Database{Kind: Rpm, Path: p}
+		b, ok := in.Files[p]
+		if !ok {
+			if slices.Contains(in.Paths, p) {
+				db.Note = "its content was not captured; the files rpm installed are counted as unowned"
+				r.Databases = append(r.Databases, db)
+				r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", p, db.Note))
+			}
+			continue
+		}
+		pkgs, err := rpmPackages(p, b, in.Files[p+"-wal"])
+		if err != nil {
+			db.Note = fmt.Sprintf("%v; the files rpm installed are counted as unowned", err)
+			r.Databases = append(r.Databases, db)
+			r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", p, db.Note))
+			continue
+		}
+		db.Read, db.Packages = true, len(pkgs)
+		r.Packages = append(r.Packages, pkgs...)
+		r.Databases = append(r.Databases, db)
+	}
+}
+
+// rpmPackages reads the headers in the Packages table of the SQLite
+// database b (with its log wal): rpm keeps each installed package's header
+// there whole, keyed by an integer.
+func rpmPackages(dbPath string, b, wal []byte) ([]Package, error) {
+	db, err := sqlite.Open(b, wal)
+	if err != nil {
+		return nil, err
+	}
+	var out []Package
+	err = db.Table("Packages", func(row sqlite.Row) error {
+		if len(row.Cols) < 2 {
+			return fmt.Errorf("package %d: %d columns, want hnum and blob", row.ID, len(row.Cols))
+		}
+		blob, ok := row.Cols[1].([]byte)
+		if !ok {
+			return fmt.Errorf("package %d: the header is a %T, not a blob", row.ID, row.Cols[1])
+		}
+		h, err := parseRpmHeader(blob)
+		if err != nil {
+			return fmt.Errorf("package %d: %w", row.ID, err)
+		}
+		p, err := h.pkg(dbPath)
+		if err != nil {
+			return fmt.Errorf("package %d: %w", row.ID, err)
+		}
+		out = append(out, p)
+		return nil
+	})
+	return out, err
+}
+
+// The header tags read (rpmtag.h).
+const (
+	rpmTagName         = 1000
+	rpmTagVersion      = 1001
+	rpmTagRelease      = 1002
+	rpmTagEpoch        = 1003
+	rpmTagSize         = 1009
+	rpmTagOldFilenames = 1027
+	rpmTagDirIndexes   = 1116
+	rpmTagBasenames    = 1117
+	rpmTagDirNames     = 1118
+	rpmTagLongSize     = 5009
+)
+
+// The header data types read.
+const (
+	rpmInt32       = 4
+	rpmInt64       = 5
+	rpmString      = 6
+	rpmStringArray = 8
+	rpmI18NString  = 9
+)
+
+// Bounds rpm itself sets on a header (header.c).
+const (
+	rpmMaxTags = 0xffff
+	rpmMaxData = 0x0fffffff
+)
+
+var errRpmHeader = errors.New("malformed rpm header")
+
+// rpmEntry is one index entry of a header: a tag's type, where its data
+// starts in the data store, and how many values it has.
+type rpmEntry struct {
+	typ, count uint32
+	off        int
+}
+
+// rpmHeader is a header as rpm stores it in its database: the index entry
+// count and data length (big-endian), the entries, then the data store.
+type rpmHeader struct {
+	entries map[uint32]rpmEntry
+	data    []byte
+}
+
+func parseRpmHeader(b []byte) (*rpmHeader, error) {
+	if len(b) < 8 {
+		return nil, fmt.Errorf("%w: %d bytes", errRpmHeader, len(b))
+	}
+	il, dl := binary.BigEndian.Uint32(b), binary.BigEndian.Uint32(b[4:])
+	if il > rpmMaxTags || dl > rpmMaxData || 8+16*int64(il)+int64(dl) > int64(len(b)) {
+		return nil, fmt.Errorf("%w: %d entries and %d data bytes in %d bytes", errRpmHeader, il, dl, len(b))
+	}
+	h := &rpmHeader{entries: make(map[uint32]rpmEntry, il), data: b[8+16*il : 8+16*il+dl]}
+	for i := range il {
+		e := b[8+16*i:]
+		tag, off := binary.BigEndian.Uint32(e), binary.BigEndian.Uint32(e[8:])
+		if off > dl {
+			return nil, fmt.Errorf("%w: tag %d at offset %d past its %d data bytes", errRpmHeader, tag, off, dl)
+		}
+		// A tag written twice (a legacy header's "dribble" entries after
+		// its region) takes its last value, as rpm does.
+		h.entries[tag] = rpmEntry{typ: binary.BigEndian.Uint32(e[4:]), off: int(off), count: binary.BigEndian.Uint32(e[12:])}
+	}
+	return h, nil
+}
+
+// strings returns the values of a string or string-array tag; none when
+// the header lacks it.
+func (h *rpmHeader) strings(tag uint32) ([]string, error) {
+	e, ok := h.entries[tag]
+	if !ok {
+		return nil, nil
+	}
+	n := e.count
+	switch e.typ {
+	case rpmString, rpmI18NString:
+		// An I18N string holds one value per language; the first is the
+		// default.
+		n = 1
+	case rpmStringArray:
+	default:
+		return nil, fmt.Errorf("%w: tag %d is of type %d, not a string", errRpmHeader, tag, e.typ)
+	}
+	// Each string takes at least its terminating NUL.
+	if int64(n) > int64(len(h.data)-e.off) {
+		return nil, fmt.Errorf("%w: tag %d claims %d strings in %d bytes", errRpmHeader, tag, n, len(h.data)-e.off)
+	}
+	out := make([]string, 0, n)
+	d := h.data[e.off:]
+	for range n {
+		end := bytes.IndexByte(d, 0)
+		if end < 0 {
+			return nil, fmt.Errorf("%w: tag %d: a string runs past the data", errRpmHeader, tag)
+		}
+		out = append(out, string(d[:end]))
+		d = d[end+1:]
+	}
+	return out, nil
+}
+
+func (h *rpmHeader) str(tag uint32) (string, error) {
+	s, err := h.strings(tag)
+	if err != nil || len(s) == 0 {
+		return "", err
+	}
+	return s[0], nil
+}
+
+// ints returns the values of an INT32 or INT64 tag; none when the header
+// lacks it.
+func (h *rpmHeader) ints(tag uint32) ([]int64, error) {
+	e, ok := h.entries[tag]
+	if !ok {
+		return nil, nil
+	}
+	size := 4
+	switch e.typ {
+	case rpmInt32:
+	case rpmInt64:
+		size = 8
+	default:
+		return nil, fmt.Errorf("%w: tag %d is of type %d, not an integer", errRpmHeader, tag, e.typ)
+	}
+	if int64(e.count)*int64(size) > int64(len(h.data)-e.off) {
+		return nil, fmt.Errorf("%w: tag %d claims %d values in %d bytes", errRpmHeader, tag, e.count, len(h.data)-e.off)
+	}
+	out := make([]int64, e.count)
+	for i := range out {
+		v := h.data[e.off+i*size:]
+		if size == 4 {
+			out[i] = int64(binary.BigEndian.Uint32(v))
+		} else {
+			out[i] = int64(binary.BigEndian.Uint64(v))
+		}
+	}
+	return out, nil
+}
+
+// pkg turns a header into a Package: name, [epoch:]version-release, the
+// size rpm records (the sum of its files' sizes), and its paths.
+func (h *rpmHeader) pkg(db string) (Package, error) {
+	p := Package{Kind: Rpm, Declared: -1, Database: db}
+	var err error
+	if p.Name, err = h.str(rpmTagName); err != nil {
+		return p, err
+	}
+	if p.Name == "" {
+		return p, fmt.Errorf("%w: no name", errRpmHeader)
+	}
+	v, err := h.str(rpmTagVersion)
+	if err != nil {
+		return p, err
+	}
+	rel, err := h.str(rpmTagRelease)
+	if err != nil {
+		return p, err
+	}
+	p.Version = v
+	if rel != "" {
+		p.Version += "-" + rel
+	}
+	epoch, err := h.ints(rpmTagEpoch)
+	if err != nil {
+		return p, err
+	}
+	if len(epoch) > 0 {
+		p.Version = strconv.FormatInt(epoch[0], 10) + ":" + p.Version
+	}
+	for _, tag := range []uint32{rpmTagLongSize, rpmTagSize} {
+		s, err := h.ints(tag)
+		if err != nil {
+			return p, err
+		}
+		if len(s) > 0 && s[0] >= 0 {
+			p.Declared = s[0]
+			break
+		}
+	}
+	p.Files, err = h.files()
+	return p, err
+}
+
+// files joins each file's base name to its directory (rpm 4.x's
+// compressed file list), or reads the whole names of an older header.
+func (h *rpmHeader) files() ([]string, error) {
+	base, err := h.strings(rpmTagBasenames)
+	if err != nil {
+		return nil, err
+	}
+	if len(base) == 0 {
+		old, err := h.strings(rpmTagOldFilenames)
+		return rpmPaths(old), err
+	}
+	dirs, err := h.strings(rpmTagDirNames)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := h.ints(rpmTagDirIndexes)
+	if err != nil {
+		return nil, err
+	}
+	if len(idx) != len(base) {
+		return nil, fmt.Errorf("%w: %d base names but %d directory indexes", errRpmHeader, len(base), len(idx))
+	}
+	full := make([]string, len(base))
+	for i, b := range base {
+		if idx[i] < 0 || idx[i] >= int64(len(dirs)) {
+			return nil, fmt.Errorf("%w: file %d in directory %d of %d", errRpmHeader, i, idx[i], len(dirs))
+		}
+		full[i] = dirs[idx[i]] + b
+	}
+	return rpmPaths(full), nil
+}
+
+// rpmPaths makes absolute paths relative to the root, as the filesystem
+// lists them; rpm's names are exact, so nothing is trimmed.
+func rpmPaths(ps []string) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		if c := path.Clean("/" + p)[1:]; c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}

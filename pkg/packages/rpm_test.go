@@ -1,0 +1,228 @@
+package packages
+
+import (
+	"encoding/binary"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/imgsize/imgsize/internal/testrpm"
+	"github.com/imgsize/imgsize/pkg/packages/internal/sqlite"
+)
+
+// rpmRoot is the root testrpm builds, made once for the package's tests
+// (TestMain removes it).
+var rpmRoot = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "imgsize-rpm-")
+	if err != nil {
+		return "", err
+	}
+	rpmDir = dir
+	return testrpm.Build(dir)
+})
+
+var rpmDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if rpmDir != "" {
+		_ = os.RemoveAll(rpmDir)
+	}
+	os.Exit(code)
+}
+
+// rpmInput is what Read gets of an rpm root: its database, its log, and
+// its regular files' paths.
+func rpmInput(t *testing.T, root string) Input {
+	t.Helper()
+	in := Input{Files: map[string][]byte{}}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		in.Paths = append(in.Paths, rel)
+		if isRpmFile(rel) {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			in.Files[rel] = b
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func builtRoot(t *testing.T) string {
+	t.Helper()
+	testrpm.Tools(t)
+	root, err := rpmRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// TestRpmAgreesWithRpm reads the database rpm wrote and holds every
+// package to what rpm's own queries (rpm -qa, rpm -ql) say of it: name,
+// [epoch:]version-release, declared size and every path, directories and
+// the documentation left uninstalled included.
+func TestRpmAgreesWithRpm(t *testing.T) {
+	t.Parallel()
+	root := builtRoot(t)
+	want := testrpm.Query(t, root)
+	in := rpmInput(t, root)
+	if _, ok := in.Files["var/lib/rpm/rpmdb.sqlite"]; !ok {
+		t.Fatalf("no database at var/lib/rpm/rpmdb.sqlite; files: %v", in.Paths)
+	}
+	r := Read(in)
+	if len(r.Databases) != 1 || !r.Databases[0].Read || r.Databases[0].Packages != len(want) {
+		t.Fatalf("databases = %+v, want the one rpm database read, with %d packages", r.Databases, len(want))
+	}
+	if len(r.Notes) != 0 {
+		t.Errorf("notes: %q", r.Notes)
+	}
+	got := map[string]Package{}
+	for _, p := range r.Packages {
+		got[p.Name] = p
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d packages read, rpm lists %d", len(got), len(want))
+	}
+	for name, w := range want {
+		g, ok := got[name]
+		if !ok {
+			t.Errorf("%s: not read", w.Describe())
+			continue
+		}
+		if g.Kind != Rpm || g.Version != w.Version || g.Declared != w.Size {
+			t.Errorf("%s: read %s %q, %d bytes declared", w.Describe(), g.Kind, g.Version, g.Declared)
+		}
+		gf, wf := slices.Sorted(slices.Values(g.Files)), slices.Sorted(slices.Values(w.Files))
+		if !slices.Equal(gf, wf) {
+			t.Errorf("%s: %d paths read, rpm -ql lists %d:\n got %.10q…\nwant %.10q…", name, len(gf), len(wf), gf, wf)
+		}
+	}
+	// The spec's own numbers, so that a query that went wrong the same way
+	// cannot pass: the epoch, the file count, and the empty package.
+	if got["hello"].Version != "2:1.2-3" || len(got["hello-big"].Files) < testrpm.ManyFiles || len(got["hello-meta"].Files) != 0 {
+		t.Errorf("hello %q, hello-big %d paths, hello-meta %d paths; want 2:1.2-3, at least %d, none",
+			got["hello"].Version, len(got["hello-big"].Files), len(got["hello-meta"].Files), testrpm.ManyFiles)
+	}
+}
+
+// TestRpmDatabaseShape makes sure the database read above is one that
+// tests the reader: hello-big's header spills over overflow pages and the
+// table is more than one page.
+func TestRpmDatabaseShape(t *testing.T) {
+	t.Parallel()
+	root := builtRoot(t)
+	b, err := os.ReadFile(filepath.Join(root, "var/lib/rpm/rpmdb.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageSize := int(binary.BigEndian.Uint16(b[16:]))
+	largest := 0
+	if err := db.Table("Packages", func(r sqlite.Row) error {
+		largest = max(largest, len(r.Cols[1].([]byte)))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if largest <= pageSize {
+		t.Errorf("the largest header is %d bytes, not more than a page of %d: no overflow chain is read", largest, pageSize)
+	}
+}
+
+// TestRpmUnread: a database that cannot be read is listed as not read,
+// with the reason, and its packages' files stay unowned; the Berkeley DB
+// and ndb formats are found and not read.
+func TestRpmUnread(t *testing.T) {
+	t.Parallel()
+	for name, in := range map[string]Input{
+		"corrupt":      {Files: map[string][]byte{"var/lib/rpm/rpmdb.sqlite": []byte("SQLite format 3\x00 but nothing else")}, Paths: []string{"var/lib/rpm/rpmdb.sqlite"}},
+		"not captured": {Files: map[string][]byte{}, Paths: []string{"usr/lib/sysimage/rpm/rpmdb.sqlite"}},
+		"berkeley db":  {Files: map[string][]byte{}, Paths: []string{"var/lib/rpm/Packages"}},
+		"ndb":          {Files: map[string][]byte{}, Paths: []string{"usr/lib/sysimage/rpm/Packages.db"}},
+	} {
+		r := Read(in)
+		if len(r.Databases) != 1 || r.Databases[0].Read || r.Databases[0].Note == "" || len(r.Notes) != 1 || len(r.Packages) != 0 {
+			t.Errorf("%s: databases %+v, notes %q, %d packages; want one database not read, with its reason", name, r.Databases, r.Notes, len(r.Packages))
+		}
+	}
+}
+
+// TestRpmHostileHeaders: headers whose counts and offsets point outside
+// themselves are errors, not panics or huge allocations.
+func TestRpmHostileHeaders(t *testing.T) {
+	entry := func(tag, typ, off, count uint32) []byte {
+		return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, tag), typ), off), count)
+	}
+	header := func(data []byte, entries ...[]byte) []byte {
+		b := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(len(entries))), uint32(len(data)))
+		for _, e := range entries {
+			b = append(b, e...)
+		}
+		return append(b, data...)
+	}
+	name := entry(rpmTagName, rpmString, 0, 1)
+	for desc, b := range map[string][]byte{
+		"short":                  {0, 0, 0},
+		"counts past the end":    binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, 0xffff), 0x0fffffff),
+		"offset past data":       header([]byte("x\x00"), entry(rpmTagName, rpmString, 9, 1)),
+		"string without NUL":     header([]byte("hello"), name),
+		"no name":                header([]byte("\x00"), name),
+		"billions of strings":    header([]byte("a\x00b\x00"), name, entry(rpmTagBasenames, rpmStringArray, 0, 0xffffffff)),
+		"billions of ints":       header([]byte("a\x00\x00\x00"), name, entry(rpmTagDirIndexes, rpmInt32, 0, 0xffffffff), entry(rpmTagBasenames, rpmStringArray, 0, 1)),
+		"directory index":        header([]byte("a\x00\x00\x00\x00\x07"), name, entry(rpmTagBasenames, rpmStringArray, 0, 1), entry(rpmTagDirIndexes, rpmInt32, 2, 1), entry(rpmTagDirNames, rpmStringArray, 0, 1)),
+		"name of the wrong type": header([]byte("a\x00"), entry(rpmTagName, rpmInt32, 0, 1)),
+	} {
+		h, err := parseRpmHeader(b)
+		if err == nil {
+			_, err = h.pkg("db")
+		}
+		if !errors.Is(err, errRpmHeader) {
+			t.Errorf("%s: %v, want a malformed header", desc, err)
+		}
+	}
+}
+
+// FuzzRpmHeader runs damaged headers through the parser, seeded with the
+// headers rpm wrote when rpmbuild and rpm are installed.
+func FuzzRpmHeader(f *testing.F) {
+	if root, err := rpmRoot(); err == nil {
+		if b, err := os.ReadFile(filepath.Join(root, "var/lib/rpm/rpmdb.sqlite")); err == nil {
+			if db, err := sqlite.Open(b, nil); err == nil {
+				_ = db.Table("Packages", func(r sqlite.Row) error {
+					if h, ok := r.Cols[1].([]byte); ok && len(h) < 8192 {
+						f.Add(h)
+					}
+					return nil
+				})
+			}
+		}
+	}
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 3, 0xe8, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1, 'a', 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := parseRpmHeader(b)
+		if err != nil {
+			return
+		}
+		p, err := h.pkg("db")
+		if err == nil && len(p.Files) > len(b) {
+			t.Fatalf("%d paths from %d bytes", len(p.Files), len(b))
+		}
+	})
+}
