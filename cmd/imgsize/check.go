@@ -472,14 +472,11 @@ func checkPlatforms(l *loader, t config.Target, b analysis.Budgets, baselines ma
 		sel = source.Platforms{List: []v1.Platform{p}}
 	}
 	pt := analysis.PlatformTarget{Arg: source.Redact(t.Image), Budgets: b}
-	if err == nil && b.NeedsPackages() {
-		err = errdefs.UsageError(errors.New("forbid-package and max-package-bytes judge one platform at a time: name one platform (--platform os/arch), not several"))
-	}
 	if err != nil {
 		pt.Err = err
 		return analysis.CheckPlatforms(pt)
 	}
-	x, fr, err := l.indexFiles(t.Image, sel, b.NeedsFiles())
+	x, fr, err := l.indexFiles(t.Image, sel, b.NeedsFiles(), b.NeedsPackages())
 	if err != nil {
 		pt.Err = cleanError{err}
 		return analysis.CheckPlatforms(pt)
@@ -487,6 +484,7 @@ func checkPlatforms(l *loader, t config.Target, b analysis.Budgets, baselines ma
 	pt.Index = x
 	for _, f := range fr {
 		pt.Files = append(pt.Files, f.report)
+		pt.Packages = append(pt.Packages, f.packages)
 		var ferr error
 		if f.err != nil {
 			ferr = cleanError{f.err}

@@ -15,6 +15,9 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/imgsize/imgsize/internal/testlayer"
 	"github.com/imgsize/imgsize/pkg/schema"
@@ -472,6 +475,58 @@ func withoutGcc(t *testing.T, a v1.Image) v1.Image {
 func corruptRpmImage(t *testing.T) v1.Image {
 	t.Helper()
 	return testlayer.Image(t, testlayer.Layer(t, testlayer.Sized("var/lib/rpm/rpmdb.sqlite", 4096), testlayer.Sized("usr/bin/bash", 1000)))
+}
+
+// TestPackageRulesPerPlatform: package rules judge each platform of a
+// multi-platform image on its own packages: the platform that ships the
+// compiler fails, the one without passes, and the one whose database
+// cannot be read is an error (exit 3), never a pass.
+func TestPackageRulesPerPlatform(t *testing.T) {
+	t.Parallel()
+	a := dpkgImage(t)
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: a, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: withoutGcc(t, a), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+		mutate.IndexAddendum{Add: corruptRpmImage(t), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "s390x"}}},
+	)
+	dir := t.TempDir()
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendIndex(idx, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "multi"})); err != nil {
+		t.Fatal(err)
+	}
+	ref := "oci:" + dir + ":multi"
+	verdicts := func(t *testing.T, args ...string) (int, map[string]string) {
+		t.Helper()
+		r := imgsize(t, nil, append([]string{"check", "-f", "json", ref}, args...)...)
+		var d schema.Document
+		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+			t.Fatalf("exit %d: %v\n%s%s", r.code, err, r.stdout, r.stderr)
+		}
+		out := map[string]string{}
+		for _, res := range d.Check.Results {
+			v := res.Error
+			for _, b := range res.Budgets {
+				v += fmt.Sprintf("%s %s %q;", b.Budget, b.Status, b.Matches)
+			}
+			out[res.Platform] = v
+		}
+		return r.code, out
+	}
+	code, got := verdicts(t, "--platform", "linux/amd64,linux/arm64", "--forbid-package", "gcc*", "--max-package-bytes", "coreutils=8kB")
+	want := map[string]string{
+		"linux/amd64": `forbid-package fail ["gcc-12 12.2 (dpkg)"];max-package-bytes pass [];`,
+		"linux/arm64": `forbid-package pass [];max-package-bytes fail [];`,
+	}
+	if code != exitBudget || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("two platforms: exit %d, verdicts %q; want %d, %q", code, got, exitBudget, want)
+	}
+	code, got = verdicts(t, "--platform", "all", "--forbid-package", "gcc*")
+	if code != exitImage || len(got) != 3 || !strings.Contains(got["linux/s390x"], "rpm database") || !strings.Contains(got["linux/amd64"], "fail") || !strings.Contains(got["linux/arm64"], "pass") {
+		t.Errorf("all platforms: exit %d, verdicts %q; want %d, s390x unreadable (rpm database), amd64 failing, arm64 passing", code, got, exitImage)
+	}
 }
 
 func mustLayers(t *testing.T, img v1.Image) []v1.Layer {

@@ -54,14 +54,15 @@ func (g *globalOptions) loadIndexes(ctx context.Context, args []string, sel sour
 // index opens and models one argument's platforms; the error does not
 // name the image.
 func (l *loader) index(arg string, sel source.Platforms) (*layers.Index, error) {
-	x, _, err := l.indexFiles(arg, sel, false)
+	x, _, err := l.indexFiles(arg, sel, false, false)
 	return x, err
 }
 
-// indexFiles is index that also reads, when withFiles, each selected
-// platform image's files for the file-level analysis (nil where one
-// could not be read: errs says why).
-func (l *loader) indexFiles(arg string, sel source.Platforms, withFiles bool) (*layers.Index, []fileResult, error) {
+// indexFiles is index that also reads each selected platform image's
+// files, when withFiles for the file-level analysis and when withPackages
+// for the package analysis, in one read (nil where one could not be read:
+// the result's err says why).
+func (l *loader) indexFiles(arg string, sel source.Platforms, withFiles, withPackages bool) (*layers.Index, []fileResult, error) {
 	if err := l.claimStdin(arg); err != nil {
 		return nil, nil, err
 	}
@@ -74,14 +75,21 @@ func (l *loader) indexFiles(arg string, sel source.Platforms, withFiles bool) (*
 	if err != nil {
 		return nil, nil, l.cause(err)
 	}
-	if !withFiles {
+	if !withFiles && !withPackages {
 		return x, nil, nil
 	}
 	selected := src.Selected()
 	out := make([]fileResult, len(selected))
+	fopts := files.Options{Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress, Planned: l.lopts.Planned, LayerDone: l.lopts.LayerDone}
+	if withPackages {
+		fopts.Capture = analysis.PackageCapture()
+	}
 	for j, e := range selected {
-		fl, err := files.Read(l.ctx, e.Image, files.Options{Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress, Planned: l.lopts.Planned, LayerDone: l.lopts.LayerDone})
-		if err == nil {
+		fl, err := files.Read(l.ctx, e.Image, fopts)
+		if err == nil && withPackages {
+			out[j].packages, err = analysis.Packages(x.Platforms[j], fl)
+		}
+		if err == nil && withFiles {
 			out[j].report, err = analysis.Files(x.Platforms[j], fl, analysis.FilesOptions{})
 		}
 		out[j].err = l.cause(err)
@@ -90,6 +98,7 @@ func (l *loader) indexFiles(arg string, sel source.Platforms, withFiles bool) (*
 }
 
 type fileResult struct {
-	report *analysis.FileReport
-	err    error
+	report   *analysis.FileReport
+	packages *analysis.PackageReport
+	err      error
 }

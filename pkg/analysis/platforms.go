@@ -152,9 +152,11 @@ type PlatformTarget struct {
 	BaselineErr error
 	Budgets     Budgets
 	// Files holds, per platform image of Index (same positions), its
-	// file-level analysis when Budgets.NeedsFiles; FilesErr why one could
-	// not be made. Both may be nil otherwise.
+	// file-level analysis when Budgets.NeedsFiles, and Packages its
+	// package analysis when Budgets.NeedsPackages; FilesErr why either
+	// could not be made. All may be nil otherwise.
 	Files    []*FileReport
+	Packages []*PackageReport
 	FilesErr []error
 }
 
@@ -205,21 +207,29 @@ func CheckPlatforms(t PlatformTarget) []ImageCheck {
 			}
 		}
 		var fr *FileReport
-		if b.NeedsFiles() {
-			if j < len(t.FilesErr) && t.FilesErr[j] != nil {
-				ic.Image, ic.Err = nil, t.FilesErr[j]
+		if b.NeedsFiles() || b.NeedsPackages() {
+			var err error
+			switch {
+			case j < len(t.FilesErr) && t.FilesErr[j] != nil:
+				err = t.FilesErr[j]
+			case b.NeedsFiles() && (j >= len(t.Files) || t.Files[j] == nil):
+				err = fmt.Errorf("the files of %s were not read", ic.Platform)
+			case b.NeedsPackages() && (j >= len(t.Packages) || t.Packages[j] == nil):
+				err = fmt.Errorf("the packages of %s were not read", ic.Platform)
+			case b.NeedsPackages():
+				// A database found but not read fails the platform, as
+				// it fails a single image: no verdict on what is unseen.
+				ic.Packages = t.Packages[j]
+				err = ic.Packages.Readable()
+			}
+			if err != nil {
+				ic.Image, ic.Err, ic.Packages = nil, err, nil
 				ic.BaselineErr, ic.Baseline = nil, nil
 				out = append(out, ic)
 				continue
 			}
-			if j < len(t.Files) {
+			if b.NeedsFiles() {
 				fr = t.Files[j]
-			}
-			if fr == nil {
-				ic.Image, ic.Err = nil, fmt.Errorf("the files of %s were not read", ic.Platform)
-				ic.BaselineErr, ic.Baseline = nil, nil
-				out = append(out, ic)
-				continue
 			}
 		}
 		ic.Judge(fr)
