@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/imgsize/imgsize/internal/testlayer"
+	"github.com/imgsize/imgsize/internal/testutil"
 	"github.com/imgsize/imgsize/pkg/schema"
 )
 
@@ -475,6 +476,64 @@ func withoutGcc(t *testing.T, a v1.Image) v1.Image {
 func corruptRpmImage(t *testing.T) v1.Image {
 	t.Helper()
 	return testlayer.Image(t, testlayer.Layer(t, testlayer.Sized("var/lib/rpm/rpmdb.sqlite", 4096), testlayer.Sized("usr/bin/bash", 1000)))
+}
+
+// TestComparePackages: compare --packages sets each image's packages
+// against the baseline's in every format that has room for them, the
+// same changes diff --packages finds for the pair, and the PR comment made
+// from its saved report names the package that moved most.
+func TestComparePackages(t *testing.T) {
+	t.Parallel()
+	a := dpkgImage(t)
+	dir := testlayer.Layout(t, t.TempDir(), map[string]v1.Image{"a": a, "b": withoutGcc(t, a)})
+	A, B := "oci:"+dir+":a", "oci:"+dir+":b"
+	saved := filepath.Join(t.TempDir(), "compare.json")
+	r := imgsize(t, nil, "compare", "--packages", "-f", "json", "-o", saved, A, B, A)
+	if r.code != 0 {
+		t.Fatalf("compare --packages: exit %d\n%s", r.code, r.stderr)
+	}
+	raw, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.ValidateReport(t, raw)
+	var d schema.Document
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	rows := d.Comparison.Rows
+	if len(rows) != 3 || rows[0].Packages != nil || rows[1].Packages == nil || rows[2].Packages == nil {
+		t.Fatalf("rows %+v: want the baseline without packages, the two others with", rows)
+	}
+	var got []string
+	for _, c := range rows[1].Packages.Changes {
+		got = append(got, fmt.Sprintf("%s %s %s→%s %+d", c.Change, c.Name, c.OldVersion, c.NewVersion, c.DeltaBytes))
+	}
+	// As TestDiffPackagesAndGate derives them for the same pair.
+	want := []string{"removed gcc-12 12.2→ -5000", "upgraded coreutils 9.1→9.4 +3000", "added curl →8.5 +300"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("package changes = %q, want %q", got, want)
+	}
+	if n := len(rows[2].Packages.Changes); n != 0 || rows[2].Packages.UnownedDeltaBytes != 0 {
+		t.Errorf("the baseline against itself: %d changes, unowned %+d; want none", n, rows[2].Packages.UnownedDeltaBytes)
+	}
+
+	md := imgsize(t, nil, "compare", "--packages", "-f", "markdown", A, B)
+	if md.code != 0 || !strings.Contains(md.stdout, "### Packages from baseline") || !strings.Contains(md.stdout, "| removed | dpkg | `gcc-12` | `12.2` |") {
+		t.Errorf("compare --packages -f markdown: exit %d, no package section:\n%s%s", md.code, md.stdout, md.stderr)
+	}
+	c := imgsize(t, nil, "comment", "--dry-run", saved)
+	if c.code != 0 || !strings.Contains(c.stdout, "- -5.00 kB removed `gcc-12` `12.2` (dpkg)") {
+		t.Errorf("comment --dry-run of the saved report: exit %d, lacks the package that moved most:\n%s%s", c.code, c.stdout, c.stderr)
+	}
+	for _, args := range [][]string{
+		{"compare", "--packages", "-f", "csv", A, B},
+		{"compare", "--packages", "--platform", "all", A, B},
+	} {
+		if r := imgsize(t, nil, args...); r.code != exitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%q: exit %d, want %d with a one-line error:\n%s", args, r.code, exitUsage, r.stderr)
+		}
+	}
 }
 
 // TestPackageRulesPerPlatform: package rules judge each platform of a

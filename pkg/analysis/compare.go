@@ -59,6 +59,10 @@ type Row struct {
 	// layers whose blob and content the image both lack. A recompressed
 	// layer is in neither list, nor is the baseline layer it matches.
 	Added, Removed []layers.Layer
+	// Packages sets the image's packages against the baseline's, when the
+	// caller read both (compare --packages); nil otherwise, and for the
+	// baseline's own row.
+	Packages *PackageDiff
 }
 
 // The ways layers are matched to the baseline's (Row.MatchedBy).

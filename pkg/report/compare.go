@@ -75,6 +75,9 @@ type compareView struct {
 	notes    []string
 	legend   []string
 	sections []layerSection
+	// packages sets each image's packages against the baseline's, with
+	// compare --packages.
+	packages []fileSection
 }
 
 // layerSection lists layers one image has and the other lacks.
@@ -192,6 +195,14 @@ func newCompareView(c *analysis.Comparison, opts Options) compareView {
 			v.sections = append(v.sections, newRecompressedSection("Layers recompressed in "+labels[i]+" (the content of baseline "+labels[0]+"'s, in other blobs)", r.RecompressedLayers, opts))
 		}
 		v.sections = append(v.sections, newLayerSection("Layers only in baseline "+labels[0]+" (not in "+labels[i]+")", r.Removed, opts))
+	}
+	for i, r := range c.Rows {
+		if i == 0 || r.Packages == nil {
+			continue
+		}
+		s := packageDiffSection(r.Packages, 0, opts.Binary)
+		s.title = "Packages from baseline " + labels[0] + " (A) to " + labels[i] + " (B)"
+		v.packages = append(v.packages, s)
 	}
 	return v
 }
@@ -425,6 +436,10 @@ func compareText(w io.Writer, c *analysis.Comparison, opts Options) error {
 		ew.grid(&s.grid)
 		ew.legend(s.legend)
 	}
+	for _, s := range v.packages {
+		ew.line("")
+		textSection(ew, s)
+	}
 	return ew.err
 }
 
@@ -467,6 +482,10 @@ func compareMarkdown(w io.Writer, c *analysis.Comparison, opts Options) error {
 		ew.line("")
 		ew.markdown(&s.grid)
 		ew.mdLegend(s.legend)
+	}
+	for _, s := range v.packages {
+		ew.line("")
+		mdSection(ew, s)
 	}
 	return ew.err
 }

@@ -60,6 +60,9 @@ func TestHTMLInBrowser(t *testing.T) {
 			return InspectIndexes(w, []*layers.Index{twoPlatforms()}, Options{Format: f, Time: goldenTime})
 		}},
 		{"compare", func(w *bytes.Buffer, f Format) error {
+			return Compare(w, comparePackages(), Options{Format: f, Time: goldenTime})
+		}},
+		{"compare", func(w *bytes.Buffer, f Format) error {
 			return ComparePlatforms(w, analysis.ComparePlatforms(twoPlatforms(), twoPlatforms()), Options{Format: f, Time: goldenTime})
 		}},
 		{"check", func(w *bytes.Buffer, f Format) error {

@@ -68,6 +68,9 @@ func rowRecords(c *analysis.Comparison, pos func(i int) int) []schema.RowRecord 
 			rec.Recompressed = &recompressed
 			rec.RecompressedLayers = recompressedDigests(r.RecompressedLayers)
 		}
+		if r.Packages != nil {
+			rec.Packages = packageDiffRecord(r.Packages)
+		}
 		out = append(out, rec)
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 
 	"github.com/imgsize/imgsize/pkg/analysis"
 	"github.com/imgsize/imgsize/pkg/layers"
+	"github.com/imgsize/imgsize/pkg/packages"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -121,6 +122,13 @@ func TestCompareGolden(t *testing.T) {
 			formats: allFormats,
 		},
 		{
+			// compare --packages: each image's package changes against
+			// the baseline, after its layers.
+			name:    "compare_packages",
+			cmp:     comparePackages,
+			formats: []Format{Table, Markdown, JSON},
+		},
+		{
 			// The baseline itself has unknown uncompressed sizes.
 			name:    "compare_unknown_base",
 			cmp:     func() *analysis.Comparison { return analysis.Compare(unknownImage(), multiImage(), unknownImage()) },
@@ -160,3 +168,20 @@ func TestDeterministic(t *testing.T) {
 
 // goldenTime stands in for the clock in golden files.
 var goldenTime = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// comparePackages is single against multi with the package changes
+// compare --packages sets on multi's row, largest change first as
+// DiffPackages orders them: the compiler gone, a package added, libc
+// upgraded.
+func comparePackages() *analysis.Comparison {
+	c := analysis.Compare(singleImage(), multiImage())
+	c.Rows[1].Packages = &analysis.PackageDiff{
+		Changes: []analysis.PackageChange{
+			{Kind: packages.Dpkg, Name: "gcc-12", Change: analysis.PackageRemoved, OldVersion: "12.2.0-14", OldBytes: 70_000_000, Delta: -70_000_000},
+			{Kind: packages.Apk, Name: "ca-certificates", Change: analysis.PackageAdded, NewVersion: "20240226-r0", NewBytes: 700_000, Delta: 700_000},
+			{Kind: packages.Dpkg, Name: "libc6", Change: analysis.PackageUpgraded, OldVersion: "2.36-9", NewVersion: "2.36-9+deb12u4", OldBytes: 12_000_000, NewBytes: 12_100_000, Delta: 100_000},
+		},
+		UnownedDelta: -500_000_000,
+	}
+	return c
+}

@@ -45,6 +45,7 @@ func TestJSONOutputsValidate(t *testing.T) {
 		compare("compare_unknown_base", func() *analysis.Comparison {
 			return analysis.Compare(unknownImage(), multiImage(), unknownImage())
 		}),
+		compare("compare_packages", comparePackages),
 		// An archive as the baseline, as TestDecodeJSONRoundTrip writes.
 		compare("compare_archive_base", func() *analysis.Comparison {
 			return analysis.Compare(archiveImage(), singleImage(), estimatedImage())

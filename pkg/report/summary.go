@@ -73,6 +73,9 @@ func Summary(w io.Writer, docs []*schema.Document, opts Options) error {
 		if r.why != nil {
 			writeWhy(ew, r.label, r.why, opts)
 		}
+		if r.packages != nil {
+			writePackageChanges(ew, r, opts)
+		}
 	}
 	if chart := summaryChart(rows); len(chart) > 0 {
 		for _, l := range chart {
@@ -112,6 +115,10 @@ type summaryRow struct {
 	worst                            string
 	verdict                          string
 	why                              *schema.WhyRecord
+	// packages are a compared image's package changes against its
+	// baseline (compare --packages), baseLabel that baseline.
+	packages  *schema.PackageDiffRecord
+	baseLabel string
 }
 
 func checkRows(d *schema.Document) []summaryRow {
@@ -167,6 +174,7 @@ func comparisonRows(d *schema.Document) []summaryRow {
 			beforeC: b.Compressed.Bytes, afterC: img.Compressed.Bytes,
 			beforeU: b.Uncompressed.Bytes, afterU: img.Uncompressed.Bytes,
 			worst: "—", verdict: "compared with " + b.Ref,
+			packages: r.Packages, baseLabel: b.Ref,
 		})
 	}
 	return out
@@ -436,6 +444,37 @@ func chartLabel(s string) string {
 		s = string(r[:23]) + "…"
 	}
 	return s
+}
+
+// summaryPackages is how many package changes a summary lists for one
+// image: the comment says what moved most; the report has them all.
+const summaryPackages = 8
+
+// writePackageChanges lists the package changes that moved a compared
+// image's size most, as the report orders them (largest first).
+func writePackageChanges(ew *errWriter, r summaryRow, opts Options) {
+	pd := r.packages
+	ew.line("**Packages of " + mdCode(r.label) + " against " + mdCode(r.baseLabel) + "**")
+	ew.line("")
+	if len(pd.Changes) == 0 {
+		ew.line("- no package added, removed, upgraded or resized")
+	}
+	for i, c := range pd.Changes {
+		if i == summaryPackages {
+			ew.line("- … and " + plural(len(pd.Changes)-i, "more change") + " (the report lists them all)")
+			break
+		}
+		ver := c.NewVersion
+		switch c.Change {
+		case string(analysis.PackageRemoved):
+			ver = c.OldVersion
+		case string(analysis.PackageUpgraded):
+			ver = c.OldVersion + " → " + c.NewVersion
+		}
+		ew.line("- " + mdText(signedBytes(c.DeltaBytes, opts.Binary)) + " " + mdText(c.Change) + " " + mdCode(c.Name) + " " + mdCode(ver) + " (" + mdText(c.Kind) + ")")
+	}
+	ew.line("- unowned files: " + mdText(signedBytes(pd.UnownedDeltaBytes, opts.Binary)))
+	ew.line("")
 }
 
 // htmlText escapes text for an HTML element such as <summary>.

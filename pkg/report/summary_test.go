@@ -2,10 +2,12 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/imgsize/imgsize/pkg/analysis"
+	"github.com/imgsize/imgsize/pkg/packages"
 	"github.com/imgsize/imgsize/pkg/schema"
 )
 
@@ -111,5 +113,40 @@ func TestMetricsGolden(t *testing.T) {
 	}
 	if got := metricLabel("a\"b\\c\nd\x1b"); got != `a\"b\\c\nd` {
 		t.Errorf("metricLabel = %q", got)
+	}
+}
+
+// TestSummaryComparePackages: a comparison made with --packages says, in
+// the comment, which packages moved the image's size most, largest
+// first, and how many more the report lists.
+func TestSummaryComparePackages(t *testing.T) {
+	c := comparePackages()
+	var buf bytes.Buffer
+	if err := Summary(&buf, []*schema.Document{compareDocument(c, Options{Time: goldenTime})}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	want := "**Packages of `example.com/app:multi` against `example.com/app:single`**\n\n" +
+		"- -70.0 MB removed `gcc-12` `12.2.0-14` (dpkg)\n" +
+		"- +700 kB added `ca-certificates` `20240226-r0` (apk)\n" +
+		"- +100 kB upgraded `libc6` `2.36-9 → 2.36-9+deb12u4` (dpkg)\n" +
+		"- unowned files: -500 MB\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("summary lacks\n%s\nin:\n%s", want, out)
+	}
+
+	// Past summaryPackages changes, the rest are counted, not listed.
+	var many []analysis.PackageChange
+	for i := range summaryPackages + 3 {
+		many = append(many, analysis.PackageChange{Kind: packages.Npm, Name: fmt.Sprintf("p%02d", i), Change: analysis.PackageAdded, NewVersion: "1", NewBytes: int64(1000 - i), Delta: int64(1000 - i)})
+	}
+	c.Rows[1].Packages.Changes = many
+	buf.Reset()
+	if err := Summary(&buf, []*schema.Document{compareDocument(c, Options{Time: goldenTime})}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out = buf.String()
+	if !strings.Contains(out, "`p07`") || strings.Contains(out, "`p08`") || !strings.Contains(out, "- … and 3 more changes (the report lists them all)") {
+		t.Errorf("a long package list is not cut at %d with the rest counted:\n%s", summaryPackages, out)
 	}
 }

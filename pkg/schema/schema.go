@@ -475,6 +475,9 @@ type RowRecord struct {
 	// nor the baseline layer it matches.
 	AddedLayers   []string `json:"addedLayers"`
 	RemovedLayers []string `json:"removedLayers"`
+	// Packages sets this image's packages against the baseline's, with
+	// compare --packages; omitted otherwise and in the baseline's row.
+	Packages *PackageDiffRecord `json:"packages,omitempty"`
 }
 
 // DeltaRecord is a size set against the baseline's.

@@ -217,6 +217,9 @@
       return;
     }
     compareGroup(c.rows.map((_, k) => k), c.baseline, c.ratioBasis);
+    c.rows.forEach((r, k) => {
+      if (r.packages) packageChanges('Packages from baseline ' + imageTitle(doc.images[c.baseline]) + ' (A) to ' + imageTitle(doc.images[r.image]) + ' (B)', r.packages, ['comparison', 'rows', k, 'packages']);
+    });
   }
 
   function renderCheck() {
@@ -381,13 +384,19 @@
     app.appendChild(el('h3', null, 'Entries that differ'));
     app.appendChild(table(['path', 'change', 'Δ '], d.entries.map((e, i) => el('tr', null, td(e.path, 'code'), td(e.change),
       td(el('span', { 'data-path': ptr('diff', 'entries', i, 'deltaBytes'), 'data-bytes': e.deltaBytes }, signed(e.deltaBytes)), 'num')))));
-    if (d.packages) {
-      app.appendChild(el('h3', null, 'Packages that differ'));
-      app.appendChild(table(['change', 'kind', 'name', 'version', 'A ', 'B ', 'Δ '], d.packages.changes.map((c, i) => el('tr', null, td(c.change), td(c.kind), td(c.name, 'code'),
-        td(c.change === 'upgraded' ? c.oldVersion + ' → ' + c.newVersion : (c.newVersion || c.oldVersion || ''), 'code'),
-        td(bytes(c.oldBytes, ptr('diff', 'packages', 'changes', i, 'oldBytes')), 'num'), td(bytes(c.newBytes, ptr('diff', 'packages', 'changes', i, 'newBytes')), 'num'),
-        td(el('span', { class: c.deltaBytes > 0 ? 'fail' : 'pass', 'data-path': ptr('diff', 'packages', 'changes', i, 'deltaBytes'), 'data-bytes': c.deltaBytes }, signed(c.deltaBytes)), 'num')))));
-    }
+    if (d.packages) packageChanges('Packages that differ', d.packages, ['diff', 'packages']);
+  }
+
+  // The packages that differ between A and B (a packageDiff at the
+  // report path base), largest change first, as the report lists them.
+  function packageChanges(title, pk, base) {
+    app.appendChild(el('h3', null, title));
+    app.appendChild(table(['change', 'kind', 'name', 'version', 'A ', 'B ', 'Δ '], pk.changes.map((c, i) => el('tr', null, td(c.change), td(c.kind), td(c.name, 'code'),
+      td(c.change === 'upgraded' ? c.oldVersion + ' → ' + c.newVersion : (c.newVersion || c.oldVersion || ''), 'code'),
+      td(bytes(c.oldBytes, ptr(...base, 'changes', i, 'oldBytes')), 'num'), td(bytes(c.newBytes, ptr(...base, 'changes', i, 'newBytes')), 'num'),
+      td(el('span', { class: c.deltaBytes > 0 ? 'fail' : 'pass', 'data-path': ptr(...base, 'changes', i, 'deltaBytes'), 'data-bytes': c.deltaBytes }, signed(c.deltaBytes)), 'num')))));
+    app.appendChild(el('p', { class: 'note' }, 'Packages are matched by kind and name; A and B are the bytes each owns in the final filesystems; unowned bytes changed by ',
+      el('span', { 'data-path': ptr(...base, 'unownedDeltaBytes'), 'data-bytes': pk.unownedDeltaBytes }, signed(pk.unownedDeltaBytes)), '.'));
   }
 
   function renderPackages() {
