@@ -78,9 +78,9 @@ merge request comment.
 
 --forbid-package and --max-package-bytes read the package databases, as
 imgsize packages does (every layer whole); only they do. An image whose
-package databases cannot all be read (an rpm database in the Berkeley DB or
-ndb format, or a damaged one) fails them with exit 3: a gate does not pass
-what it cannot see.
+package databases cannot all be read (an rpm database in the ndb format,
+or a damaged one) fails them with exit 3: a gate does not pass what it
+cannot see.
 
 Exit codes: 0 every budget holds; 1 a budget is exceeded or unknown; 2 usage
 or config error; 3 an image or baseline could not be read; 4 the report

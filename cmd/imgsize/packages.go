@@ -34,9 +34,9 @@ Sizes are of the files actually in the image; the size a database declares
 (dpkg's Installed-Size, apk's I:, rpm's SIZE) is shown beside, marked when
 they differ by more than rounding explains. A file two databases claim is
 the OS package manager's, then Python's, npm's, a Go binary's main
-module's, then a Java archive's. rpm's SQLite database (rpmdb.sqlite) is
-read; its older Berkeley DB and ndb formats are found but not read: their
-files are unowned, and the report says so.
+module's, then a Java archive's. rpm's SQLite (rpmdb.sqlite) and Berkeley
+DB (Packages) databases are read; its ndb format (SUSE's Packages.db) is
+found but not read: its files are unowned, and the report says so.
 
 This reads every layer whole (registry layers are downloaded; the cache,
 which holds file lists and not contents, is not used).`,

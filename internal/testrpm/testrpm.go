@@ -78,18 +78,60 @@ head -c 5000 /dev/zero | tr '\0' d > %{buildroot}/usr/share/doc/hello-big/README
 // ManyFiles is how many files hello-big holds.
 const ManyFiles = 600
 
-// Tools finds rpm and rpmbuild. A test skips without them, and fails
-// under CI=true, where .ci/run installs them.
-func Tools(t testing.TB) {
+// Tools finds rpm and rpmbuild, and the other tools named (sqlite3,
+// db5.3_load). A test skips without them, and fails under CI=true, where
+// .ci/run installs them.
+func Tools(t testing.TB, more ...string) {
 	t.Helper()
-	for _, name := range []string{"rpm", "rpmbuild"} {
+	for _, name := range append([]string{"rpm", "rpmbuild"}, more...) {
 		if _, err := exec.LookPath(name); err != nil {
 			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is required in CI (.ci/run installs the rpm package)", name)
+				t.Fatalf("%s is required in CI (.ci/run installs it: packages rpm, sqlite3, db5.3-util)", name)
 			}
 			t.Skipf("%s is not installed: no rpm database to read", name)
 		}
 	}
+}
+
+// BerkeleyDB returns the packages of root's SQLite database as the
+// Berkeley DB hash database (Packages) that rpm 4.15 and older (RHEL 7
+// and 8) keep: the header blobs as sqlite3 reads them, each under its
+// package number as a 4-byte little-endian key, and key 0 holding the
+// highest number, loaded by Berkeley DB's own db5.3_load with 4 KiB pages.
+// rpm's bdb_ro backend reads the result (Query does).
+func BerkeleyDB(root string) ([]byte, error) {
+	out, err := run("sqlite3", filepath.Join(root, "var/lib/rpm/rpmdb.sqlite"), "SELECT hnum, hex(blob) FROM Packages")
+	if err != nil {
+		return nil, err
+	}
+	var dump strings.Builder
+	dump.WriteString("VERSION=3\nformat=bytevalue\ntype=hash\nHEADER=END\n")
+	key := func(n uint32) string {
+		return fmt.Sprintf(" %02x%02x%02x%02x\n", byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
+	}
+	var highest uint32
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		num, blob, ok := strings.Cut(line, "|")
+		n, err := strconv.ParseUint(num, 10, 32)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("sqlite3 printed %q", line)
+		}
+		highest = max(highest, uint32(n))
+		dump.WriteString(key(uint32(n)) + " " + strings.ToLower(blob) + "\n")
+	}
+	dump.WriteString(key(0) + key(highest) + "DATA=END\n")
+	dir, err := os.MkdirTemp("", "imgsize-bdb-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "Packages")
+	cmd := exec.Command("db5.3_load", "-c", "db_pagesize=4096", file)
+	cmd.Stdin = strings.NewReader(dump.String())
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("db5.3_load: %v\n%s", err, b)
+	}
+	return os.ReadFile(file)
 }
 
 // Build builds the packages of Spec and installs them, documentation
@@ -133,10 +175,15 @@ func Root(t testing.TB) string {
 	return root
 }
 
+// run runs a command and returns its standard output (rpm's warnings go
+// to its standard error, shown only when it fails).
 func run(args ...string) (string, error) {
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	cmd := exec.Command(args[0], args[1:]...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		return "", fmt.Errorf("%s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
 	}
 	return string(out), nil
 }
@@ -150,35 +197,44 @@ type Package struct {
 	Files []string
 }
 
-// Query asks rpm for every package installed under root, with its files.
+// Query asks rpm for every package installed under root, with its files
+// (what rpm -ql lists: %{FILENAMES}), in one rpm -qa: from
+// var/lib/rpm/rpmdb.sqlite, or from a Berkeley DB var/lib/rpm/Packages
+// with rpm's bdb_ro backend (which has no name index for rpm -ql NAME).
 func Query(t testing.TB, root string) map[string]Package {
 	t.Helper()
-	out := map[string]Package{}
-	q, err := run("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-qa", "--qf", `%{NAME} %|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE} %{SIZE}\n`)
+	args := []string{"rpm", "--root", root, "--dbpath", "/var/lib/rpm"}
+	if _, err := os.Stat(filepath.Join(root, "var/lib/rpm/Packages")); err == nil {
+		args = append(args, "--define", "_db_backend bdb_ro")
+	}
+	q, err := run(append(args, "-qa", "--qf", "PKG %{NAME} %|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE} %{SIZE}\n[FILE %{FILENAMES}\n]")...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := map[string]Package{}
+	var cur *Package
 	sc := bufio.NewScanner(strings.NewReader(q))
 	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 3 {
+		line := sc.Text()
+		if f, ok := strings.CutPrefix(line, "FILE /"); ok && cur != nil {
+			cur.Files = append(cur.Files, f)
 			continue
 		}
-		size, err := strconv.ParseInt(f[2], 10, 64)
+		f := strings.Fields(line)
+		if len(f) != 4 || f[0] != "PKG" {
+			t.Fatalf("rpm -qa printed %q", line)
+		}
+		size, err := strconv.ParseInt(f[3], 10, 64)
 		if err != nil {
-			t.Fatalf("rpm -qa: %q", sc.Text())
+			t.Fatalf("rpm -qa: %q", line)
 		}
-		p := Package{Name: f[0], Version: f[1], Size: size}
-		files, err := run("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-ql", f[0])
-		if err != nil {
-			t.Fatal(err)
+		if cur != nil {
+			out[cur.Name] = *cur
 		}
-		for _, l := range strings.Split(files, "\n") {
-			if strings.HasPrefix(l, "/") {
-				p.Files = append(p.Files, strings.TrimPrefix(l, "/"))
-			}
-		}
-		out[p.Name] = p
+		cur = &Package{Name: f[1], Version: f[2], Size: size}
+	}
+	if cur != nil {
+		out[cur.Name] = *cur
 	}
 	if len(out) == 0 {
 		t.Fatalf("rpm -qa lists nothing:\n%s", q)

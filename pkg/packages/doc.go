@@ -1,5 +1,5 @@
 // Package packages reads the package databases an image's filesystem holds
-// — dpkg, apk, rpm (SQLite), Python (dist-info and egg-info), npm (node_modules) and Go
+// — dpkg, apk, rpm (SQLite and Berkeley DB), Python (dist-info and egg-info), npm (node_modules) and Go
 // binaries' build information — into plain data: each package's name,
 // version, the size its database declares and the paths it owns. It never
 // runs anything from the image.
@@ -12,8 +12,8 @@
 //
 // Everything read is outside input: sizes are bounded by the capture, and
 // names and versions are cleaned of control characters (Clean) before they
-// leave this package. rpm's SQLite database is read by a read-only reader
-// of its own (internal/sqlite); the Berkeley DB and ndb formats are
-// recognised but not read: no maintained pure-Go reader exists, so their
+// leave this package. rpm's SQLite and Berkeley DB databases are read by
+// read-only readers of their own (internal/sqlite, internal/bdb); the ndb
+// format is recognised but not read: no pure-Go reader exists, so its
 // files are left unowned, with that reason.
 package packages

@@ -9,60 +9,83 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/imgsize/imgsize/pkg/packages/internal/bdb"
 	"github.com/imgsize/imgsize/pkg/packages/internal/sqlite"
 )
 
-// The rpm databases: SQLite (rpm 4.16+, Fedora 33+, RHEL 9, Amazon Linux
-// 2023), and the older Berkeley DB (RHEL 8, CentOS 7) and ndb (SUSE),
-// which are found but not read.
+// The rpm databases: SQLite (rpm 4.16+: Fedora 33+, RHEL 9, Amazon Linux
+// 2023) and Berkeley DB (RHEL 7 and 8, CentOS, Amazon Linux 2), both
+// read; ndb (SUSE), found but not read.
 var (
 	rpmSQLite = []string{"var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite"}
-	rpmOther  = []string{
-		"var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages",
-		"var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db",
-	}
+	rpmBDB    = []string{"var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages"}
+	rpmNDB    = []string{"var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db"}
 )
 
-// RpmNote says why an rpm database in the Berkeley DB or ndb format is
-// not read.
-const RpmNote = "rpm databases in the Berkeley DB and ndb formats are not read (no maintained pure-Go reader fits imgsize): the files rpm installed are counted as unowned"
+// RpmNote says why an rpm database in the ndb format is not read.
+const RpmNote = "rpm databases in the ndb format (SUSE) are not read (no maintained pure-Go reader exists): the files rpm installed are counted as unowned"
 
-// isRpmFile says whether p is an rpm SQLite database or its write-ahead
-// log, which holds the transactions not yet copied into it.
+// isRpmFile says whether p is an rpm database Read reads, or an SQLite
+// database's write-ahead log, which holds the transactions not yet copied
+// into it.
 func isRpmFile(p string) bool {
 	for _, db := range rpmSQLite {
 		if p == db || p == db+"-wal" {
 			return true
 		}
 	}
-	return false
+	return slices.Contains(rpmBDB, p)
 }
 
 func readRpm(in Input, r *Result) {
 	for _, p := range in.Paths {
-		for _, db := range rpmOther {
-			if p == db {
-				r.Databases = append(r.Databases, Database{Kind: Rpm, Path: p, Note: RpmNote})
-				r.Notes = append(r.Notes, fmt.Sprintf("/%s: %s", p, RpmNote))
-			}
+		if slices.Contains(rpmNDB, p) {
+			r.Databases = append(r.Databases, Database{Kind: Rpm, Path: p, Note: RpmNote})
+			r.Notes = append(r.Notes, fmt.Sprintf("/%s: %s", p, RpmNote))
 		}
 	}
+	type format struct {
+		path    string
+		headers func(b []byte, fn func(id int64, blob []byte) error) error
+	}
+	var formats []format
 	for _, p := range rpmSQLite {
-		db := Database{Kind: Rpm, Path: p}
-		b, ok := in.Files[p]
+		formats = append(formats, format{p, func(b []byte, fn func(int64, []byte) error) error {
+			return sqliteHeaders(b, in.Files[p+"-wal"], fn)
+		}})
+	}
+	for _, p := range rpmBDB {
+		formats = append(formats, format{p, bdbHeaders})
+	}
+	for _, f := range formats {
+		db := Database{Kind: Rpm, Path: f.path}
+		b, ok := in.Files[f.path]
 		if !ok {
-			if slices.Contains(in.Paths, p) {
+			if slices.Contains(in.Paths, f.path) {
 				db.Note = "its content was not captured; the files rpm installed are counted as unowned"
 				r.Databases = append(r.Databases, db)
-				r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", p, db.Note))
+				r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", f.path, db.Note))
 			}
 			continue
 		}
-		pkgs, err := rpmPackages(p, b, in.Files[p+"-wal"])
+		var pkgs []Package
+		err := f.headers(b, func(id int64, blob []byte) error {
+			h, err := parseRpmHeader(blob)
+			if err == nil {
+				var p Package
+				if p, err = h.pkg(f.path); err == nil {
+					pkgs = append(pkgs, p)
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("package %d: %w", id, err)
+			}
+			return nil
+		})
 		if err != nil {
 			db.Note = fmt.Sprintf("%v; the files rpm installed are counted as unowned", err)
 			r.Databases = append(r.Databases, db)
-			r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", p, db.Note))
+			r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", f.path, db.Note))
 			continue
 		}
 		db.Read, db.Packages = true, len(pkgs)
@@ -71,16 +94,15 @@ func readRpm(in Input, r *Result) {
 	}
 }
 
-// rpmPackages reads the headers in the Packages table of the SQLite
-// database b (with its log wal): rpm keeps each installed package's header
-// there whole, keyed by an integer.
-func rpmPackages(dbPath string, b, wal []byte) ([]Package, error) {
+// sqliteHeaders calls fn with each header in the Packages table of the
+// SQLite database b (with its log wal): rpm keeps each installed package's
+// header there whole, keyed by an integer.
+func sqliteHeaders(b, wal []byte, fn func(id int64, blob []byte) error) error {
 	db, err := sqlite.Open(b, wal)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []Package
-	err = db.Table("Packages", func(row sqlite.Row) error {
+	return db.Table("Packages", func(row sqlite.Row) error {
 		if len(row.Cols) < 2 {
 			return fmt.Errorf("package %d: %d columns, want hnum and blob", row.ID, len(row.Cols))
 		}
@@ -88,18 +110,27 @@ func rpmPackages(dbPath string, b, wal []byte) ([]Package, error) {
 		if !ok {
 			return fmt.Errorf("package %d: the header is a %T, not a blob", row.ID, row.Cols[1])
 		}
-		h, err := parseRpmHeader(blob)
-		if err != nil {
-			return fmt.Errorf("package %d: %w", row.ID, err)
-		}
-		p, err := h.pkg(dbPath)
-		if err != nil {
-			return fmt.Errorf("package %d: %w", row.ID, err)
-		}
-		out = append(out, p)
-		return nil
+		return fn(row.ID, blob)
 	})
-	return out, err
+}
+
+// bdbHeaders calls fn with each header in the Berkeley DB hash database
+// b: keyed by a 4-byte integer in the writer's byte order, key 0 holding
+// not a header but the highest number given out so far.
+func bdbHeaders(b []byte, fn func(id int64, blob []byte) error) error {
+	db, err := bdb.Open(b)
+	if err != nil {
+		return err
+	}
+	return db.Records(func(key, data []byte) error {
+		if len(key) != 4 {
+			return fmt.Errorf("a key of %d bytes, not a package number", len(key))
+		}
+		if bytes.Equal(key, []byte{0, 0, 0, 0}) {
+			return nil
+		}
+		return fn(int64(db.Uint32(key)), data)
+	})
 }
 
 // The header tags read (rpmtag.h).

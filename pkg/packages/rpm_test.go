@@ -3,10 +3,12 @@ package packages
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -78,14 +80,48 @@ func builtRoot(t *testing.T) string {
 func TestRpmAgreesWithRpm(t *testing.T) {
 	t.Parallel()
 	root := builtRoot(t)
-	want := testrpm.Query(t, root)
 	in := rpmInput(t, root)
 	if _, ok := in.Files["var/lib/rpm/rpmdb.sqlite"]; !ok {
 		t.Fatalf("no database at var/lib/rpm/rpmdb.sqlite; files: %v", in.Paths)
 	}
-	r := Read(in)
-	if len(r.Databases) != 1 || !r.Databases[0].Read || r.Databases[0].Packages != len(want) {
-		t.Fatalf("databases = %+v, want the one rpm database read, with %d packages", r.Databases, len(want))
+	agreesWithRpm(t, Read(in), testrpm.Query(t, root), "var/lib/rpm/rpmdb.sqlite")
+}
+
+// TestRpmBerkeleyDBAgreesWithRpm: the same packages in the Berkeley DB
+// format of RHEL 7 and 8, as Berkeley DB's own loader writes it, read as
+// rpm's bdb_ro backend reads them.
+func TestRpmBerkeleyDBAgreesWithRpm(t *testing.T) {
+	t.Parallel()
+	testrpm.Tools(t, "sqlite3", "db5.3_load")
+	root := builtRoot(t)
+	b, err := testrpm.BerkeleyDB(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "var/lib/rpm"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "var/lib/rpm/Packages"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := testrpm.Query(t, dir)
+	if sq := testrpm.Query(t, root); fmt.Sprint(sq) != fmt.Sprint(want) {
+		t.Fatalf("rpm reads other packages from the Berkeley DB copy:\n%v\nthan from the SQLite database:\n%v", want, sq)
+	}
+	in := rpmInput(t, root)
+	in.Paths = slices.DeleteFunc(in.Paths, func(p string) bool { return strings.Contains(p, "rpmdb.sqlite") })
+	in.Paths = append(in.Paths, "var/lib/rpm/Packages")
+	in.Files = map[string][]byte{"var/lib/rpm/Packages": b}
+	agreesWithRpm(t, Read(in), want, "var/lib/rpm/Packages")
+}
+
+// agreesWithRpm holds what Read found in the one rpm database at db to
+// what rpm's queries said (want).
+func agreesWithRpm(t *testing.T, r Result, want map[string]testrpm.Package, db string) {
+	t.Helper()
+	if len(r.Databases) != 1 || !r.Databases[0].Read || r.Databases[0].Path != db || r.Databases[0].Packages != len(want) {
+		t.Fatalf("databases = %+v, want %s read, with %d packages", r.Databases, db, len(want))
 	}
 	if len(r.Notes) != 0 {
 		t.Errorf("notes: %q", r.Notes)
@@ -103,8 +139,8 @@ func TestRpmAgreesWithRpm(t *testing.T) {
 			t.Errorf("%s: not read", w.Describe())
 			continue
 		}
-		if g.Kind != Rpm || g.Version != w.Version || g.Declared != w.Size {
-			t.Errorf("%s: read %s %q, %d bytes declared", w.Describe(), g.Kind, g.Version, g.Declared)
+		if g.Kind != Rpm || g.Version != w.Version || g.Declared != w.Size || g.Database != db {
+			t.Errorf("%s: read %s %q, %d bytes declared, from %s", w.Describe(), g.Kind, g.Version, g.Declared, g.Database)
 		}
 		gf, wf := slices.Sorted(slices.Values(g.Files)), slices.Sorted(slices.Values(w.Files))
 		if !slices.Equal(gf, wf) {
@@ -147,15 +183,16 @@ func TestRpmDatabaseShape(t *testing.T) {
 }
 
 // TestRpmUnread: a database that cannot be read is listed as not read,
-// with the reason, and its packages' files stay unowned; the Berkeley DB
-// and ndb formats are found and not read.
+// with the reason, and its packages' files stay unowned; the ndb format is
+// found and not read.
 func TestRpmUnread(t *testing.T) {
 	t.Parallel()
 	for name, in := range map[string]Input{
-		"corrupt":      {Files: map[string][]byte{"var/lib/rpm/rpmdb.sqlite": []byte("SQLite format 3\x00 but nothing else")}, Paths: []string{"var/lib/rpm/rpmdb.sqlite"}},
-		"not captured": {Files: map[string][]byte{}, Paths: []string{"usr/lib/sysimage/rpm/rpmdb.sqlite"}},
-		"berkeley db":  {Files: map[string][]byte{}, Paths: []string{"var/lib/rpm/Packages"}},
-		"ndb":          {Files: map[string][]byte{}, Paths: []string{"usr/lib/sysimage/rpm/Packages.db"}},
+		"corrupt":                  {Files: map[string][]byte{"var/lib/rpm/rpmdb.sqlite": []byte("SQLite format 3\x00 but nothing else")}, Paths: []string{"var/lib/rpm/rpmdb.sqlite"}},
+		"not captured":             {Files: map[string][]byte{}, Paths: []string{"usr/lib/sysimage/rpm/rpmdb.sqlite"}},
+		"berkeley db not captured": {Files: map[string][]byte{}, Paths: []string{"var/lib/rpm/Packages"}},
+		"berkeley db corrupt":      {Files: map[string][]byte{"var/lib/rpm/Packages": make([]byte, 4096)}, Paths: []string{"var/lib/rpm/Packages"}},
+		"ndb":                      {Files: map[string][]byte{}, Paths: []string{"usr/lib/sysimage/rpm/Packages.db"}},
 	} {
 		r := Read(in)
 		if len(r.Databases) != 1 || r.Databases[0].Read || r.Databases[0].Note == "" || len(r.Notes) != 1 || len(r.Packages) != 0 {

@@ -45,11 +45,11 @@ func packagesReport() *analysis.PackageReport {
 		UnownedLayers: []analysis.LayerCount{lc(0, 7, 300_000), lc(1, 1, 100_000)},
 		Databases: []packages.Database{
 			{Kind: packages.Dpkg, Path: "var/lib/dpkg/status", Read: true, Packages: 2},
-			{Kind: packages.Rpm, Path: "var/lib/rpm/Packages", Note: packages.RpmNote},
+			{Kind: packages.Rpm, Path: "usr/lib/sysimage/rpm/Packages.db", Note: packages.RpmNote},
 			{Kind: packages.Npm, Path: "node_modules/*/package.json", Read: true, Packages: 1},
 			{Kind: packages.Go, Path: "Go binaries' build information", Read: true, Packages: 1},
 		},
-		Notes: []string{"/var/lib/rpm/Packages: " + packages.RpmNote},
+		Notes: []string{"/usr/lib/sysimage/rpm/Packages.db: " + packages.RpmNote},
 		Hints: []analysis.Hint{{
 			ID: analysis.HintToolchainPackage, Title: "Compiler toolchain packages in the final image (gcc-12)", Bytes: 6_000_000,
 			Layers: []int{1}, Fix: "install compilers in a build stage only",
@@ -82,7 +82,7 @@ func TestPackagesTableFacts(t *testing.T) {
 		"Unowned: 400 kB (4.4%) in 8 files",
 		"the 3 largest of 4",
 		"205 kB !",
-		"rpm /var/lib/rpm/Packages (not read)",
+		"rpm /usr/lib/sysimage/rpm/Packages.db (not read)",
 		"example.com/app",
 		"[toolchain-package]",
 	} {
