@@ -29,6 +29,20 @@ func Clean(s string) string {
 	return b.String()
 }
 
+// cleanText is Clean without its length bound, for notes: one line of
+// printable text.
+func cleanText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' {
+			if r == '\n' || r == '\t' {
+				return ' '
+			}
+			return -1
+		}
+		return r
+	}, s)
+}
+
 // cleanPath makes a path from a database relative and clean: "/usr/bin/"
 // is "usr/bin"; "" for the root or nothing.
 func cleanPath(p string) string {

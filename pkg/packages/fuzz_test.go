@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -15,6 +16,17 @@ import (
 // fit for a report, paths clean and relative.
 func checkClean(t *testing.T, r packages.Result) {
 	t.Helper()
+	notes := slices.Clone(r.Notes)
+	for _, d := range r.Databases {
+		notes = append(notes, d.Note)
+	}
+	for _, n := range notes {
+		for _, c := range n {
+			if c != ' ' && !unicode.IsPrint(c) {
+				t.Fatalf("note %q holds %U", n, c)
+			}
+		}
+	}
 	for _, p := range r.Packages {
 		for _, s := range append([]string{p.Name, p.Version, p.GoVersion}, p.Modules...) {
 			if len(s) > 256 {

@@ -26,6 +26,13 @@ func Read(in Input) Result {
 	readNpm(in, &r)
 	readGo(in, &r)
 	readJava(in, &r)
+	// Notes quote what the databases hold (a value, a name).
+	for i := range r.Databases {
+		r.Databases[i].Note = cleanText(r.Databases[i].Note)
+	}
+	for i, n := range r.Notes {
+		r.Notes[i] = cleanText(n)
+	}
 	for i := range r.Packages {
 		p := &r.Packages[i]
 		p.Name, p.Version = Clean(p.Name), Clean(p.Version)

@@ -60,12 +60,15 @@ func readRpm(in Input, r *Result) {
 	for _, f := range formats {
 		db := Database{Kind: Rpm, Path: f.path}
 		b, ok := in.Files[f.path]
-		if !ok {
-			if slices.Contains(in.Paths, f.path) {
-				db.Note = "its content was not captured; the files rpm installed are counted as unowned"
-				r.Databases = append(r.Databases, db)
-				r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", f.path, db.Note))
-			}
+		_, walOK := in.Files[f.path+"-wal"]
+		switch {
+		case !ok && !slices.Contains(in.Paths, f.path):
+			continue
+		case !ok || !walOK && slices.Contains(in.Paths, f.path+"-wal"):
+			// Without its log, a database misses its last transactions.
+			db.Note = "its content (or its -wal log's) was not captured; the files rpm installed are counted as unowned"
+			r.Databases = append(r.Databases, db)
+			r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", f.path, db.Note))
 			continue
 		}
 		var pkgs []Package
@@ -338,15 +341,34 @@ func (h *rpmHeader) files() ([]string, error) {
 	if len(idx) != len(base) {
 		return nil, fmt.Errorf("%w: %d base names but %d directory indexes", errRpmHeader, len(base), len(idx))
 	}
+	// Directory names are shared, so the joined paths may outgrow the
+	// header; but each file also costs the header its digest, mode, size,
+	// owner and flags, so a sound one never approaches this bound, while
+	// one long directory named by thousands of files would be gigabytes.
+	budget := rpmPathBudget(len(h.data))
 	full := make([]string, len(base))
 	for i, b := range base {
 		if idx[i] < 0 || idx[i] >= int64(len(dirs)) {
 			return nil, fmt.Errorf("%w: file %d in directory %d of %d", errRpmHeader, i, idx[i], len(dirs))
 		}
+		n := len(dirs[idx[i]]) + len(b)
+		if n > rpmMaxPath {
+			return nil, fmt.Errorf("%w: file %d's path is %d bytes long", errRpmHeader, i, n)
+		}
+		if budget -= n; budget < 0 {
+			return nil, fmt.Errorf("%w: its %d paths add up to more than %d bytes", errRpmHeader, len(base), rpmPathBudget(len(h.data)))
+		}
 		full[i] = dirs[idx[i]] + b
 	}
 	return rpmPaths(full), nil
 }
+
+// rpmMaxPath is the longest path read (Linux's PATH_MAX).
+const rpmMaxPath = 4096
+
+// rpmPathBudget is the most bytes a header's joined paths may add up to:
+// eight times its data, and 64 KiB more for a small one.
+func rpmPathBudget(data int) int { return 8*data + 64<<10 }
 
 // rpmPaths makes absolute paths relative to the root, as the filesystem
 // lists them; rpm's names are exact, so nothing is trimmed.

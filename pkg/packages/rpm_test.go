@@ -190,6 +190,7 @@ func TestRpmUnread(t *testing.T) {
 	for name, in := range map[string]Input{
 		"corrupt":                  {Files: map[string][]byte{"var/lib/rpm/rpmdb.sqlite": []byte("SQLite format 3\x00 but nothing else")}, Paths: []string{"var/lib/rpm/rpmdb.sqlite"}},
 		"not captured":             {Files: map[string][]byte{}, Paths: []string{"usr/lib/sysimage/rpm/rpmdb.sqlite"}},
+		"log not captured":         {Files: map[string][]byte{"var/lib/rpm/rpmdb.sqlite": {}}, Paths: []string{"var/lib/rpm/rpmdb.sqlite", "var/lib/rpm/rpmdb.sqlite-wal"}},
 		"berkeley db not captured": {Files: map[string][]byte{}, Paths: []string{"var/lib/rpm/Packages"}},
 		"berkeley db corrupt":      {Files: map[string][]byte{"var/lib/rpm/Packages": make([]byte, 4096)}, Paths: []string{"var/lib/rpm/Packages"}},
 		"ndb":                      {Files: map[string][]byte{}, Paths: []string{"usr/lib/sysimage/rpm/Packages.db"}},
@@ -225,6 +226,10 @@ func TestRpmHostileHeaders(t *testing.T) {
 		"billions of ints":       header([]byte("a\x00\x00\x00"), name, entry(rpmTagDirIndexes, rpmInt32, 0, 0xffffffff), entry(rpmTagBasenames, rpmStringArray, 0, 1)),
 		"directory index":        header([]byte("a\x00\x00\x00\x00\x07"), name, entry(rpmTagBasenames, rpmStringArray, 0, 1), entry(rpmTagDirIndexes, rpmInt32, 2, 1), entry(rpmTagDirNames, rpmStringArray, 0, 1)),
 		"name of the wrong type": header([]byte("a\x00"), entry(rpmTagName, rpmInt32, 0, 1)),
+		// One long directory named by thousands of one-byte files: 185
+		// kB of header, gigabytes of paths.
+		"paths outgrow the header": manyFiles(4000, 20_000),
+		"a path too long":          manyFiles(5000, 1),
 	} {
 		h, err := parseRpmHeader(b)
 		if err == nil {
@@ -234,6 +239,35 @@ func TestRpmHostileHeaders(t *testing.T) {
 			t.Errorf("%s: %v, want a malformed header", desc, err)
 		}
 	}
+}
+
+// manyFiles is a header naming n one-byte files in one directory of
+// dirLen bytes.
+func manyFiles(dirLen, n int) []byte {
+	entry := func(tag, typ, off, count uint32) []byte {
+		return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, tag), typ), off), count)
+	}
+	data := []byte("a\x00")
+	dirOff := len(data)
+	data = append(append(data, strings.Repeat("d", dirLen)...), 0)
+	baseOff := len(data)
+	data = append(data, strings.Repeat("f\x00", n)...)
+	for len(data)%4 != 0 {
+		data = append(data, 0)
+	}
+	idxOff := len(data)
+	data = append(data, make([]byte, 4*n)...)
+	entries := [][]byte{
+		entry(rpmTagName, rpmString, 0, 1),
+		entry(rpmTagDirNames, rpmStringArray, uint32(dirOff), 1),
+		entry(rpmTagBasenames, rpmStringArray, uint32(baseOff), uint32(n)),
+		entry(rpmTagDirIndexes, rpmInt32, uint32(idxOff), uint32(n)),
+	}
+	b := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(len(entries))), uint32(len(data)))
+	for _, e := range entries {
+		b = append(b, e...)
+	}
+	return append(b, data...)
 }
 
 // FuzzRpmHeader runs damaged headers through the parser, seeded with the
@@ -258,8 +292,15 @@ func FuzzRpmHeader(f *testing.F) {
 			return
 		}
 		p, err := h.pkg("db")
-		if err == nil && len(p.Files) > len(b) {
-			t.Fatalf("%d paths from %d bytes", len(p.Files), len(b))
+		if err != nil {
+			return
+		}
+		n := 0
+		for _, f := range p.Files {
+			n += len(f)
+		}
+		if len(p.Files) > len(b) || n > rpmPathBudget(len(b)) {
+			t.Fatalf("%d paths of %d bytes from %d bytes", len(p.Files), n, len(b))
 		}
 	})
 }

@@ -8,8 +8,11 @@
 //
 // The bytes come from an image and may be hostile: every page number,
 // offset and length is checked against the file, each overflow page is
-// followed at most once a record, and a malformed file is an ErrFormat
-// error, never a panic or a loop.
+// read at most once a scan (in a sound database every overflow page
+// belongs to one item, so items sharing a chain cannot multiply the
+// work), a file shorter than its metadata says is refused rather than
+// read in part, and a malformed file is an ErrFormat error, never a panic
+// or a loop.
 package bdb
 
 import (
@@ -66,16 +69,22 @@ func Open(b []byte) (*DB, error) {
 	if ps < 512 || ps > 65536 || ps&(ps-1) != 0 {
 		return nil, errorf("page size %d", ps)
 	}
-	// Pages past the end of b are never read; the metadata's last page
-	// number only narrows what is there.
-	pages := len(b) / ps
-	if last := order.Uint32(b[32:]); int64(last)+1 < int64(pages) {
-		pages = int(last) + 1
+	// Encrypted pages, and pages with checksums, have a longer header
+	// than the one read here.
+	if b[24] != 0 {
+		return nil, errorf("encrypted (algorithm %d)", b[24])
 	}
-	if pages < 1 {
-		return nil, errorf("shorter than one page of %d bytes", ps)
+	if b[26]&0x01 != 0 {
+		return nil, errorf("pages carry checksums, which are not read")
 	}
-	return &DB{b: b, order: order, pageSize: ps, pages: pages}, nil
+	// Every page up to the last the metadata names must be there: the
+	// scan reads pages in turn, and a file cut short would just have
+	// fewer records.
+	pages := int64(order.Uint32(b[32:])) + 1
+	if pages*int64(ps) > int64(len(b)) {
+		return nil, errorf("%d bytes, shorter than its %d pages of %d bytes", len(b), pages, ps)
+	}
+	return &DB{b: b, order: order, pageSize: ps, pages: int(pages)}, nil
 }
 
 // Uint32 reads a 4-byte integer in the database's byte order, as rpm's
@@ -94,6 +103,7 @@ func (db *DB) page(n uint32) ([]byte, error) {
 // stopping at fn's first error. Data on overflow pages is gathered into a
 // new slice; inline keys and data alias the file's bytes.
 func (db *DB) Records(fn func(key, data []byte) error) error {
+	seen := map[uint32]bool{}
 	for n := 1; n < db.pages; n++ {
 		p, _ := db.page(uint32(n))
 		if t := p[25]; t != pageHash && t != pageHashUnsorted {
@@ -127,7 +137,7 @@ func (db *DB) Records(fn func(key, data []byte) error) error {
 			if key[0] != itemKeyData {
 				return errorf("page %d: key %d is of type %d, not inline", n, i/2, key[0])
 			}
-			value, err := db.value(data)
+			value, err := db.value(data, seen)
 			if err != nil {
 				return fmt.Errorf("page %d, record %d: %w", n, i/2, err)
 			}
@@ -140,8 +150,9 @@ func (db *DB) Records(fn func(key, data []byte) error) error {
 }
 
 // value returns a data item's bytes: inline, or gathered from the chain
-// of overflow pages it points to (its page number and total length).
-func (db *DB) value(it []byte) ([]byte, error) {
+// of overflow pages it points to (its page number and total length), none
+// of which the scan has read before (seen).
+func (db *DB) value(it []byte, seen map[uint32]bool) ([]byte, error) {
 	switch it[0] {
 	case itemKeyData:
 		return it[1:], nil
@@ -157,13 +168,12 @@ func (db *DB) value(it []byte) ([]byte, error) {
 		return nil, errorf("an off-page value of %d bytes in a file of %d", total, len(db.b))
 	}
 	out := make([]byte, 0, total)
-	seen := map[uint32]bool{}
 	for len(out) < int(total) {
 		if next == 0 {
 			return nil, errorf("overflow chain ends %d bytes short", int(total)-len(out))
 		}
 		if seen[next] {
-			return nil, errorf("overflow page %d is reached twice", next)
+			return nil, errorf("overflow page %d is reached twice (a loop, or two items sharing it)", next)
 		}
 		seen[next] = true
 		p, err := db.page(next)

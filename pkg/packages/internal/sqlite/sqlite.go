@@ -2,13 +2,15 @@
 // database file, read-only and without cgo: what imgsize needs to read an
 // rpm database (rpmdb.sqlite) out of an image's filesystem. It follows the
 // file format (https://www.sqlite.org/fileformat2.html) only as far as
-// walking a rowid table's b-tree, records and overflow chains goes; there
-// is no SQL, no index, no journal and no write-ahead log (the caller says
-// what an unapplied log means).
+// walking a rowid table's b-tree, records and overflow chains goes, with
+// the committed pages of a write-ahead log laid over the file's; there is
+// no SQL, no index and no rollback journal.
 //
 // The bytes come from an image and may be hostile: every page number,
-// offset and length is checked against the file, each page is visited at
-// most once, and a malformed file is an error, never a panic or a loop.
+// offset and length is checked against the file, each b-tree page is
+// entered at most once, the payload a scan gathers is bounded by the
+// database's size (cells that overlap or share an overflow chain cannot
+// multiply it), and a malformed file is an error, never a panic or a loop.
 package sqlite
 
 import (
@@ -105,6 +107,9 @@ func (db *DB) applyWAL(wal []byte) error {
 	var order binary.ByteOrder = binary.LittleEndian
 	if m&1 == 1 {
 		order = binary.BigEndian
+	}
+	if v := binary.BigEndian.Uint32(wal[4:]); v != 3007000 {
+		return errorf("log format version %d", v)
 	}
 	if ps := int(binary.BigEndian.Uint32(wal[8:])); ps != db.pageSize {
 		return errorf("page size %d, the database's is %d", ps, db.pageSize)
@@ -206,7 +211,8 @@ func (db *DB) root(name string) (uint32, error) {
 		}
 		n, ok := r.Cols[3].(int64)
 		if !ok || n < 1 || n > math.MaxUint32 {
-			return errorf("table %s has root page %v", name, r.Cols[3])
+			// The value itself is the file's: its type says enough.
+			return errorf("table %s has a root page of type %T", name, r.Cols[3])
 		}
 		root, found = uint32(n), true
 		return errStop
@@ -230,6 +236,10 @@ var errStop = errors.New("stop")
 // twice means a cycle.
 func (db *DB) scan(root uint32, fn func(Row) error) error {
 	seen := map[uint32]bool{}
+	// A sound database stores each payload byte once: rows that add up to
+	// more than it holds share cells or overflow chains, and reading them
+	// would cost without bound.
+	budget := int64(len(db.b)) + int64(len(db.wal))*int64(db.pageSize)
 	var walk func(n uint32, depth int) error
 	walk = func(n uint32, depth int) error {
 		if seen[n] {
@@ -271,10 +281,11 @@ func (db *DB) scan(root uint32, fn func(Row) error) error {
 				if err != nil {
 					return err
 				}
-				r, err := db.leafCell(p, off)
+				r, size, err := db.leafCell(p, off, budget)
 				if err != nil {
 					return fmt.Errorf("page %d, cell %d: %w", n, i, err)
 				}
+				budget -= size
 				if err := fn(r); err != nil {
 					return err
 				}
@@ -302,43 +313,42 @@ func (db *DB) scan(root uint32, fn func(Row) error) error {
 
 // leafCell reads the table leaf cell at off of page p: the payload's size,
 // the rowid, and the payload, with the rest of it from overflow pages when
-// it does not fit.
-func (db *DB) leafCell(p []byte, off int) (Row, error) {
+// it does not fit; it returns the row and its payload's size, which may
+// not exceed budget.
+func (db *DB) leafCell(p []byte, off int, budget int64) (Row, int64, error) {
 	size, n := varint(p[off:])
 	if n == 0 {
-		return Row{}, errorf("cut payload size")
+		return Row{}, 0, errorf("cut payload size")
 	}
 	off += n
 	id, n := varint(p[off:])
 	if n == 0 {
-		return Row{}, errorf("cut rowid")
+		return Row{}, 0, errorf("cut rowid")
 	}
 	off += n
-	// A payload larger than the pages there are cannot be stored in them
-	// (a log's commit may claim any number of pages).
-	if limit := uint64(min(db.pages, len(db.b)/db.pageSize+len(db.wal))) * uint64(db.pageSize); size > limit {
-		return Row{}, errorf("payload of %d bytes in a database of %d", size, limit)
+	if size > uint64(budget) {
+		return Row{}, 0, errorf("a payload of %d bytes where the database has %d left to hold (cells overlap or share pages)", size, budget)
 	}
 	total := int(size)
 	local := db.local(total)
 	if off+local > len(p) {
-		return Row{}, errorf("payload runs past its page")
+		return Row{}, 0, errorf("payload runs past its page")
 	}
 	payload := p[off : off+local]
 	if local < total {
 		if off+local+4 > len(p) {
-			return Row{}, errorf("overflow pointer runs past its page")
+			return Row{}, 0, errorf("overflow pointer runs past its page")
 		}
 		var err error
 		if payload, err = db.overflow(payload, total, binary.BigEndian.Uint32(p[off+local:])); err != nil {
-			return Row{}, err
+			return Row{}, 0, err
 		}
 	}
 	cols, err := record(payload)
 	if err != nil {
-		return Row{}, err
+		return Row{}, 0, err
 	}
-	return Row{ID: int64(id), Cols: cols}, nil
+	return Row{ID: int64(id), Cols: cols}, int64(total), nil
 }
 
 // local is how many of a table leaf cell's payload bytes are on its page
