@@ -81,7 +81,7 @@ func comparePackages(ctx context.Context, g *globalOptions, ropts report.Options
 	if err := g.onePlatform("compare --packages"); err != nil {
 		return err
 	}
-	if f, _ := report.ParseFormat(string(ropts.Format)); f == report.CSV {
+	if ropts.Format == report.CSV {
 		return errdefs.UsageError(errors.New("compare --packages: CSV has one row per image and no place for packages; use imgsize diff --packages -f csv BASE IMAGE"))
 	}
 	prs, err := loadEach(ctx, g, args, func(l *loader, arg string) (*analysis.PackageReport, error) {

@@ -518,6 +518,30 @@ func TestComparePackages(t *testing.T) {
 		t.Errorf("the baseline against itself: %d changes, unowned %+d; want none", n, rows[2].Packages.UnownedDeltaBytes)
 	}
 
+	if len(rows[1].Packages.Notes) != 0 {
+		t.Errorf("notes %q where every database was read", rows[1].Packages.Notes)
+	}
+	// A side whose database was not read says so: its packages would
+	// otherwise look removed.
+	R := "oci:" + testlayer.Layout(t, t.TempDir(), map[string]v1.Image{"rpm": corruptRpmImage(t)}) + ":rpm"
+	for _, args := range [][]string{{"compare", "--packages", "-f", "json", A, R}, {"diff", "--packages", "-f", "json", A, R}} {
+		r := imgsize(t, nil, args...)
+		var d schema.Document
+		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 0 {
+			t.Fatalf("%q: exit %d, %v\n%s", args, r.code, err, r.stderr)
+		}
+		var pk *schema.PackageDiffRecord
+		switch {
+		case d.Comparison != nil:
+			pk = d.Comparison.Rows[1].Packages
+		case d.Diff != nil:
+			pk = d.Diff.Packages
+		}
+		if pk == nil || len(pk.Notes) != 1 || !strings.HasPrefix(pk.Notes[0], "in B, the rpm database at /var/lib/rpm/rpmdb.sqlite was not read") {
+			t.Errorf("%q: notes %v, want B's rpm database not read", args, pk)
+		}
+	}
+
 	md := imgsize(t, nil, "compare", "--packages", "-f", "markdown", A, B)
 	if md.code != 0 || !strings.Contains(md.stdout, "### Packages from baseline") || !strings.Contains(md.stdout, "| removed | dpkg | `gcc-12` | `12.2` |") {
 		t.Errorf("compare --packages -f markdown: exit %d, no package section:\n%s%s", md.code, md.stdout, md.stderr)

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -41,6 +42,10 @@ type PackageDiff struct {
 	Changes []PackageChange
 	// Unowned is the unowned bytes of B minus A's.
 	UnownedDelta int64
+	// Notes say which side has a database that was not read: its
+	// packages are missing there, so they may show as added or removed
+	// (and their files as unowned) when they are not.
+	Notes []string
 }
 
 // DiffPackages compares two package reports: packages added, removed,
@@ -73,6 +78,16 @@ func DiffPackages(a, b *PackageReport) *PackageDiff {
 	}
 	ma, mb := collect(a), collect(b)
 	d := &PackageDiff{A: a, B: b, UnownedDelta: b.Unowned.Bytes - a.Unowned.Bytes}
+	for _, s := range []struct {
+		name string
+		r    *PackageReport
+	}{{"A", a}, {"B", b}} {
+		for _, db := range s.r.Databases {
+			if !db.Read {
+				d.Notes = append(d.Notes, fmt.Sprintf("in %s, the %s database at /%s was not read (%s): the packages it lists are missing on that side and may show as added or removed", s.name, db.Kind, db.Path, db.Note))
+			}
+		}
+	}
 	version := func(s *side) string {
 		slices.Sort(s.versions)
 		return strings.Join(s.versions, ", ")

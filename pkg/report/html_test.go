@@ -114,6 +114,15 @@ func TestHTMLInBrowser(t *testing.T) {
 			if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
 				t.Fatal(err)
 			}
+			if p.name == "compare" && strings.Contains(js.String(), `"packages"`) {
+				// The package section is drawn, traced to the report,
+				// with the note that a side's database was not read.
+				for _, want := range []string{"Packages from baseline", `data-path="/comparison/rows/1/packages/changes/0/deltaBytes"`, "was not read (ndb)"} {
+					if !strings.Contains(dom, want) {
+						t.Errorf("the compare page with packages lacks %q", want)
+					}
+				}
+			}
 			if p.name == "trend" {
 				// The fixture has a derived figure, an unknown one and a
 				// skipped tag name: the page says each, as the table does.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -277,7 +278,7 @@ func packagesDocument(r *analysis.PackageReport, opts Options) *schema.Document 
 
 // packageDiffRecord is the JSON of a package diff.
 func packageDiffRecord(pd *analysis.PackageDiff) *schema.PackageDiffRecord {
-	rec := &schema.PackageDiffRecord{UnownedDeltaBytes: pd.UnownedDelta, Changes: make([]schema.PackageChangeRecord, 0, len(pd.Changes))}
+	rec := &schema.PackageDiffRecord{UnownedDeltaBytes: pd.UnownedDelta, Changes: make([]schema.PackageChangeRecord, 0, len(pd.Changes)), Notes: pd.Notes}
 	for _, c := range pd.Changes {
 		rec.Changes = append(rec.Changes, schema.PackageChangeRecord{
 			Kind: string(c.Kind), Name: c.Name, Change: string(c.Change),
@@ -316,6 +317,6 @@ func packageDiffSection(pd *analysis.PackageDiff, top int, b bool) fileSection {
 		}
 		s.grid.add(string(c.Change), string(c.Kind), c.Name, ver, FormatBytes(c.OldBytes, b), FormatBytes(c.NewBytes, b), signedBytes(c.Delta, b))
 	}
-	s.notes = []string{"Packages are matched by kind and name; A and B are the bytes each owns in the final filesystems; unowned bytes changed by " + signedBytes(pd.UnownedDelta, b) + "."}
+	s.notes = append(slices.Clone(pd.Notes), "Packages are matched by kind and name; A and B are the bytes each owns in the final filesystems; unowned bytes changed by "+signedBytes(pd.UnownedDelta, b)+".")
 	return s
 }

@@ -474,6 +474,9 @@ func writePackageChanges(ew *errWriter, r summaryRow, opts Options) {
 		ew.line("- " + mdText(signedBytes(c.DeltaBytes, opts.Binary)) + " " + mdText(c.Change) + " " + mdCode(c.Name) + " " + mdCode(ver) + " (" + mdText(c.Kind) + ")")
 	}
 	ew.line("- unowned files: " + mdText(signedBytes(pd.UnownedDeltaBytes, opts.Binary)))
+	for _, n := range pd.Notes {
+		ew.line("- ⚠️ " + mdText(n))
+	}
 	ew.line("")
 }
 

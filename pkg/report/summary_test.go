@@ -130,7 +130,8 @@ func TestSummaryComparePackages(t *testing.T) {
 		"- -70.0 MB removed `gcc-12` `12.2.0-14` (dpkg)\n" +
 		"- +700 kB added `ca-certificates` `20240226-r0` (apk)\n" +
 		"- +100 kB upgraded `libc6` `2.36-9 → 2.36-9+deb12u4` (dpkg)\n" +
-		"- unowned files: -500 MB\n"
+		"- unowned files: -500 MB\n" +
+		"- ⚠️ in B, the rpm database at /usr/lib/sysimage/rpm/Packages.db was not read (ndb): the packages it lists are missing on that side and may show as added or removed\n"
 	if !strings.Contains(out, want) {
 		t.Errorf("summary lacks\n%s\nin:\n%s", want, out)
 	}

@@ -932,6 +932,10 @@ type PackageDiffRecord struct {
 	UnownedDeltaBytes int64 `json:"unownedDeltaBytes"`
 	// Changes are the largest |DeltaBytes| first.
 	Changes []PackageChangeRecord `json:"changes"`
+	// Notes say which side has a package database that was not read, whose
+	// packages may show as added or removed when they are not; omitted
+	// when every database was read.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // PackageChangeRecord is one package that differs.

@@ -397,6 +397,7 @@
       td(el('span', { class: c.deltaBytes > 0 ? 'fail' : 'pass', 'data-path': ptr(...base, 'changes', i, 'deltaBytes'), 'data-bytes': c.deltaBytes }, signed(c.deltaBytes)), 'num')))));
     app.appendChild(el('p', { class: 'note' }, 'Packages are matched by kind and name; A and B are the bytes each owns in the final filesystems; unowned bytes changed by ',
       el('span', { 'data-path': ptr(...base, 'unownedDeltaBytes'), 'data-bytes': pk.unownedDeltaBytes }, signed(pk.unownedDeltaBytes)), '.'));
+    if (pk.notes && pk.notes.length) app.appendChild(el('ul', { class: 'note' }, pk.notes.map(n => el('li', { class: 'fail' }, n))));
   }
 
   function renderPackages() {
