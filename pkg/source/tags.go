@@ -19,8 +19,24 @@ import (
 // answer with any number of pages.
 const MaxListedTags = 10000
 
-// validTag is the distribution spec's tag grammar.
-var validTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+// validTag reports whether t follows the distribution spec's tag grammar,
+// [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}: checked by hand, as a regexp with that
+// counted repeat is 128 compiled copies built at every start.
+func validTag(t string) bool {
+	if len(t) == 0 || len(t) > 128 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_':
+		case (c == '.' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // tagPageSize is the page size asked for; registries may send fewer.
 const tagPageSize = 1000
@@ -143,7 +159,7 @@ func ListTags(ctx context.Context, repo name.Repository, opts Options, sel TagSe
 			}
 			out.Listed++
 			switch {
-			case !validTag.MatchString(t):
+			case !validTag(t):
 				out.Invalid++
 				continue
 			case seen[t]:
