@@ -187,6 +187,8 @@ func describe(req *http.Request) string {
 		return "blob " + last
 	case strings.Contains(p, "/manifests/"):
 		return "manifest " + last
+	case strings.HasSuffix(p, "/tags/list"):
+		return "a page of the tag list of " + strings.TrimSuffix(strings.TrimPrefix(p, "/v2/"), "/tags/list")
 	}
 	return req.Method + " " + p
 }
@@ -491,7 +493,13 @@ func limitManifest(req *http.Request, resp *http.Response) error {
 	if req.Method != http.MethodGet || resp.StatusCode >= 300 || !strings.Contains(req.URL.Path, "/manifests/") && !strings.HasSuffix(req.URL.Path, "/tags/list") {
 		return nil
 	}
-	tooLarge := fmt.Errorf("registry %s: %s is larger than %d MiB, the most a registry need accept", req.URL.Host, describe(req), maxManifest>>20)
+	// A registry need accept no larger manifest; a tag list page has no
+	// such rule, and this is imgsize's own bound on one.
+	why := "the most a registry need accept"
+	if strings.HasSuffix(req.URL.Path, "/tags/list") {
+		why = "imgsize's bound on one page"
+	}
+	tooLarge := fmt.Errorf("registry %s: %s is larger than %d MiB, %s", req.URL.Host, describe(req), maxManifest>>20, why)
 	if resp.ContentLength > maxManifest {
 		resp.Body.Close()
 		return errdefs.Wrap(errdefs.ErrCorrupt, tooLarge)

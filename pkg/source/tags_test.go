@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/imgsize/imgsize/pkg/errdefs"
@@ -15,9 +16,10 @@ import (
 )
 
 // tagServer serves a tag list of pages, following Link headers, as a
-// registry would; pages[i] is page i.
-func tagServer(t *testing.T, pages [][]string) string {
+// registry would; pages[i] is page i. served counts the pages asked for.
+func tagServer(t *testing.T, pages [][]string) (host string, served *atomic.Int64) {
 	t.Helper()
+	served = &atomic.Int64{}
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v2/" {
@@ -27,6 +29,7 @@ func tagServer(t *testing.T, pages [][]string) string {
 			http.NotFound(w, r)
 			return
 		}
+		served.Add(1)
 		i := 0
 		fmt.Sscan(r.URL.Query().Get("page"), &i)
 		if i+1 < len(pages) {
@@ -35,11 +38,11 @@ func tagServer(t *testing.T, pages [][]string) string {
 		json.NewEncoder(w).Encode(map[string]any{"name": "app", "tags": pages[i]})
 	}))
 	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	return strings.TrimPrefix(srv.URL, "http://"), served
 }
 
 func TestListTags(t *testing.T) {
-	host := tagServer(t, [][]string{{"v1.0", "v1.1", "bad\x1bname", "latest"}, {"v2.0", "v1.1", "v1.2"}})
+	host, _ := tagServer(t, [][]string{{"v1.0", "v1.1", "bad\x1bname", "latest"}, {"v2.0", "v1.1", "v1.2"}})
 	opts := anonymous.opts()
 	repo, err := source.ParseRepository(host+"/app", opts)
 	if err != nil {
@@ -82,7 +85,7 @@ func TestListTagsTruncated(t *testing.T) {
 		}
 		pages = append(pages, page)
 	}
-	host := tagServer(t, pages)
+	host, served := tagServer(t, pages)
 	opts := anonymous.opts()
 	repo, _ := source.ParseRepository(host+"/app", opts)
 	sel, _ := source.ParseTagSelection("", "", 10)
@@ -92,6 +95,39 @@ func TestListTagsTruncated(t *testing.T) {
 	}
 	if !got.Truncated || got.Listed != source.MaxListedTags || len(got.Tags) != 10 || got.Matched != source.MaxListedTags {
 		t.Errorf("got listed %d, matched %d, %d tags, truncated %v", got.Listed, got.Matched, len(got.Tags), got.Truncated)
+	}
+	// The bound stops the listing, not only what is kept of it: the
+	// pages holding the first MaxListedTags names, and the one that shows
+	// there are more (a Link header alone may lead to an empty page), are
+	// asked for; the last page is not.
+	if n, want := served.Load(), int64(source.MaxListedTags/1000+1); n != want {
+		t.Errorf("%d pages asked for, want %d: the %d that hold the first %d names and one more", n, want, want-1, source.MaxListedTags)
+	}
+}
+
+// TestListTagsPageTooLarge: a tag list page over the 4 MiB bound is a
+// corrupt answer, said as a tag list's, not a manifest's.
+func TestListTagsPageTooLarge(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		tags := make([]string, 300_000)
+		for i := range tags {
+			tags[i] = fmt.Sprintf("tag-%015d", i)
+		}
+		json.NewEncoder(w).Encode(map[string]any{"name": "app", "tags": tags})
+	}))
+	t.Cleanup(srv.Close)
+	opts := anonymous.opts()
+	repo, err := source.ParseRepository(strings.TrimPrefix(srv.URL, "http://")+"/app", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, _ := source.ParseTagSelection("", "", 10)
+	_, err = source.ListTags(context.Background(), repo, opts, sel)
+	if !errors.Is(err, errdefs.ErrCorrupt) || !strings.Contains(err.Error(), "a page of the tag list of app is larger than 4 MiB, imgsize's bound on one page") {
+		t.Errorf("err = %v, want a corrupt answer naming the tag list page", err)
 	}
 }
 
