@@ -32,9 +32,6 @@ const (
 	OrderName TrendOrder = "name"
 )
 
-// TrendOrders are the orders a caller may ask for.
-var TrendOrders = []TrendOrder{OrderCreated, OrderSemver, OrderRecorded, OrderArguments}
-
 // TrendInput is one point of a trend before ordering: a tag, or a saved
 // report, and its image for each platform read.
 type TrendInput struct {
