@@ -400,6 +400,12 @@ func loadEach[T any](ctx context.Context, g *globalOptions, args []string, one f
 		return nil, err
 	}
 	defer done()
+	return eachArg(l, args, one)
+}
+
+// eachArg is loadEach with a loader the caller has: imagesAtOnce
+// arguments at a time, results in order, the first error in order.
+func eachArg[T any](l *loader, args []string, one func(*loader, string) (T, error)) ([]T, error) {
 	out := make([]T, len(args))
 	errs := make([]error, len(args))
 	var wg sync.WaitGroup

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/imgsize/imgsize/pkg/analysis"
 	"github.com/imgsize/imgsize/pkg/errdefs"
@@ -205,33 +204,23 @@ func trendOrder(s string, reports bool) (analysis.TrendOrder, error) {
 // the points. The error is that of the first argument, in order, that
 // could not be read, and names it.
 func (l *loader) trendPoints(args, labels []string, sel source.Platforms, multi bool) ([]analysis.TrendInput, error) {
-	out := make([]analysis.TrendInput, len(args))
-	errs := make([]error, len(args))
-	eg, _ := errgroup.WithContext(l.ctx)
-	eg.SetLimit(imagesAtOnce)
-	for i, arg := range args {
-		eg.Go(func() error {
-			out[i].Label = labels[i]
-			if multi {
-				x, err := l.index(arg, sel)
-				if err != nil {
-					errs[i] = named(arg, err)
-					return nil
-				}
-				out[i].Images = x.Platforms
-				return nil
+	images, err := eachArg(l, args, func(l *loader, arg string) ([]*layers.Image, error) {
+		if multi {
+			x, err := l.index(arg, sel)
+			if err != nil {
+				return nil, named(arg, err)
 			}
-			img, err := l.load(arg)
-			errs[i] = err
-			out[i].Images = []*layers.Image{img}
-			return nil
-		})
-	}
-	_ = eg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+			return x.Platforms, nil
 		}
+		img, err := l.load(arg)
+		return []*layers.Image{img}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]analysis.TrendInput, len(args))
+	for i := range out {
+		out[i] = analysis.TrendInput{Label: labels[i], Images: images[i]}
 	}
 	return out, nil
 }

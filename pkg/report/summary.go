@@ -398,9 +398,15 @@ func summaryChart(rows []summaryRow) []string {
 // mermaidBars is a Mermaid xychart-beta bar chart, as lines: labels
 // already quoted, one bar series per values list (numbers in MB).
 func mermaidBars(title string, labels []string, series ...[]string) []string {
+	return mermaidChart("bar", title, labels, series...)
+}
+
+// mermaidChart is mermaidBars with the series drawn as kind: "bar" or
+// "line".
+func mermaidChart(kind, title string, labels []string, series ...[]string) []string {
 	out := []string{"```mermaid", "xychart-beta", `  title "` + title + `"`, "  x-axis [" + strings.Join(labels, ", ") + "]", `  y-axis "MB"`}
 	for _, s := range series {
-		out = append(out, "  bar ["+strings.Join(s, ", ")+"]")
+		out = append(out, "  "+kind+" ["+strings.Join(s, ", ")+"]")
 	}
 	return append(out, "```")
 }

@@ -241,14 +241,8 @@ func trendChart(s analysis.TrendSeries) []string {
 	if len(caveats) > 0 {
 		title += "; " + strings.Join(caveats, "; ")
 	}
-	out := []string{"```mermaid", "xychart-beta", `  title "` + title + `"`, "  x-axis [" + joinComma(labels) + "]", `  y-axis "MB"`}
-	for _, l := range lines {
-		out = append(out, "  line ["+joinComma(l)+"]")
-	}
-	return append(out, "```")
+	return mermaidChart("line", title, labels, lines...)
 }
-
-func joinComma(s []string) string { return strings.Join(s, ", ") }
 
 // trendHeader is the CSV header of a trend report: one row per point of
 // each series. Each figure is followed by its provenance; a delta has the
