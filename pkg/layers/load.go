@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/imgsize/imgsize/internal/ctxio"
+	"github.com/imgsize/imgsize/internal/memo"
 	"github.com/imgsize/imgsize/pkg/cache"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/source"
@@ -84,35 +83,14 @@ type Options struct {
 // successes are kept: a read cancelled with one image's work does not fail
 // the same layer in another image.
 type Memo struct {
-	mu    sync.Mutex
-	sizes map[string]Size
-	group singleflight.Group
+	sizes memo.Map[Size]
 }
 
 func (m *Memo) size(h string, compute func() (Size, error)) (Size, error) {
-	m.mu.Lock()
-	s, ok := m.sizes[h]
-	m.mu.Unlock()
-	if ok {
-		return s, nil
-	}
-	v, err, _ := m.group.Do(h, func() (any, error) {
+	return m.sizes.Do(h, func() (Size, bool, error) {
 		s, err := compute()
-		if err != nil {
-			return nil, err
-		}
-		m.mu.Lock()
-		if m.sizes == nil {
-			m.sizes = map[string]Size{}
-		}
-		m.sizes[h] = s
-		m.mu.Unlock()
-		return s, nil
+		return s, true, err
 	})
-	if err != nil {
-		return Size{}, err
-	}
-	return v.(Size), nil
 }
 
 // cheapPaths says whether sizes may come from annotations, headers and

@@ -10,7 +10,8 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"golang.org/x/sync/singleflight"
+
+	"github.com/imgsize/imgsize/internal/memo"
 )
 
 // Registries shares between the images of one run what talking to a
@@ -29,9 +30,7 @@ type Registries struct {
 	baseOnce sync.Once
 	base     http.RoundTripper
 
-	authMu sync.Mutex
-	authed map[string]http.RoundTripper
-	authSF singleflight.Group
+	authed memo.Map[http.RoundTripper]
 
 	pings pingMemo
 }
@@ -50,30 +49,10 @@ func (r *Registries) baseTransport(o Options) http.RoundTripper {
 // run and repository; concurrent callers wait for one handshake. A
 // failure is not kept: the next image tries again.
 func (r *Registries) authTransport(ctx context.Context, repo name.Repository, o Options) (http.RoundTripper, error) {
-	key := repo.String()
-	r.authMu.Lock()
-	rt, ok := r.authed[key]
-	r.authMu.Unlock()
-	if ok {
-		return rt, nil
-	}
-	v, err, _ := r.authSF.Do(key, func() (any, error) {
+	return r.authed.Do(repo.String(), func() (http.RoundTripper, bool, error) {
 		rt, err := newAuthTransport(ctx, repo, o)
-		if err != nil {
-			return nil, err
-		}
-		r.authMu.Lock()
-		if r.authed == nil {
-			r.authed = map[string]http.RoundTripper{}
-		}
-		r.authed[key] = rt
-		r.authMu.Unlock()
-		return rt, nil
+		return rt, true, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(http.RoundTripper), nil
 }
 
 // pingMemo answers a registry's ping (an unauthenticated GET /v2/, which
@@ -84,9 +63,7 @@ func (r *Registries) authTransport(ctx context.Context, repo name.Repository, o 
 // HTTPS try to a plain-HTTP registry on this machine fails. Other errors
 // are not kept; concurrent pings of one registry wait for one.
 type pingMemo struct {
-	mu  sync.Mutex
-	got map[string]*pingAnswer
-	sf  singleflight.Group
+	answers memo.Map[*pingAnswer]
 }
 
 // pingAnswer is a ping's answer, replayed to every later ping.
@@ -122,34 +99,15 @@ func (t *pingMemoTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if !isPing(req) {
 		return t.inner.RoundTrip(req)
 	}
-	key := req.URL.Scheme + "://" + req.URL.Host
-	t.memo.mu.Lock()
-	a, ok := t.memo.got[key]
-	t.memo.mu.Unlock()
-	if !ok {
-		v, err, _ := t.memo.sf.Do(key, func() (any, error) {
-			a, err := t.ping(req)
-			if err != nil {
-				return nil, err
-			}
-			// A 429 or 5xx (after the retries beneath) says how the
-			// registry was then, not for the rest of the run: answered,
-			// not kept.
-			if a.err == nil && a.status != http.StatusOK && a.status != http.StatusUnauthorized {
-				return a, nil
-			}
-			t.memo.mu.Lock()
-			if t.memo.got == nil {
-				t.memo.got = map[string]*pingAnswer{}
-			}
-			t.memo.got[key] = a
-			t.memo.mu.Unlock()
-			return a, nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		a = v.(*pingAnswer)
+	a, err := t.memo.answers.Do(req.URL.Scheme+"://"+req.URL.Host, func() (*pingAnswer, bool, error) {
+		a, err := t.ping(req)
+		// A 429 or 5xx (after the retries beneath) says how the registry
+		// was then, not for the rest of the run: answered, not kept.
+		keep := err == nil && (a.err != nil || a.status == http.StatusOK || a.status == http.StatusUnauthorized)
+		return a, keep, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if a.err != nil {
 		return nil, a.err
