@@ -45,38 +45,44 @@ func readRpm(in Input, r *Result) {
 		}
 	}
 	type format struct {
-		path    string
+		path string
+		// wal names the SQLite database's log, which Read must have too.
+		wal     string
 		headers func(b []byte, fn func(id int64, blob []byte) error) error
 	}
 	var formats []format
 	for _, p := range rpmSQLite {
-		formats = append(formats, format{p, func(b []byte, fn func(int64, []byte) error) error {
+		formats = append(formats, format{p, p + "-wal", func(b []byte, fn func(int64, []byte) error) error {
 			return sqliteHeaders(b, in.Files[p+"-wal"], fn)
 		}})
 	}
 	for _, p := range rpmBDB {
-		formats = append(formats, format{p, bdbHeaders})
+		formats = append(formats, format{p, "", bdbHeaders})
 	}
 	for _, f := range formats {
 		db := Database{Kind: Rpm, Path: f.path}
 		b, ok := in.Files[f.path]
-		_, walOK := in.Files[f.path+"-wal"]
+		wal, walOK := in.Files[f.wal]
 		switch {
 		case !ok && !slices.Contains(in.Paths, f.path):
 			continue
-		case !ok || !walOK && slices.Contains(in.Paths, f.path+"-wal"):
+		case !ok || f.wal != "" && !walOK && slices.Contains(in.Paths, f.wal):
 			// Without its log, a database misses its last transactions.
 			db.Note = "its content (or its -wal log's) was not captured; the files rpm installed are counted as unowned"
 			r.Databases = append(r.Databases, db)
 			r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", f.path, db.Note))
 			continue
 		}
+		// One bound on the paths of the whole database: many small
+		// headers, each within a bound of its own, could still multiply
+		// the file's size.
+		budget := rpmPathBudget(len(b) + len(wal))
 		var pkgs []Package
 		err := f.headers(b, func(id int64, blob []byte) error {
 			h, err := parseRpmHeader(blob)
 			if err == nil {
 				var p Package
-				if p, err = h.pkg(f.path); err == nil {
+				if p, err = h.pkg(f.path, &budget); err == nil {
 					pkgs = append(pkgs, p)
 				}
 			}
@@ -277,7 +283,7 @@ func (h *rpmHeader) ints(tag uint32) ([]int64, error) {
 
 // pkg turns a header into a Package: name, [epoch:]version-release, the
 // size rpm records (the sum of its files' sizes), and its paths.
-func (h *rpmHeader) pkg(db string) (Package, error) {
+func (h *rpmHeader) pkg(db string, budget *int) (Package, error) {
 	p := Package{Kind: Rpm, Declared: -1, Database: db}
 	var err error
 	if p.Name, err = h.str(rpmTagName); err != nil {
@@ -315,13 +321,14 @@ func (h *rpmHeader) pkg(db string) (Package, error) {
 			break
 		}
 	}
-	p.Files, err = h.files()
+	p.Files, err = h.files(budget)
 	return p, err
 }
 
 // files joins each file's base name to its directory (rpm 4.x's
-// compressed file list), or reads the whole names of an older header.
-func (h *rpmHeader) files() ([]string, error) {
+// compressed file list), or reads the whole names of an older header,
+// taking their bytes from budget, the database's allowance.
+func (h *rpmHeader) files(budget *int) ([]string, error) {
 	base, err := h.strings(rpmTagBasenames)
 	if err != nil {
 		return nil, err
@@ -342,10 +349,10 @@ func (h *rpmHeader) files() ([]string, error) {
 		return nil, fmt.Errorf("%w: %d base names but %d directory indexes", errRpmHeader, len(base), len(idx))
 	}
 	// Directory names are shared, so the joined paths may outgrow the
-	// header; but each file also costs the header its digest, mode, size,
-	// owner and flags, so a sound one never approaches this bound, while
-	// one long directory named by thousands of files would be gigabytes.
-	budget := rpmPathBudget(len(h.data))
+	// headers; but each file also costs its header its digest, mode,
+	// size, owner and flags, so a sound database never approaches the
+	// budget, while one long directory named by thousands of files would
+	// be gigabytes.
 	full := make([]string, len(base))
 	for i, b := range base {
 		if idx[i] < 0 || idx[i] >= int64(len(dirs)) {
@@ -355,8 +362,8 @@ func (h *rpmHeader) files() ([]string, error) {
 		if n > rpmMaxPath {
 			return nil, fmt.Errorf("%w: file %d's path is %d bytes long", errRpmHeader, i, n)
 		}
-		if budget -= n; budget < 0 {
-			return nil, fmt.Errorf("%w: its %d paths add up to more than %d bytes", errRpmHeader, len(base), rpmPathBudget(len(h.data)))
+		if *budget -= n; *budget < 0 {
+			return nil, fmt.Errorf("%w: its paths outgrow the database (more than 8 times its size in all)", errRpmHeader)
 		}
 		full[i] = dirs[idx[i]] + b
 	}
@@ -366,8 +373,9 @@ func (h *rpmHeader) files() ([]string, error) {
 // rpmMaxPath is the longest path read (Linux's PATH_MAX).
 const rpmMaxPath = 4096
 
-// rpmPathBudget is the most bytes a header's joined paths may add up to:
-// eight times its data, and 64 KiB more for a small one.
+// rpmPathBudget is the most bytes the joined paths of a database of size
+// bytes may add up to: eight times its size, and 64 KiB more for a small
+// one.
 func rpmPathBudget(data int) int { return 8*data + 64<<10 }
 
 // rpmPaths makes absolute paths relative to the root, as the filesystem

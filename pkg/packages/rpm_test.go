@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -190,7 +191,6 @@ func TestRpmUnread(t *testing.T) {
 	for name, in := range map[string]Input{
 		"corrupt":                  {Files: map[string][]byte{"var/lib/rpm/rpmdb.sqlite": []byte("SQLite format 3\x00 but nothing else")}, Paths: []string{"var/lib/rpm/rpmdb.sqlite"}},
 		"not captured":             {Files: map[string][]byte{}, Paths: []string{"usr/lib/sysimage/rpm/rpmdb.sqlite"}},
-		"log not captured":         {Files: map[string][]byte{"var/lib/rpm/rpmdb.sqlite": {}}, Paths: []string{"var/lib/rpm/rpmdb.sqlite", "var/lib/rpm/rpmdb.sqlite-wal"}},
 		"berkeley db not captured": {Files: map[string][]byte{}, Paths: []string{"var/lib/rpm/Packages"}},
 		"berkeley db corrupt":      {Files: map[string][]byte{"var/lib/rpm/Packages": make([]byte, 4096)}, Paths: []string{"var/lib/rpm/Packages"}},
 		"ndb":                      {Files: map[string][]byte{}, Paths: []string{"usr/lib/sysimage/rpm/Packages.db"}},
@@ -199,6 +199,29 @@ func TestRpmUnread(t *testing.T) {
 		if len(r.Databases) != 1 || r.Databases[0].Read || r.Databases[0].Note == "" || len(r.Notes) != 1 || len(r.Packages) != 0 {
 			t.Errorf("%s: databases %+v, notes %q, %d packages; want one database not read, with its reason", name, r.Databases, r.Notes, len(r.Packages))
 		}
+	}
+}
+
+// TestRpmLogNotCaptured: a sound database whose -wal log is in the
+// filesystem but was not captured is not read (it would miss its last
+// transactions); the same database with its log, or with none, is.
+func TestRpmLogNotCaptured(t *testing.T) {
+	t.Parallel()
+	root := builtRoot(t)
+	in := rpmInput(t, root)
+	const db, wal = "var/lib/rpm/rpmdb.sqlite", "var/lib/rpm/rpmdb.sqlite-wal"
+	if r := Read(in); len(r.Databases) != 1 || !r.Databases[0].Read {
+		t.Fatalf("as captured: %+v, want read", r.Databases)
+	}
+	delete(in.Files, wal)
+	in.Paths = slices.DeleteFunc(in.Paths, func(p string) bool { return p == wal })
+	if r := Read(in); len(r.Databases) != 1 || !r.Databases[0].Read {
+		t.Fatalf("with no log at all: %+v, want read", r.Databases)
+	}
+	in.Paths = append(in.Paths, wal)
+	r := Read(in)
+	if len(r.Databases) != 1 || r.Databases[0].Read || !strings.Contains(r.Databases[0].Note, "-wal") || r.Databases[0].Path != db {
+		t.Errorf("log listed, not captured: %+v, want %s not read, naming its -wal log", r.Databases, db)
 	}
 }
 
@@ -233,11 +256,44 @@ func TestRpmHostileHeaders(t *testing.T) {
 	} {
 		h, err := parseRpmHeader(b)
 		if err == nil {
-			_, err = h.pkg("db")
+			budget := rpmPathBudget(len(b))
+			_, err = h.pkg("db", &budget)
 		}
 		if !errors.Is(err, errRpmHeader) {
 			t.Errorf("%s: %v, want a malformed header", desc, err)
 		}
+	}
+}
+
+// TestRpmPathsBoundedPerDatabase: thousands of small headers, each
+// within any bound of its own (110 one-byte files in a 680-byte
+// directory, 75 kB of paths from 1.4 kB), cannot multiply the database
+// into gigabytes of paths: the bound is the whole database's.
+func TestRpmPathsBoundedPerDatabase(t *testing.T) {
+	t.Parallel()
+	testrpm.Tools(t, "sqlite3")
+	header := manyFiles(680, 110)
+	if n := 110 * 681; n <= rpmPathBudget(len(header))-64<<10 {
+		t.Fatalf("a header's %d path bytes are within 8 times its %d bytes: the test needs headers that outgrow themselves", n, len(header))
+	}
+	file := filepath.Join(t.TempDir(), "rpmdb.sqlite")
+	cmd := exec.Command("sqlite3", "-batch", "-bail", file)
+	cmd.Stdin = strings.NewReader(fmt.Sprintf("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);\n"+
+		"WITH RECURSIVE x(k) AS (SELECT 1 UNION ALL SELECT k+1 FROM x WHERE k < 2000) INSERT INTO Packages(blob) SELECT X'%x' FROM x;\n", header))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sqlite3: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Read(Input{Files: map[string][]byte{"var/lib/rpm/rpmdb.sqlite": b}, Paths: []string{"var/lib/rpm/rpmdb.sqlite"}})
+	paths := 0
+	for _, p := range r.Packages {
+		paths += len(p.Files)
+	}
+	if len(r.Databases) != 1 || r.Databases[0].Read || !strings.Contains(r.Databases[0].Note, "outgrow the database") {
+		t.Errorf("databases %+v (%d paths read); want the database refused, its paths outgrowing it", r.Databases, paths)
 	}
 }
 
@@ -291,7 +347,8 @@ func FuzzRpmHeader(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, err := h.pkg("db")
+		budget := rpmPathBudget(len(b))
+		p, err := h.pkg("db", &budget)
 		if err != nil {
 			return
 		}

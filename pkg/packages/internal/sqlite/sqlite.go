@@ -408,6 +408,11 @@ func record(b []byte) ([]any, error) {
 	body := b[hlen:]
 	var cols []any
 	for len(types) > 0 {
+		// SQLite's hard limit: beyond it a header of zeros would make
+		// 16 bytes of values of each of its bytes.
+		if len(cols) == maxColumns {
+			return nil, errorf("a record of more than %d columns", maxColumns)
+		}
 		t, n := varint(types)
 		if n == 0 {
 			return nil, errorf("cut serial type")
@@ -439,6 +444,10 @@ func record(b []byte) ([]any, error) {
 	}
 	return cols, nil
 }
+
+// maxColumns is SQLite's most columns a table can have (SQLITE_MAX_COLUMN
+// can be raised to no more).
+const maxColumns = 32767
 
 // serialSize is the size of a value of serial type t.
 func serialSize(t uint64) (uint64, error) {

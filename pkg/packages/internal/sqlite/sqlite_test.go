@@ -389,6 +389,23 @@ func everyLeafCell(b []byte, ps int, f func(cell []byte)) {
 	}
 }
 
+// TestRecordColumns: a record header of zeros (each a NULL column) is
+// refused past SQLite's 32767 columns, not turned into millions of
+// values; one at the limit is read.
+func TestRecordColumns(t *testing.T) {
+	rec := func(n int) []byte {
+		hlen := n + 3
+		b := []byte{byte(hlen>>14) | 0x80, byte(hlen>>7) | 0x80, byte(hlen) & 0x7f}
+		return append(b, make([]byte, n)...)
+	}
+	if cols, err := record(rec(maxColumns)); err != nil || len(cols) != maxColumns {
+		t.Errorf("%d columns: %d read, %v", maxColumns, len(cols), err)
+	}
+	if _, err := record(rec(1 << 20)); !errors.Is(err, ErrFormat) {
+		t.Errorf("a million columns: %v, want ErrFormat", err)
+	}
+}
+
 func TestVarint(t *testing.T) {
 	cases := []struct {
 		in   []byte
