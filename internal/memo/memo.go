@@ -31,6 +31,14 @@ func (m *Map[V]) Do(key string, compute func() (v V, keep bool, err error)) (V, 
 		return v, nil
 	}
 	r, err, _ := m.sf.Do(key, func() (any, error) {
+		// A caller that looked before the last flight kept its value,
+		// and came after it ended, finds the value here.
+		m.mu.Lock()
+		v, ok := m.got[key]
+		m.mu.Unlock()
+		if ok {
+			return v, nil
+		}
 		v, keep, err := compute()
 		if err != nil {
 			return nil, err
@@ -49,5 +57,7 @@ func (m *Map[V]) Do(key string, compute func() (v V, keep bool, err error)) (V, 
 		var zero V
 		return zero, err
 	}
-	return r.(V), nil
+	// A nil interface value comes back as a nil any.
+	v, _ = r.(V)
+	return v, nil
 }

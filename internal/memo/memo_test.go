@@ -64,3 +64,15 @@ func TestDo(t *testing.T) {
 		t.Errorf("after a kept value: %d, want 8 kept", v)
 	}
 }
+
+// TestNilInterface: a nil value of an interface type is a value like any
+// other, not a panic.
+func TestNilInterface(t *testing.T) {
+	var m Map[error]
+	for range 2 {
+		v, err := m.Do("k", func() (error, bool, error) { return nil, true, nil })
+		if v != nil || err != nil {
+			t.Errorf("got %v, %v; want nil, nil", v, err)
+		}
+	}
+}
