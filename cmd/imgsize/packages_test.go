@@ -542,6 +542,10 @@ func TestComparePackages(t *testing.T) {
 		}
 	}
 
+	if r := imgsize(t, nil, "diff", "--packages", "-f", "csv", A, R); r.code != 0 || !strings.Contains(r.stdout, "package-note,") || !strings.Contains(r.stdout, "the rpm database at /var/lib/rpm/rpmdb.sqlite was not read") {
+		t.Errorf("diff --packages -f csv: exit %d, no package-note row for B's unread database:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
 	md := imgsize(t, nil, "compare", "--packages", "-f", "markdown", A, B)
 	if md.code != 0 || !strings.Contains(md.stdout, "### Packages from baseline") || !strings.Contains(md.stdout, "| removed | dpkg | `gcc-12` | `12.2` |") {
 		t.Errorf("compare --packages -f markdown: exit %d, no package section:\n%s%s", md.code, md.stdout, md.stderr)

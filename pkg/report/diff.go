@@ -363,8 +363,10 @@ var diffHeader = []string{
 // diffPackageHeader are the columns a diff --packages adds to the CSV:
 // its rows of section "package" give kind, name, change (added, removed,
 // upgraded, resized), a_version and b_version, a_bytes, b_bytes and
-// delta_bytes (the bytes the package owns in each).
-var diffPackageHeader = []string{"kind", "name", "a_version", "b_version"}
+// delta_bytes (the bytes the package owns in each); a row of section
+// "package-note" gives, in note, a side whose package database was not
+// read (its packages may show as added or removed when they are not).
+var diffPackageHeader = []string{"kind", "name", "a_version", "b_version", "note"}
 
 func diffCSV(w io.Writer, d *analysis.FileDiff) error {
 	header := diffHeader
@@ -411,6 +413,9 @@ func diffCSV(w io.Writer, d *analysis.FileDiff) error {
 		cw.row(m)
 	}
 	if d.Packages != nil {
+		for _, n := range d.Packages.Notes {
+			cw.row(map[string]string{"section": "package-note", "image_a": la, "image_b": lb, "note": n})
+		}
 		for _, c := range d.Packages.Changes {
 			cw.row(map[string]string{
 				"section": "package", "image_a": la, "image_b": lb, "change": string(c.Change),
