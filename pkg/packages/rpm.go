@@ -38,12 +38,29 @@ func isRpmFile(p string) bool {
 }
 
 func readRpm(in Input, r *Result) {
-	for _, p := range in.Paths {
-		if slices.Contains(rpmNDB, p) {
-			r.Databases = append(r.Databases, Database{Kind: Rpm, Path: p, Note: RpmNote})
-			r.Notes = append(r.Notes, fmt.Sprintf("/%s: %s", p, RpmNote))
+	// rpm reads one database, its configured backend's. A SQLite one read
+	// here makes an older format's file beside it a leftover of the
+	// conversion (rpm --rebuilddb keeps none, but an image may): listed,
+	// with no packages and nothing unseen.
+	sqliteRead := map[string]bool{}
+	leftover := func(p string) bool {
+		if !sqliteRead[path.Dir(p)] {
+			return false
 		}
+		db := Database{Kind: Rpm, Path: p, Read: true,
+			Note: "a leftover of an older rpm: rpm reads rpmdb.sqlite beside it instead, and so does imgsize"}
+		r.Databases = append(r.Databases, db)
+		r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", p, db.Note))
+		return true
 	}
+	defer func() {
+		for _, p := range in.Paths {
+			if slices.Contains(rpmNDB, p) && !leftover(p) {
+				r.Databases = append(r.Databases, Database{Kind: Rpm, Path: p, Note: RpmNote})
+				r.Notes = append(r.Notes, fmt.Sprintf("/%s: %s", p, RpmNote))
+			}
+		}
+	}()
 	type format struct {
 		path string
 		// wal names the SQLite database's log, which Read must have too.
@@ -65,6 +82,8 @@ func readRpm(in Input, r *Result) {
 		wal, walOK := in.Files[f.wal]
 		switch {
 		case !ok && !slices.Contains(in.Paths, f.path):
+			continue
+		case f.wal == "" && leftover(f.path):
 			continue
 		case !ok || f.wal != "" && !walOK && slices.Contains(in.Paths, f.wal):
 			// Without its log, a database misses its last transactions.
@@ -100,6 +119,9 @@ func readRpm(in Input, r *Result) {
 		db.Read, db.Packages = true, len(pkgs)
 		r.Packages = append(r.Packages, pkgs...)
 		r.Databases = append(r.Databases, db)
+		if f.wal != "" {
+			sqliteRead[path.Dir(f.path)] = true
+		}
 	}
 }
 

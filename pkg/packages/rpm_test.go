@@ -225,6 +225,51 @@ func TestRpmLogNotCaptured(t *testing.T) {
 	}
 }
 
+// TestRpmLeftovers: an older format's database beside a SQLite one that
+// was read is a leftover rpm ignores: listed as read, with no packages,
+// so that neither are packages counted twice nor is the image refused.
+// Beside a SQLite database that could not be read, it is read (or, for
+// ndb, refused) as it would be alone.
+func TestRpmLeftovers(t *testing.T) {
+	t.Parallel()
+	testrpm.Tools(t, "sqlite3", "db5.3_load")
+	root := builtRoot(t)
+	bdbFile, err := testrpm.BerkeleyDB(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := rpmInput(t, root)
+	in.Files["var/lib/rpm/Packages"] = bdbFile
+	in.Paths = append(in.Paths, "var/lib/rpm/Packages", "var/lib/rpm/Packages.db")
+	r := Read(in)
+	read := map[string]Database{}
+	for _, d := range r.Databases {
+		read[d.Path] = d
+	}
+	want := len(testrpm.Query(t, root))
+	if d := read["var/lib/rpm/rpmdb.sqlite"]; !d.Read || d.Packages != want {
+		t.Errorf("rpmdb.sqlite: %+v, want read with %d packages", d, want)
+	}
+	for _, p := range []string{"var/lib/rpm/Packages", "var/lib/rpm/Packages.db"} {
+		if d := read[p]; !d.Read || d.Packages != 0 || !strings.Contains(d.Note, "leftover") {
+			t.Errorf("%s: %+v, want a leftover, read with no packages", p, d)
+		}
+	}
+	if len(r.Packages) != want || len(r.Notes) != 2 || !strings.Contains(r.Notes[0], "leftover") {
+		t.Errorf("%d packages and notes %q, want %d and a note for each leftover", len(r.Packages), r.Notes, want)
+	}
+	// The SQLite database damaged: the Berkeley DB is read, ndb refused.
+	in.Files["var/lib/rpm/rpmdb.sqlite"] = []byte("SQLite format 3\x00 but nothing else")
+	r = Read(in)
+	read = map[string]Database{}
+	for _, d := range r.Databases {
+		read[d.Path] = d
+	}
+	if read["var/lib/rpm/rpmdb.sqlite"].Read || !read["var/lib/rpm/Packages"].Read || read["var/lib/rpm/Packages"].Packages != want || read["var/lib/rpm/Packages.db"].Read {
+		t.Errorf("with a damaged rpmdb.sqlite: %+v; want it and Packages.db not read, Packages read with %d packages", r.Databases, want)
+	}
+}
+
 // TestRpmHostileHeaders: headers whose counts and offsets point outside
 // themselves are errors, not panics or huge allocations.
 func TestRpmHostileHeaders(t *testing.T) {
