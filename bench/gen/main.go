@@ -23,6 +23,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -134,7 +135,12 @@ func main() {
 	layers := flag.Int("layers", 1, "layers of the large image")
 	total := flag.Int64("bytes", 0, "file bytes of the large image, about")
 	distinct := flag.Int("distinct", 0, "small distinct images to write as one layout")
+	formats := flag.String("formats", "docker,oci", "what to write the large image as: docker (large.tar), oci (large-oci/), or both")
 	flag.Parse()
+	docker, oci := strings.Contains(*formats, "docker"), strings.Contains(*formats, "oci")
+	if !docker && !oci {
+		log.Fatalf("-formats %q names neither docker nor oci", *formats)
+	}
 	if *out == "" {
 		log.Fatal("-out is required")
 	}
@@ -159,13 +165,17 @@ func main() {
 				log.Fatal(err)
 			}
 		}
-		writeDockerArchive(filepath.Join(*out, "large.tar"), "bench/large:latest", img, streams)
-		p, err := layout.Write(filepath.Join(*out, "large-oci"), empty.Index)
-		if err != nil {
-			log.Fatal(err)
+		if docker {
+			writeDockerArchive(filepath.Join(*out, "large.tar"), "bench/large:latest", img, streams)
 		}
-		if err := p.AppendImage(img); err != nil {
-			log.Fatal(err)
+		if oci {
+			p, err := layout.Write(filepath.Join(*out, "large-oci"), empty.Index)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if err := p.AppendImage(img); err != nil {
+				log.Fatal(err)
+			}
 		}
 	}
 	if *distinct > 0 {
