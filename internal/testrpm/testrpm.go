@@ -7,7 +7,9 @@ package testrpm
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,7 +102,9 @@ func Tools(t testing.TB, more ...string) {
 // highest number, loaded by Berkeley DB's own db5.3_load with 4 KiB pages.
 // rpm's bdb_ro backend reads the result (Query does).
 func BerkeleyDB(root string) ([]byte, error) {
-	out, err := run("sqlite3", filepath.Join(root, "var/lib/rpm/rpmdb.sqlite"), "SELECT hnum, hex(blob) FROM Packages")
+	// immutable: sqlite3 creates, truncates and removes no -wal or -shm
+	// file beside a database that tests running at the same time read.
+	out, err := run("sqlite3", "file:"+filepath.Join(root, "var/lib/rpm/rpmdb.sqlite")+"?immutable=1", "SELECT hnum, hex(blob) FROM Packages")
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +207,10 @@ type Package struct {
 // with rpm's bdb_ro backend (which has no name index for rpm -ql NAME).
 func Query(t testing.TB, root string) map[string]Package {
 	t.Helper()
+	// rpm opens its database for writing even to query it (creating and
+	// removing rpmdb.sqlite-shm and -wal): it queries a copy, so that the
+	// root stays as built for tests reading it at the same time.
+	root = dbCopy(t, root)
 	args := []string{"rpm", "--root", root, "--dbpath", "/var/lib/rpm"}
 	if _, err := os.Stat(filepath.Join(root, "var/lib/rpm/Packages")); err == nil {
 		args = append(args, "--define", "_db_backend bdb_ro")
@@ -240,6 +248,37 @@ func Query(t testing.TB, root string) map[string]Package {
 		t.Fatalf("rpm -qa lists nothing:\n%s", q)
 	}
 	return out
+}
+
+// dbCopy copies root's var/lib/rpm (its files, not subdirectories) into
+// a new root and returns that root.
+func dbCopy(t testing.TB, root string) string {
+	t.Helper()
+	dst := t.TempDir()
+	src := filepath.Join(root, "var/lib/rpm")
+	if err := os.MkdirAll(filepath.Join(dst, "var/lib/rpm"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	es, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a -wal or -shm another reader just removed
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, "var/lib/rpm", e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
 }
 
 // Describe is a one-line summary for failure messages.
