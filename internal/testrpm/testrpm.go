@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // Spec is the spec file rpmbuild builds: "hello" (with an epoch, a
@@ -80,18 +82,13 @@ head -c 5000 /dev/zero | tr '\0' d > %{buildroot}/usr/share/doc/hello-big/README
 // ManyFiles is how many files hello-big holds.
 const ManyFiles = 600
 
-// Tools finds rpm and rpmbuild, and the other tools named (sqlite3,
-// db5.3_load). A test skips without them, and fails under CI=true, where
-// .ci/run installs them.
+// Tools requires rpm and rpmbuild, and the other tools named (sqlite3,
+// db5.3_load), as testutil.RequireTool does: skipped without them, failed
+// under CI=true.
 func Tools(t testing.TB, more ...string) {
 	t.Helper()
 	for _, name := range append([]string{"rpm", "rpmbuild"}, more...) {
-		if _, err := exec.LookPath(name); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is required in CI (.ci/run installs it: packages rpm, sqlite3, db5.3-util)", name)
-			}
-			t.Skipf("%s is not installed: no rpm database to read", name)
-		}
+		testutil.RequireTool(t, name)
 	}
 }
 

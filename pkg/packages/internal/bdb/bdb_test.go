@@ -11,28 +11,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
-// dbLoad finds db5.3_load, Berkeley DB's own loader, which writes the
-// databases these tests read. The tests skip without it, and fail under
-// CI=true, where .ci/run installs it (db5.3-util).
-func dbLoad(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("db5.3_load")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("db5.3_load is required in CI (.ci/run installs db5.3-util)")
-	}
-	t.Skip("db5.3_load is not installed (apt-get install db5.3-util): no Berkeley DB database to read")
-	return ""
-}
-
-// load writes pairs into a new hash database with Berkeley DB's loader,
-// with the page size and byte order given, and returns the file's bytes.
+// load writes pairs into a new hash database with db5.3_load, Berkeley
+// DB's own loader (db5.3-util; the test is skipped without it, failed
+// under CI=true), with the page size and byte order given, and returns
+// the file's bytes.
 func load(t testing.TB, pairs map[string][]byte, pageSize int, bigEndian bool) []byte {
 	t.Helper()
+	testutil.RequireTool(t, "db5.3_load")
 	var in strings.Builder
 	in.WriteString("VERSION=3\nformat=bytevalue\ntype=hash\nHEADER=END\n")
 	for k, v := range pairs {
@@ -44,7 +33,7 @@ func load(t testing.TB, pairs map[string][]byte, pageSize int, bigEndian bool) [
 	if bigEndian {
 		lorder = "4321"
 	}
-	cmd := exec.Command(dbLoad(t), "-c", fmt.Sprintf("db_pagesize=%d", pageSize), "-c", "db_lorder="+lorder, file)
+	cmd := exec.Command("db5.3_load", "-c", fmt.Sprintf("db_pagesize=%d", pageSize), "-c", "db_lorder="+lorder, file)
 	cmd.Stdin = strings.NewReader(in.String())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("db5.3_load: %v\n%s", err, out)

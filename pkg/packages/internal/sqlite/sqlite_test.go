@@ -13,29 +13,17 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
-// sqlite3 finds the sqlite3 shell, SQLite's own reader and writer, which
-// makes the databases these tests read and says what they hold. The tests
-// skip without it, and fail under CI=true, where .ci/run installs it.
-func sqlite3(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("sqlite3")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("sqlite3 is required in CI (.ci/run installs it)")
-	}
-	t.Skip("sqlite3 is not installed: no database to read")
-	return ""
-}
-
-// shell runs script in the sqlite3 shell on the database at db and returns
-// what it printed.
+// shell runs script in the sqlite3 shell, SQLite's own reader and writer,
+// on the database at db and returns what it printed; the test is skipped
+// without sqlite3 (failed under CI=true, where .ci/run installs it).
 func shell(t testing.TB, db, script string) string {
 	t.Helper()
-	cmd := exec.Command(sqlite3(t), "-batch", "-bail", db)
+	testutil.RequireTool(t, "sqlite3")
+	cmd := exec.Command("sqlite3", "-batch", "-bail", db)
 	cmd.Stdin = strings.NewReader(script)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
