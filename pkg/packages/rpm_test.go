@@ -30,6 +30,26 @@ var rpmRoot = sync.OnceValues(func() (string, error) {
 
 var rpmDir string
 
+// bdbCopy is the shared root's packages as a Berkeley DB (testrpm.BerkeleyDB),
+// made once for the tests that read that format.
+var bdbCopy = sync.OnceValues(func() ([]byte, error) {
+	root, err := rpmRoot()
+	if err != nil {
+		return nil, err
+	}
+	return testrpm.BerkeleyDB(root)
+})
+
+func builtBDB(t *testing.T) []byte {
+	t.Helper()
+	testrpm.Tools(t, "sqlite3", "db5.3_load")
+	b, err := bdbCopy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if rpmDir != "" {
@@ -93,12 +113,8 @@ func TestRpmAgreesWithRpm(t *testing.T) {
 // rpm's bdb_ro backend reads them.
 func TestRpmBerkeleyDBAgreesWithRpm(t *testing.T) {
 	t.Parallel()
-	testrpm.Tools(t, "sqlite3", "db5.3_load")
 	root := builtRoot(t)
-	b, err := testrpm.BerkeleyDB(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := builtBDB(t)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "var/lib/rpm"), 0o755); err != nil {
 		t.Fatal(err)
@@ -232,12 +248,8 @@ func TestRpmLogNotCaptured(t *testing.T) {
 // ndb, refused) as it would be alone.
 func TestRpmLeftovers(t *testing.T) {
 	t.Parallel()
-	testrpm.Tools(t, "sqlite3", "db5.3_load")
 	root := builtRoot(t)
-	bdbFile, err := testrpm.BerkeleyDB(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bdbFile := builtBDB(t)
 	in := rpmInput(t, root)
 	in.Files["var/lib/rpm/Packages"] = bdbFile
 	in.Paths = append(in.Paths, "var/lib/rpm/Packages", "var/lib/rpm/Packages.db")

@@ -262,8 +262,7 @@ func TestHostile(t *testing.T) {
 	if good[rootOff] != interiorTable {
 		t.Fatalf("the root page of t is of type %#x, want an interior page", good[rootOff])
 	}
-	// The first leaf cell with an overflow pointer, found as the reader
-	// does: its last four bytes point at the chain.
+	// Each case is the good file with one thing broken.
 	mutate := func(f func(b []byte)) []byte {
 		b := bytes.Clone(good)
 		f(b)
