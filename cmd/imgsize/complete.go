@@ -278,16 +278,21 @@ func localImage(arg string) bool {
 	return !compressedFile(arg)
 }
 
-// compressedFile: arg is not a regular file one can read (opening a named
-// pipe would block completion until something writes to it), or a large
-// one compressed whole (a docker save piped through gzip or zstd); reading
-// its index would mean inflating it, which completion cannot afford.
+// compressedFile: arg is neither a directory (a bare OCI layout) nor a
+// regular file one can read (opening a named pipe would block completion
+// until something writes to it), or it is a large file compressed whole (a
+// docker save piped through gzip or zstd); reading its index would mean
+// inflating it, which completion cannot afford.
 func compressedFile(arg string) bool {
 	fi, err := os.Stat(arg)
-	if err != nil || !fi.Mode().IsRegular() {
+	switch {
+	case err != nil:
 		return true
-	}
-	if fi.Size() < maxInflateForCompletion {
+	case fi.IsDir():
+		return false
+	case !fi.Mode().IsRegular():
+		return true
+	case fi.Size() < maxInflateForCompletion:
 		return false
 	}
 	f, err := os.Open(arg)

@@ -74,12 +74,14 @@ func TestCompletion(t *testing.T) {
 		{"archive tags", []string{"inspect", "oci-archive:" + archive + ":"}, []string{"oci-archive:" + archive + ":v1"}},
 		{"docker-archive tags", []string{"inspect", "docker-archive:" + docker + ":"}, []string{"docker-archive:" + docker + ":example.com/app:v2"}},
 		{"local platforms first", []string{"inspect", "oci:" + multiDir + ":v1", "--platform", ""}, []string{"all", "linux/amd64", "linux/riscv64", "linux/arm64"}},
+		// A bare layout directory is read as an OCI layout too.
+		{"bare layout platforms", []string{"inspect", multiDir, "--platform", ""}, []string{"all", "linux/amd64", "linux/riscv64", "linux/arm64"}},
 	} {
 		got, directive := complete(t, tc.args...)
 		if !has(got, tc.want...) {
 			t.Errorf("%s: %v, want %v (%s)", tc.name, got, tc.want, directive)
 		}
-		if tc.name == "local platforms first" && (len(got) < 4 || got[2] != "linux/riscv64") {
+		if (tc.name == "local platforms first" || tc.name == "bare layout platforms") && (len(got) < 4 || got[2] != "linux/riscv64") {
 			t.Errorf("the index's platforms come first: %v", got)
 		}
 	}
