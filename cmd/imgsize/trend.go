@@ -140,6 +140,7 @@ func runTrend(ctx context.Context, g *globalOptions, opts trendOptions, args []s
 		}
 		measure := list.Tags
 		var cutNotes []string
+		newestOnly := false
 		// Versions order by name alone: with --last, only the newest are
 		// read. Across platforms a tag may lack one, so there every tag is
 		// read and each series keeps its own newest; and when --max-tags
@@ -147,7 +148,7 @@ func runTrend(ctx context.Context, g *globalOptions, opts trendOptions, args []s
 		// those kept, so those are all read and the notes say what was cut.
 		if order == analysis.OrderSemver && opts.last > 0 && !multi && !list.Truncated && len(list.Tags) == list.Matched {
 			if newest, notes := analysis.SemverNewest(list.Tags, opts.last); len(newest) > 0 {
-				measure, cutNotes = newest, notes
+				measure, cutNotes, newestOnly = newest, notes, true
 			}
 		}
 		refs := make([]string, len(measure))
@@ -162,7 +163,7 @@ func runTrend(ctx context.Context, g *globalOptions, opts trendOptions, args []s
 		}
 		t.Notes = append(cutNotes, t.Notes...)
 		t.Repository = list.Repository
-		t.Tags = &analysis.TagCounts{Listed: list.Listed, Matched: list.Matched, Measured: len(measure), Invalid: list.Invalid, Truncated: list.Truncated}
+		t.Tags = &analysis.TagCounts{Listed: list.Listed, Matched: list.Matched, Measured: len(measure), Invalid: list.Invalid, Truncated: list.Truncated, NewestOnly: newestOnly}
 	}
 	done()
 	return g.emit(ctx, func(w io.Writer) error { return report.Trend(w, t, ropts) })

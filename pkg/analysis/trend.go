@@ -74,6 +74,10 @@ type TagCounts struct {
 	Listed, Matched, Measured, Invalid int
 	// Truncated: the registry listed more names than were read.
 	Truncated bool
+	// NewestOnly: the tags measured were the newest versions --last
+	// asked for (SemverNewest, whose notes say what was left out), not
+	// the first --max-tags in the registry's order.
+	NewestOnly bool
 }
 
 // Notes say, in words, what the counts mean for the trend: names the
@@ -88,7 +92,7 @@ func (c *TagCounts) Notes() []string {
 	if c.Truncated {
 		notes = append(notes, fmt.Sprintf("the registry lists more than %d names; only the first %d were read", c.Listed, c.Listed))
 	}
-	if c.Matched > c.Measured {
+	if c.Matched > c.Measured && !c.NewestOnly {
 		notes = append(notes, fmt.Sprintf("%d matching tags not measured: the first %d in the registry's order were (--max-tags; narrow with --tags)", c.Matched-c.Measured, c.Measured))
 	}
 	if c.Invalid > 0 {
