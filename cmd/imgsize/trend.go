@@ -74,7 +74,7 @@ each tag or report yields the platform --platform picks, as in inspect.`,
 	f.StringVar(&opts.tags, "tags", "", "measure only the tags this `GLOB` matches as a whole (*, ?, [...]), e.g. 'v1.*'")
 	f.StringVar(&opts.tagsRegex, "tags-regex", "", "measure only the tags this Go `REGEXP` matches (unanchored: use ^ and $)")
 	f.IntVar(&opts.maxTags, "max-tags", defaultMaxTags, "measure at most this many matching tags, the first in the registry's order (a note says how many were left)")
-	f.IntVar(&opts.last, "last", 0, "keep only the newest `N` points of each series, after ordering (0: all); with --sort semver on one platform, only those N tags are read")
+	f.IntVar(&opts.last, "last", 0, "keep only the newest `N` points of each series, after ordering (0: all); with --sort semver on one platform, when every matching tag was listed (not cut by --max-tags), only those N tags are read")
 	f.StringVar(&opts.sort, "sort", "", "order points by: created (tags' default; reports too), semver (tags), recorded (reports' default), args (reports, as given)")
 	return c
 }
