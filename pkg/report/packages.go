@@ -289,6 +289,18 @@ func packageDiffRecord(pd *analysis.PackageDiff) *schema.PackageDiffRecord {
 	return rec
 }
 
+// changeVersion is the version a package change shows: the old one of a
+// package removed, "old → new" of one upgraded, else the new one.
+func changeVersion(change, oldVersion, newVersion string) string {
+	switch analysis.PackageChangeKind(change) {
+	case analysis.PackageRemoved:
+		return oldVersion
+	case analysis.PackageUpgraded:
+		return oldVersion + " → " + newVersion
+	}
+	return newVersion
+}
+
 // packageDiffSection is the package changes as a section, the top
 // largest.
 func packageDiffSection(pd *analysis.PackageDiff, top int, b bool) fileSection {
@@ -308,14 +320,7 @@ func packageDiffSection(pd *analysis.PackageDiff, top int, b bool) fileSection {
 		s.sub = fmt.Sprintf("the %d largest changes of %d", top, len(pd.Changes))
 	}
 	for _, c := range pd.Changes[:n] {
-		ver := c.NewVersion
-		switch c.Change {
-		case analysis.PackageRemoved:
-			ver = c.OldVersion
-		case analysis.PackageUpgraded:
-			ver = c.OldVersion + " → " + c.NewVersion
-		}
-		s.grid.add(string(c.Change), string(c.Kind), c.Name, ver, FormatBytes(c.OldBytes, b), FormatBytes(c.NewBytes, b), signedBytes(c.Delta, b))
+		s.grid.add(string(c.Change), string(c.Kind), c.Name, changeVersion(string(c.Change), c.OldVersion, c.NewVersion), FormatBytes(c.OldBytes, b), FormatBytes(c.NewBytes, b), signedBytes(c.Delta, b))
 	}
 	s.notes = append(slices.Clone(pd.Notes), "Packages are matched by kind and name; A and B are the bytes each owns in the final filesystems; unowned bytes changed by "+signedBytes(pd.UnownedDelta, b)+".")
 	return s

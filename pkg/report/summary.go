@@ -460,7 +460,7 @@ const summaryPackages = 8
 // image's size most, as the report orders them (largest first).
 func writePackageChanges(ew *errWriter, r summaryRow, opts Options) {
 	pd := r.packages
-	ew.line("**Packages of " + mdCode(r.label) + " against " + mdCode(r.baseLabel) + "**")
+	ew.line("**Packages of " + mdCode(r.label) + " against " + mdCode(r.baseLabel) + "** (uncompressed: the bytes of each package's files in the final filesystem)")
 	ew.line("")
 	if len(pd.Changes) == 0 {
 		ew.line("- no package added, removed, upgraded or resized")
@@ -470,14 +470,7 @@ func writePackageChanges(ew *errWriter, r summaryRow, opts Options) {
 			ew.line("- … and " + plural(len(pd.Changes)-i, "more change") + " (the report lists them all)")
 			break
 		}
-		ver := c.NewVersion
-		switch c.Change {
-		case string(analysis.PackageRemoved):
-			ver = c.OldVersion
-		case string(analysis.PackageUpgraded):
-			ver = c.OldVersion + " → " + c.NewVersion
-		}
-		ew.line("- " + mdText(signedBytes(c.DeltaBytes, opts.Binary)) + " " + mdText(c.Change) + " " + mdCode(c.Name) + " " + mdCode(ver) + " (" + mdText(c.Kind) + ")")
+		ew.line("- " + mdText(signedBytes(c.DeltaBytes, opts.Binary)) + " " + mdText(c.Change) + " " + mdCode(c.Name) + " " + mdCode(changeVersion(c.Change, c.OldVersion, c.NewVersion)) + " (" + mdText(c.Kind) + ")")
 	}
 	ew.line("- unowned files: " + mdText(signedBytes(pd.UnownedDeltaBytes, opts.Binary)))
 	for _, n := range pd.Notes {

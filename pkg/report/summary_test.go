@@ -126,7 +126,7 @@ func TestSummaryComparePackages(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	want := "**Packages of `example.com/app:multi` against `example.com/app:single`**\n\n" +
+	want := "**Packages of `example.com/app:multi` against `example.com/app:single`** (uncompressed: the bytes of each package's files in the final filesystem)\n\n" +
 		"- -70.0 MB removed `gcc-12` `12.2.0-14` (dpkg)\n" +
 		"- +700 kB added `ca-certificates` `20240226-r0` (apk)\n" +
 		"- +100 kB upgraded `libc6` `2.36-9 → 2.36-9+deb12u4` (dpkg)\n" +
