@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"io"
 	"path"
-	"regexp"
 	"strings"
 )
 
@@ -63,7 +62,11 @@ func KeepJar(p string, size int64, r io.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, nil
 	}
+	// Cleaned as they are kept: what the capture holds is a line each,
+	// bounded (a name from a tar path may hold a newline, a manifest
+	// value 64 KiB).
 	name, version := jarIdentity(zr, path.Base(p))
+	name, version = Clean(name), Clean(version)
 	if name == "" {
 		return nil, nil
 	}
@@ -114,14 +117,15 @@ func jarIdentity(zr *zip.Reader, base string) (name, version string) {
 		}
 	}
 	stem := strings.TrimSuffix(base, path.Ext(base))
-	if m := versionedName.FindStringSubmatch(stem); m != nil {
-		return m[1], m[2]
+	// "guava-31.1-jre": split at the first "-" before a digit, past the
+	// first character.
+	for i := 1; i+1 < len(stem); i++ {
+		if stem[i] == '-' && stem[i+1] >= '0' && stem[i+1] <= '9' {
+			return stem[:i], stem[i+1:]
+		}
 	}
 	return stem, ""
 }
-
-// versionedName splits "guava-31.1-jre" at the first "-" before a digit.
-var versionedName = regexp.MustCompile(`^(.+?)-([0-9].*)$`)
 
 func readEntry(f *zip.File) []byte {
 	rc, err := f.Open()
@@ -162,7 +166,11 @@ func manifestAttributes(b []byte) map[string]string {
 		case l == "":
 			done = true
 		case l[0] == ' ' && key != "":
-			m[key] += l[1:]
+			// Bounded: thousands of continuation lines would otherwise
+			// copy the value each time.
+			if len(m[key]) < maxField {
+				m[key] += l[1:]
+			}
 		default:
 			if k, v, ok := strings.Cut(l, ":"); ok {
 				key = strings.TrimSpace(k)
@@ -177,7 +185,6 @@ func manifestAttributes(b []byte) map[string]string {
 // the same name and version (copies) are one package owning each copy.
 func readJava(in Input, r *Result) {
 	byID := map[string]int{}
-	n := 0
 	for _, f := range sortedKeys(in, func(p string) bool { return bytes.HasPrefix(in.Files[p], jarInfoPrefix) }) {
 		fields := strings.SplitN(string(in.Files[f][len(jarInfoPrefix):]), "\n", 3)
 		if len(fields) < 2 || fields[0] == "" {
@@ -191,9 +198,8 @@ func readJava(in Input, r *Result) {
 		}
 		byID[key] = len(r.Packages)
 		r.Packages = append(r.Packages, Package{Kind: Java, Name: name, Version: version, Declared: -1, Files: []string{f}, Database: f})
-		n++
 	}
-	if n > 0 {
-		r.Databases = append(r.Databases, Database{Kind: Java, Path: "Java archives' metadata", Read: true, Packages: n})
+	if len(byID) > 0 {
+		r.Databases = append(r.Databases, Database{Kind: Java, Path: "Java archives' metadata", Read: true, Packages: len(byID)})
 	}
 }

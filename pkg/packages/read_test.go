@@ -1,6 +1,8 @@
 package packages_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -137,5 +139,35 @@ func TestWanted(t *testing.T) {
 	}
 	if !packages.Wanted("usr/bin/tool", 1000, 0o755) || packages.Wanted("usr/bin/tool", packages.MaxGoBinary+1, 0o755) {
 		t.Error("an executable is wanted up to MaxGoBinary and not beyond")
+	}
+}
+
+// TestJarIdentityCleaned: a Java archive named only by its file name,
+// which a tar path may give a newline, is kept as one clean name and
+// version (it was split into a name "evil" and a version "name").
+func TestJarIdentityCleaned(t *testing.T) {
+	jar := func(manifest string) []byte {
+		var b bytes.Buffer
+		zw := zip.NewWriter(&b)
+		if manifest != "" {
+			w, _ := zw.Create("META-INF/MANIFEST.MF")
+			w.Write([]byte(manifest))
+		} else {
+			w, _ := zw.Create("a.class")
+			w.Write([]byte("x"))
+		}
+		zw.Close()
+		return b.Bytes()
+	}
+	read := func(p string, b []byte) []pkg {
+		kept, err := packages.KeepJar(p, int64(len(b)), bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return project(packages.Read(packages.Input{Files: map[string][]byte{p: kept}, Paths: []string{p}}))
+	}
+	got := read("app/evil\nname-1.0.jar", jar(""))
+	if len(got) != 1 || got[0].Name != "evilname" || got[0].Version != "1.0" {
+		t.Errorf("a file name with a newline: %+v, want one package evilname 1.0", got)
 	}
 }
