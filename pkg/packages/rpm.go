@@ -25,19 +25,25 @@ var (
 // RpmNote says why an rpm database in the ndb format is not read.
 const RpmNote = "rpm databases in the ndb format (SUSE) are not read (no maintained pure-Go reader exists): the files rpm installed are counted as unowned"
 
-// isRpmFile says whether p is an rpm database Read reads, or an SQLite
-// database's write-ahead log, which holds the transactions not yet copied
-// into it.
-func isRpmFile(p string) bool {
-	for _, db := range rpmSQLite {
-		if p == db || p == db+"-wal" {
-			return true
-		}
-	}
-	return slices.Contains(rpmBDB, p)
+// rpmFiles are the files Read needs the content of: the SQLite databases,
+// their write-ahead logs (which hold the transactions not yet copied into
+// them), and the Berkeley DB databases. Wanted asks of every regular file
+// of every layer.
+var rpmFiles = []string{
+	rpmSQLite[0], rpmSQLite[0] + "-wal", rpmSQLite[1], rpmSQLite[1] + "-wal",
+	rpmBDB[0], rpmBDB[1],
 }
 
+func isRpmFile(p string) bool { return slices.Contains(rpmFiles, p) }
+
 func readRpm(in Input, r *Result) {
+	// Which rpm files the filesystem holds, in one pass over its paths.
+	present := map[string]bool{}
+	for _, p := range in.Paths {
+		if isRpmFile(p) || slices.Contains(rpmNDB, p) {
+			present[p] = true
+		}
+	}
 	// rpm reads one database, its configured backend's. A SQLite one read
 	// here makes an older format's file beside it a leftover of the
 	// conversion (rpm --rebuilddb keeps none, but an image may): listed,
@@ -53,25 +59,15 @@ func readRpm(in Input, r *Result) {
 		r.Notes = append(r.Notes, fmt.Sprintf("/%s: not read: %s", p, db.Note))
 		return true
 	}
-	defer func() {
-		for _, p := range in.Paths {
-			if slices.Contains(rpmNDB, p) && !leftover(p) {
-				r.Databases = append(r.Databases, Database{Kind: Rpm, Path: p, Note: RpmNote})
-				r.Notes = append(r.Notes, fmt.Sprintf("/%s: %s", p, RpmNote))
-			}
-		}
-	}()
 	type format struct {
 		path string
 		// wal names the SQLite database's log, which Read must have too.
 		wal     string
-		headers func(b []byte, fn func(id int64, blob []byte) error) error
+		headers func(b, wal []byte, fn func(id int64, blob []byte) error) error
 	}
 	var formats []format
 	for _, p := range rpmSQLite {
-		formats = append(formats, format{p, p + "-wal", func(b []byte, fn func(int64, []byte) error) error {
-			return sqliteHeaders(b, in.Files[p+"-wal"], fn)
-		}})
+		formats = append(formats, format{p, p + "-wal", sqliteHeaders})
 	}
 	for _, p := range rpmBDB {
 		formats = append(formats, format{p, "", bdbHeaders})
@@ -81,11 +77,11 @@ func readRpm(in Input, r *Result) {
 		b, ok := in.Files[f.path]
 		wal, walOK := in.Files[f.wal]
 		switch {
-		case !ok && !slices.Contains(in.Paths, f.path):
+		case !ok && !present[f.path]:
 			continue
 		case f.wal == "" && leftover(f.path):
 			continue
-		case !ok || f.wal != "" && !walOK && slices.Contains(in.Paths, f.wal):
+		case !ok || f.wal != "" && !walOK && present[f.wal]:
 			// Without its log, a database misses its last transactions.
 			db.Note = "its content (or its -wal log's) was not captured; the files rpm installed are counted as unowned"
 			r.Databases = append(r.Databases, db)
@@ -97,7 +93,7 @@ func readRpm(in Input, r *Result) {
 		// the file's size.
 		budget := rpmPathBudget(len(b) + len(wal))
 		var pkgs []Package
-		err := f.headers(b, func(id int64, blob []byte) error {
+		err := f.headers(b, wal, func(id int64, blob []byte) error {
 			h, err := parseRpmHeader(blob)
 			if err == nil {
 				var p Package
@@ -121,6 +117,12 @@ func readRpm(in Input, r *Result) {
 		r.Databases = append(r.Databases, db)
 		if f.wal != "" {
 			sqliteRead[path.Dir(f.path)] = true
+		}
+	}
+	for _, p := range rpmNDB {
+		if present[p] && !leftover(p) {
+			r.Databases = append(r.Databases, Database{Kind: Rpm, Path: p, Note: RpmNote})
+			r.Notes = append(r.Notes, fmt.Sprintf("/%s: %s", p, RpmNote))
 		}
 	}
 }
@@ -148,7 +150,7 @@ func sqliteHeaders(b, wal []byte, fn func(id int64, blob []byte) error) error {
 // bdbHeaders calls fn with each header in the Berkeley DB hash database
 // b: keyed by a 4-byte integer in the writer's byte order, key 0 holding
 // not a header but the highest number given out so far.
-func bdbHeaders(b []byte, fn func(id int64, blob []byte) error) error {
+func bdbHeaders(b, _ []byte, fn func(id int64, blob []byte) error) error {
 	db, err := bdb.Open(b)
 	if err != nil {
 		return err

@@ -218,26 +218,53 @@ func TestRpmUnread(t *testing.T) {
 	}
 }
 
-// TestRpmLogNotCaptured: a sound database whose -wal log is in the
-// filesystem but was not captured is not read (it would miss its last
-// transactions); the same database with its log, or with none, is.
+// TestRpmLogNotCaptured: rpm's database with a last transaction only in
+// its -wal log (sqlite3 adds a package, a copy of the first, and the file
+// and its log are copied while sqlite3 holds them open) is read with the
+// log's package; without a log at all, without it; with the log in the
+// filesystem but not captured, not at all (it would miss that package).
 func TestRpmLogNotCaptured(t *testing.T) {
 	t.Parallel()
+	testrpm.Tools(t, "sqlite3")
 	root := builtRoot(t)
-	in := rpmInput(t, root)
 	const db, wal = "var/lib/rpm/rpmdb.sqlite", "var/lib/rpm/rpmdb.sqlite-wal"
-	if r := Read(in); len(r.Databases) != 1 || !r.Databases[0].Read {
-		t.Fatalf("as captured: %+v, want read", r.Databases)
+	dir := t.TempDir()
+	work, snap := filepath.Join(dir, "work.sqlite"), filepath.Join(dir, "snap.sqlite")
+	orig, err := os.ReadFile(filepath.Join(root, db))
+	if err != nil {
+		t.Fatal(err)
 	}
-	delete(in.Files, wal)
-	in.Paths = slices.DeleteFunc(in.Paths, func(p string) bool { return p == wal })
-	if r := Read(in); len(r.Databases) != 1 || !r.Databases[0].Read {
-		t.Fatalf("with no log at all: %+v, want read", r.Databases)
+	if err := os.WriteFile(work, orig, 0o644); err != nil {
+		t.Fatal(err)
 	}
-	in.Paths = append(in.Paths, wal)
-	r := Read(in)
-	if len(r.Databases) != 1 || r.Databases[0].Read || !strings.Contains(r.Databases[0].Note, "-wal") || r.Databases[0].Path != db {
-		t.Errorf("log listed, not captured: %+v, want %s not read, naming its -wal log", r.Databases, db)
+	cmd := exec.Command("sqlite3", "-batch", "-bail", work)
+	cmd.Stdin = strings.NewReader("PRAGMA journal_mode=WAL;\nPRAGMA wal_autocheckpoint=0;\n" +
+		"INSERT INTO Packages(blob) SELECT blob FROM Packages ORDER BY hnum LIMIT 1;\n" +
+		fmt.Sprintf(".shell cp %s %s && cp %s-wal %s-wal\n", work, snap, work, snap))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sqlite3: %v\n%s", err, out)
+	}
+	file, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile(snap + "-wal")
+	if err != nil || len(log) == 0 {
+		t.Fatalf("no log with the new package: %d bytes, %v", len(log), err)
+	}
+	read := func(files map[string][]byte, paths ...string) Result {
+		return Read(Input{Files: files, Paths: paths})
+	}
+	want := len(testrpm.Query(t, root))
+	if r := read(map[string][]byte{db: file, wal: log}, db, wal); len(r.Databases) != 1 || !r.Databases[0].Read || len(r.Packages) != want+1 {
+		t.Errorf("with its log: %+v, %d packages; want read, %d (the log's one more)", r.Databases, len(r.Packages), want+1)
+	}
+	if r := read(map[string][]byte{db: file}, db); len(r.Databases) != 1 || !r.Databases[0].Read || len(r.Packages) != want {
+		t.Errorf("with no log at all: %+v, %d packages; want read, %d", r.Databases, len(r.Packages), want)
+	}
+	r := read(map[string][]byte{db: file}, db, wal)
+	if len(r.Databases) != 1 || r.Databases[0].Read || !strings.Contains(r.Databases[0].Note, "-wal") || len(r.Packages) != 0 {
+		t.Errorf("log listed, not captured: %+v; want %s not read, naming its -wal log", r.Databases, db)
 	}
 }
 
