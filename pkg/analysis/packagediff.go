@@ -84,7 +84,7 @@ func DiffPackages(a, b *PackageReport) *PackageDiff {
 	}{{"A", a}, {"B", b}} {
 		for _, db := range s.r.Databases {
 			if !db.Read {
-				d.Notes = append(d.Notes, fmt.Sprintf("in %s, the %s database at /%s was not read (%s): the packages it lists are missing on that side and may show as added or removed", s.name, db.Kind, db.Path, db.Note))
+				d.Notes = append(d.Notes, fmt.Sprintf("in %s, %s; the packages it lists are missing on that side and may show as added or removed", s.name, notRead(db)))
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -72,12 +73,17 @@ type PackageReport struct {
 	Hints         []Hint
 }
 
+// notRead says that database d was not read, and why.
+func notRead(d packages.Database) string {
+	return fmt.Sprintf("the %s database at /%s was not read: %s", d.Kind, d.Path, d.Note)
+}
+
 // Readable reports whether every package database found was read: a
 // verdict on packages is only trustworthy then.
 func (r *PackageReport) Readable() error {
 	for _, d := range r.Databases {
 		if !d.Read {
-			return fmt.Errorf("the %s database at /%s was not read: %s", d.Kind, d.Path, d.Note)
+			return errors.New(notRead(d))
 		}
 	}
 	return nil
