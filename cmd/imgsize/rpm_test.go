@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,13 +72,7 @@ func rpmImageAgrees(t *testing.T, root string, img v1.Image, db string, want map
 		t.Errorf("databases = %+v, want %s read", p.Databases, db)
 	}
 
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range want {
-			if !yield(n) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(want))
 	seen := map[uint64]bool{}
 	got := byName(p)
 	for _, name := range names {

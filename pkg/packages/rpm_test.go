@@ -40,6 +40,22 @@ var bdbCopy = sync.OnceValues(func() ([]byte, error) {
 	return testrpm.BerkeleyDB(root)
 })
 
+// queryOnce and queried: what rpm -qa says of the shared root, asked by
+// the first test that needs it.
+var (
+	queryOnce sync.Once
+	queried   map[string]testrpm.Package
+)
+
+func rootQuery(t *testing.T) map[string]testrpm.Package {
+	t.Helper()
+	queryOnce.Do(func() { queried = testrpm.Query(t, builtRoot(t)) })
+	if queried == nil {
+		t.Fatal("rpm -qa of the shared rpm root failed (see the first test that asked)")
+	}
+	return queried
+}
+
 func builtBDB(t *testing.T) []byte {
 	t.Helper()
 	testrpm.Tools(t, "sqlite3", "db5.3_load")
@@ -105,7 +121,7 @@ func TestRpmAgreesWithRpm(t *testing.T) {
 	if _, ok := in.Files["var/lib/rpm/rpmdb.sqlite"]; !ok {
 		t.Fatalf("no database at var/lib/rpm/rpmdb.sqlite; files: %v", in.Paths)
 	}
-	agreesWithRpm(t, Read(in), testrpm.Query(t, root), "var/lib/rpm/rpmdb.sqlite")
+	agreesWithRpm(t, Read(in), rootQuery(t), "var/lib/rpm/rpmdb.sqlite")
 }
 
 // TestRpmBerkeleyDBAgreesWithRpm: the same packages in the Berkeley DB
@@ -123,7 +139,7 @@ func TestRpmBerkeleyDBAgreesWithRpm(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := testrpm.Query(t, dir)
-	if sq := testrpm.Query(t, root); fmt.Sprint(sq) != fmt.Sprint(want) {
+	if sq := rootQuery(t); fmt.Sprint(sq) != fmt.Sprint(want) {
 		t.Fatalf("rpm reads other packages from the Berkeley DB copy:\n%v\nthan from the SQLite database:\n%v", want, sq)
 	}
 	in := rpmInput(t, root)
@@ -255,7 +271,7 @@ func TestRpmLogNotCaptured(t *testing.T) {
 	read := func(files map[string][]byte, paths ...string) Result {
 		return Read(Input{Files: files, Paths: paths})
 	}
-	want := len(testrpm.Query(t, root))
+	want := len(rootQuery(t))
 	if r := read(map[string][]byte{db: file, wal: log}, db, wal); len(r.Databases) != 1 || !r.Databases[0].Read || len(r.Packages) != want+1 {
 		t.Errorf("with its log: %+v, %d packages; want read, %d (the log's one more)", r.Databases, len(r.Packages), want+1)
 	}
@@ -285,7 +301,7 @@ func TestRpmLeftovers(t *testing.T) {
 	for _, d := range r.Databases {
 		read[d.Path] = d
 	}
-	want := len(testrpm.Query(t, root))
+	want := len(rootQuery(t))
 	if d := read["var/lib/rpm/rpmdb.sqlite"]; !d.Read || d.Packages != want {
 		t.Errorf("rpmdb.sqlite: %+v, want read with %d packages", d, want)
 	}
@@ -312,16 +328,6 @@ func TestRpmLeftovers(t *testing.T) {
 // TestRpmHostileHeaders: headers whose counts and offsets point outside
 // themselves are errors, not panics or huge allocations.
 func TestRpmHostileHeaders(t *testing.T) {
-	entry := func(tag, typ, off, count uint32) []byte {
-		return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, tag), typ), off), count)
-	}
-	header := func(data []byte, entries ...[]byte) []byte {
-		b := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(len(entries))), uint32(len(data)))
-		for _, e := range entries {
-			b = append(b, e...)
-		}
-		return append(b, data...)
-	}
 	name := entry(rpmTagName, rpmString, 0, 1)
 	for desc, b := range map[string][]byte{
 		"short":                  {0, 0, 0},
@@ -381,12 +387,24 @@ func TestRpmPathsBoundedPerDatabase(t *testing.T) {
 	}
 }
 
+// entry is an rpm header index entry: tag, type, offset, count.
+func entry(tag, typ, off, count uint32) []byte {
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, tag), typ), off), count)
+}
+
+// header is an rpm header blob: the entry count and data length, the
+// entries, the data.
+func header(data []byte, entries ...[]byte) []byte {
+	b := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(len(entries))), uint32(len(data)))
+	for _, e := range entries {
+		b = append(b, e...)
+	}
+	return append(b, data...)
+}
+
 // manyFiles is a header naming n one-byte files in one directory of
 // dirLen bytes.
 func manyFiles(dirLen, n int) []byte {
-	entry := func(tag, typ, off, count uint32) []byte {
-		return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, tag), typ), off), count)
-	}
 	data := []byte("a\x00")
 	dirOff := len(data)
 	data = append(append(data, strings.Repeat("d", dirLen)...), 0)
@@ -397,17 +415,11 @@ func manyFiles(dirLen, n int) []byte {
 	}
 	idxOff := len(data)
 	data = append(data, make([]byte, 4*n)...)
-	entries := [][]byte{
+	return header(data,
 		entry(rpmTagName, rpmString, 0, 1),
 		entry(rpmTagDirNames, rpmStringArray, uint32(dirOff), 1),
 		entry(rpmTagBasenames, rpmStringArray, uint32(baseOff), uint32(n)),
-		entry(rpmTagDirIndexes, rpmInt32, uint32(idxOff), uint32(n)),
-	}
-	b := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(len(entries))), uint32(len(data)))
-	for _, e := range entries {
-		b = append(b, e...)
-	}
-	return append(b, data...)
+		entry(rpmTagDirIndexes, rpmInt32, uint32(idxOff), uint32(n)))
 }
 
 // FuzzRpmHeader runs damaged headers through the parser, seeded with the
