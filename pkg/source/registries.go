@@ -57,11 +57,12 @@ func (r *Registries) authTransport(ctx context.Context, repo name.Repository, o 
 
 // pingMemo answers a registry's ping (an unauthenticated GET /v2/, which
 // says which scheme and which authentication the registry wants) from
-// the first answer of the run. It keeps answers with a status (200, 401
-// and its challenge, anything else) and the one error that cannot change
-// within a run: a TLS handshake answered in plain HTTP, which is how the
-// HTTPS try to a plain-HTTP registry on this machine fails. Other errors
-// are not kept; concurrent pings of one registry wait for one.
+// the first answer of the run. It keeps a 200, a 401 and its challenge,
+// and the one error that cannot change within a run: a TLS handshake
+// answered in plain HTTP, which is how the HTTPS try to a plain-HTTP
+// registry on this machine fails. Any other status (a 429, a 5xx, a 404)
+// and any other error says how the registry was at that moment: passed
+// on, not kept. Concurrent pings of one registry wait for one.
 type pingMemo struct {
 	answers memo.Map[*pingAnswer]
 }

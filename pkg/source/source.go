@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -234,13 +233,28 @@ func splitTransport(arg string) (Transport, string, error) {
 	return "", "", errdefs.UsageError(fmt.Errorf("unknown transport %q (supported: docker://, docker-archive:, docker-daemon:, oci:, oci-archive:, dir:, report:)", m[1]))
 }
 
-// tagOrPort is compiled when first needed: its counted repetitions
-// compile into as many copies, a cost most runs need not pay at start-up.
-var tagOrPort = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|[0-9]+(/.*)?)(@sha256:[a-f0-9]{64})?$`)
-})
+// looksLikeTagOrPort reports whether s, what follows a colon, is a tag
+// (validTag, the one grammar) or a registry port and path, with or without
+// a sha256 digest: "v1", "v1@sha256:…", "5000/app".
+func looksLikeTagOrPort(s string) bool {
+	// A port's path may hold anything, a digest included.
+	if port, _, slash := strings.Cut(s, "/"); slash && allDigits(port) {
+		return true
+	}
+	name, digest, at := strings.Cut(s, "@")
+	if at {
+		hex, ok := strings.CutPrefix(digest, "sha256:")
+		if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
+			return false
+		}
+	}
+	return validTag(name) || allDigits(name)
+}
 
-func looksLikeTagOrPort(s string) bool { return tagOrPort().MatchString(s) }
+// allDigits reports whether s is one or more ASCII digits.
+func allDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
 
 // splitPathRef splits "PATH[:REF]". A colon belongs to the path when what
 // precedes it is an existing file or directory, so paths with colons still

@@ -22,3 +22,23 @@ func TestValidTag(t *testing.T) {
 		}
 	}
 }
+
+// TestLooksLikeTagOrPort holds looksLikeTagOrPort to the grammar it
+// replaced, written as a regexp: a tag or a port and path, then an
+// optional sha256 digest.
+func TestLooksLikeTagOrPort(t *testing.T) {
+	grammar := regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|[0-9]+(/.*)?)(@sha256:[a-f0-9]{64})?$`)
+	digest := "@sha256:" + strings.Repeat("ab", 32)
+	var names []string
+	for _, base := range []string{"", "v1", "v1.0-rc", "5000", "5000/app", "5000/", "/app", "app/x", "-x", ".x", "x y",
+		strings.Repeat("1", 200), strings.Repeat("a", 128), strings.Repeat("a", 129), "5000/a@b", "Ünïcode"} {
+		for _, suffix := range []string{"", digest, "@sha256:" + strings.Repeat("AB", 32), "@sha256:abc", "@md5:" + strings.Repeat("a", 64), "@"} {
+			names = append(names, base+suffix)
+		}
+	}
+	for _, n := range names {
+		if got, want := looksLikeTagOrPort(n), grammar.MatchString(n); got != want {
+			t.Errorf("looksLikeTagOrPort(%q) = %v, the grammar says %v", n, got, want)
+		}
+	}
+}
