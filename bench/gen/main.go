@@ -137,9 +137,16 @@ func main() {
 	distinct := flag.Int("distinct", 0, "small distinct images to write as one layout")
 	formats := flag.String("formats", "docker,oci", "what to write the large image as: docker (large.tar), oci (large-oci/), or both")
 	flag.Parse()
-	docker, oci := strings.Contains(*formats, "docker"), strings.Contains(*formats, "oci")
-	if !docker && !oci {
-		log.Fatalf("-formats %q names neither docker nor oci", *formats)
+	var docker, oci bool
+	for _, f := range strings.Split(*formats, ",") {
+		switch f {
+		case "docker":
+			docker = true
+		case "oci":
+			oci = true
+		default:
+			log.Fatalf("-formats %q: %q is neither docker nor oci", *formats, f)
+		}
 	}
 	if *out == "" {
 		log.Fatal("-out is required")

@@ -80,7 +80,7 @@ func (l *loader) indexFiles(arg string, sel source.Platforms, withFiles, withPac
 	}
 	selected := src.Selected()
 	out := make([]fileResult, len(selected))
-	fopts := files.Options{Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress, Planned: l.lopts.Planned, LayerDone: l.lopts.LayerDone}
+	fopts := l.fileOptions(false)
 	if withPackages {
 		fopts.Capture = analysis.PackageCapture()
 	}

@@ -431,6 +431,12 @@ func eachArg[T any](l *loader, args []string, one func(*loader, string) (T, erro
 // layers with up to --jobs more.
 const imagesAtOnce = 8
 
+// fileOptions are the file-list reads' options from the run's: jobs,
+// cache and progress.
+func (l *loader) fileOptions(content bool) files.Options {
+	return files.Options{Content: content, Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress, Planned: l.lopts.Planned, LayerDone: l.lopts.LayerDone}
+}
+
 // loadFiles opens one argument and reads both its size model and what
 // each of its layers holds (with content digests when content). The error
 // names the image.
@@ -458,7 +464,9 @@ func (l *loader) modelCapture(arg string, content bool, capture *files.Capture) 
 		return nil, nil, l.cause(err)
 	}
 	defer src.Close()
-	fl, err := files.Read(l.ctx, src, files.Options{Content: content, Capture: capture, Jobs: l.lopts.Jobs, Cache: l.lopts.Cache, Progress: l.lopts.Progress, Planned: l.lopts.Planned, LayerDone: l.lopts.LayerDone})
+	fopts := l.fileOptions(content)
+	fopts.Capture = capture
+	fl, err := files.Read(l.ctx, src, fopts)
 	if err != nil {
 		return nil, nil, l.cause(err)
 	}
