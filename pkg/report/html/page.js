@@ -54,6 +54,8 @@
     'ᵐ': 'a total over layers sized by different exact or derived methods',
     '?': 'not known (hover for why); never 0',
   };
+  // How a size record was found, for a title: null when exact.
+  function provTitle(rec) { return rec.provenance === 'exact' ? null : rec.provenance + (rec.reason ? ': ' + rec.reason : ''); }
   // A size record ({bytes, provenance, reason}) at path, with its mark.
   function size(rec, path) {
     if (!rec || rec.bytes === null || rec.bytes === undefined) {
@@ -62,8 +64,7 @@
     }
     const mark = MARKS[rec.provenance] || '';
     if (mark) usedMarks.add(mark);
-    const title = rec.provenance === 'exact' ? null : rec.provenance + (rec.reason ? ': ' + rec.reason : '');
-    return el('span', { class: 'fig', title, 'data-path': path, 'data-bytes': rec.bytes }, mark + fmtBytes(rec.bytes));
+    return el('span', { class: 'fig', title: provTitle(rec), 'data-path': path, 'data-bytes': rec.bytes }, mark + fmtBytes(rec.bytes));
   }
   function bytes(n, path) { return el('span', { class: 'fig', 'data-path': path, 'data-bytes': n }, fmtBytes(n)); }
   function known(rec) { return rec && rec.bytes !== null && rec.bytes !== undefined; }
@@ -450,12 +451,12 @@
       const flush = () => { if (run.length > 1) g.appendChild(sv('polyline', { points: run.join(' '), fill: 'none', stroke: color, 'stroke-width': 2 })); run = []; };
       pts.forEach((p, j) => {
         const rec = doc.images[p.image][key];
-        const v = val(p, key);
-        if (v === null) { unknown[key]++; flush(); return; }
+        if (!known(rec)) { unknown[key]++; flush(); return; }
+        const v = rec.bytes;
         run.push(x(j) + ',' + y(v));
         const exact = rec.provenance === 'exact';
         if (!exact) { inexact++; const m = MARKS[rec.provenance]; if (m) usedMarks.add(m); }
-        const how = exact ? '' : ' (' + rec.provenance + (rec.reason ? ': ' + rec.reason : '') + ')';
+        const how = exact ? '' : ' (' + provTitle(rec) + ')';
         g.appendChild(sv('circle', { cx: x(j), cy: y(v), r: 4, fill: exact ? color : '#ffffff', stroke: color, 'stroke-width': 2, 'data-path': ptr('images', p.image, key), 'data-bytes': v, 'data-provenance': rec.provenance },
           sv('title', null, p.label + ': ' + key + ' ' + (MARKS[rec.provenance] || '') + fmtBytes(v) + how)));
       });
