@@ -103,10 +103,11 @@ type Client struct {
 	idle time.Duration
 	ua   string
 
-	// pinged holds the headers of the last /_ping answered OK, which
-	// Version reads before asking anything else.
+	// podman is the Podman version the last /_ping answered OK named in
+	// its headers, nil when it named none: Version answers from it
+	// before asking /version.
 	mu     sync.Mutex
-	pinged http.Header
+	podman *Version
 }
 
 // New returns a client for host, which is unix:///path or tcp://host:port
@@ -192,8 +193,12 @@ func (c *Client) Ping(ctx context.Context) error {
 	if s := strings.TrimSpace(string(body)); s != "OK" {
 		return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("engine at %s: /_ping answered %s, not OK", c.Host, quoted(truncate(s, 64))))
 	}
+	v, ok := podmanFromHeader(h)
 	c.mu.Lock()
-	c.pinged = h
+	c.podman = nil
+	if ok {
+		c.podman = &v
+	}
 	c.mu.Unlock()
 	return nil
 }
@@ -224,8 +229,11 @@ func (v Version) String() string {
 // ("Podman Engine"); Docker names its daemon "Engine" there and says
 // "Docker Engine" in Platform.Name.
 func (c *Client) Version(ctx context.Context) (Version, error) {
-	if v, ok := c.podmanFromPing(ctx); ok {
-		return v, nil
+	c.mu.Lock()
+	p := c.podman
+	c.mu.Unlock()
+	if p != nil {
+		return *p, nil
 	}
 	var raw struct {
 		Version  string
@@ -257,22 +265,10 @@ func (c *Client) Version(ctx context.Context) (Version, error) {
 	return v, nil
 }
 
-// podmanFromPing reads Podman's name and version from its /_ping headers:
-// those of the ping that found the engine, or of one asked now; false when
-// the answer is not Podman's or not a clean OK, which leaves the question
-// (and any error) to /version.
-func (c *Client) podmanFromPing(ctx context.Context) (Version, bool) {
-	c.mu.Lock()
-	h := c.pinged
-	c.mu.Unlock()
-	if h == nil {
-		if c.Ping(ctx) != nil {
-			return Version{}, false
-		}
-		c.mu.Lock()
-		h = c.pinged
-		c.mu.Unlock()
-	}
+// podmanFromHeader reads Podman's name and version from its /_ping
+// headers; false when they are not Podman's, which leaves the question to
+// /version.
+func podmanFromHeader(h http.Header) (Version, bool) {
 	api := clean(h.Get("Libpod-Api-Version"), 64)
 	if api == "" {
 		return Version{}, false
