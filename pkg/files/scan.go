@@ -2,7 +2,6 @@ package files
 
 import (
 	"archive/tar"
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,10 +14,10 @@ import (
 	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/imgsize/imgsize/internal/ctxio"
+	"github.com/imgsize/imgsize/internal/readpool"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
 
@@ -107,6 +106,9 @@ func (h hashReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// scanBuffers are reused from one layer to the next (see readpool).
+var scanBuffers = readpool.NewBuffers(256 << 10)
+
 // streamLayer reads every byte of the blob once: decompressing it by its
 // magic bytes (gzip, including multi-member and eStargz; zstd; anything
 // else is taken as an uncompressed tar, as tools do mislabel media types),
@@ -117,14 +119,16 @@ func streamLayer(ctx context.Context, rc io.Reader, d v1.Descriptor, diffID v1.H
 	st := &storedReader{r: ctxio.Reader{Ctx: ctx, R: rc}, h: sha256.New(), progress: opts.Progress}
 	fail := func(what string, err error) error { return failure(ctx, d.Digest, st.err, what, err) }
 
-	br := bufio.NewReaderSize(st, 256<<10)
+	br := scanBuffers.Get(st)
+	defer scanBuffers.Put(br)
 	magic, _ := br.Peek(4)
 	var stream io.Reader = br
 	switch {
 	case hasPrefix(magic, gzipMagic):
 		// Multistream (the default) reads every gzip member: eStargz and
 		// concatenated layers are read whole.
-		zr, err := gzip.NewReader(br)
+		zr, err := readpool.Gzip(br)
+		defer readpool.PutGzip(zr)
 		if err != nil {
 			return nil, scanned{}, fail("bad gzip header", err)
 		}

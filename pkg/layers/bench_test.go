@@ -34,6 +34,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -241,6 +242,57 @@ func BenchmarkLocalCount(b *testing.B) {
 				b.Fatal(err)
 			}
 			checkBenchImage(b, img, data, layers.Exact)
+		}
+	})
+	// Many small layers: the per-layer cost (buffers, inflaters), which
+	// the 4 large layers above hide. Its B/op is the figure to watch.
+	b.Run("2000-small-layers", func(b *testing.B) {
+		const n = 2000
+		img, err := random.Image(64, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The total as go-containerregistry's own decompression counts it.
+		var want int64
+		ls, err := img.Layers()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, l := range ls {
+			rc, err := l.Uncompressed()
+			if err != nil {
+				b.Fatal(err)
+			}
+			k, err := io.Copy(io.Discard, rc)
+			rc.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			want += k
+		}
+		dir := b.TempDir()
+		p, err := layout.Write(dir, empty.Index)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.AppendImage(img); err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			src, err := source.Open(ctx, "oci:"+dir, source.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			got, err := layers.Load(ctx, src, layers.Options{Jobs: 4, Memo: &layers.Memo{}})
+			src.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(got.Layers) != n || got.Uncompressed.Bytes != want || got.Uncompressed.Provenance != layers.Exact {
+				b.Fatalf("%d layers, uncompressed %d (%s); want %d, %d exact", len(got.Layers), got.Uncompressed.Bytes, got.Uncompressed.Provenance, n, want)
+			}
 		}
 	})
 }

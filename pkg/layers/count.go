@@ -1,7 +1,6 @@
 package layers
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,11 +8,14 @@ import (
 	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/imgsize/imgsize/internal/readpool"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 )
+
+// countBuffers are reused from one layer to the next (see readpool).
+var countBuffers = readpool.NewBuffers(1 << 20)
 
 // countUncompressed reads a layer blob once, returning the length of its
 // decompressed stream while checking the blob against its digest and the
@@ -31,7 +33,8 @@ func countUncompressed(ctx context.Context, blob io.Reader, digest, diffID v1.Ha
 		return errdefs.Wrap(errdefs.ErrCorrupt, fmt.Errorf("layer %s: "+format+": %w", digest, err))
 	}
 	h := sha256.New()
-	br := bufio.NewReaderSize(io.TeeReader(blob, h), 1<<20)
+	br := countBuffers.Get(io.TeeReader(blob, h))
+	defer countBuffers.Put(br)
 	magic, _ := br.Peek(4)
 	// dh hashes the decompressed stream, the diffID's content.
 	dh := sha256.New()
@@ -39,8 +42,9 @@ func countUncompressed(ctx context.Context, blob io.Reader, digest, diffID v1.Ha
 	var err error
 	switch {
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		var zr *gzip.Reader
-		if zr, err = gzip.NewReader(br); err != nil {
+		zr, err := readpool.Gzip(br)
+		defer readpool.PutGzip(zr)
+		if err != nil {
 			return 0, corrupt("bad gzip header", err)
 		}
 		// Multistream (the default) reads every gzip member: estargz and
