@@ -8,6 +8,7 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -163,6 +164,38 @@ func (l *hostileLayout) blob(mt types.MediaType, b []byte) v1.Descriptor {
 	return v1.Descriptor{MediaType: mt, Digest: h, Size: int64(len(b))}
 }
 
+// stream stores the blob write produces, hashed on its way to the file:
+// a blob of tens of MB is never held in memory, where under -race each
+// copy and each doubling of a growing buffer costs seconds of CPU.
+func (l *hostileLayout) stream(mt types.MediaType, write func(io.Writer) error) v1.Descriptor {
+	l.t.Helper()
+	f, err := os.CreateTemp(filepath.Join(l.dir, "blobs", "sha256"), "partial-*")
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+	if err := write(bw); err != nil {
+		l.t.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		l.t.Fatal(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		l.t.Fatal(err)
+	}
+	d := v1.Descriptor{MediaType: mt, Digest: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}, Size: fi.Size()}
+	if err := os.Rename(f.Name(), filepath.Join(l.dir, "blobs", d.Digest.Algorithm, d.Digest.Hex)); err != nil {
+		l.t.Fatal(err)
+	}
+	return d
+}
+
 // put stores b under h, whether or not h is b's digest.
 func (l *hostileLayout) put(h v1.Hash, b []byte) {
 	if err := os.WriteFile(filepath.Join(l.dir, "blobs", h.Algorithm, h.Hex), b, 0o644); err != nil {
@@ -188,7 +221,10 @@ func (l *hostileLayout) index(descs ...v1.Descriptor) {
 
 // hostileLayer is a layer blob with what the test knows of it.
 type hostileLayer struct {
-	blob   []byte
+	blob []byte
+	// stored, when set, stands for blob: the layer was written with
+	// stream.
+	stored *v1.Descriptor
 	diffID v1.Hash
 	mt     types.MediaType
 	// tarLen is the uncompressed stream's length.
@@ -216,7 +252,11 @@ func (l *hostileLayout) image(tag string, ls []hostileLayer) v1.Descriptor {
 	for i, hl := range ls {
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, hl.diffID)
 		cfg.History = append(cfg.History, v1.History{CreatedBy: fmt.Sprintf("RUN step %d", i)})
-		m.Layers = append(m.Layers, l.blob(hl.mt, hl.blob))
+		if hl.stored != nil {
+			m.Layers = append(m.Layers, *hl.stored)
+		} else {
+			m.Layers = append(m.Layers, l.blob(hl.mt, hl.blob))
+		}
 	}
 	m.Config = l.blob(types.OCIConfigJSON, l.json(cfg))
 	d := l.blob(types.OCIManifestSchema1, l.json(m))
