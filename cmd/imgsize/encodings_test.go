@@ -101,9 +101,7 @@ func TestEncodingsAgainstRealRegistry(t *testing.T) {
 
 		// The blob as an independent client fetches it.
 		blob := encFetchBlob(t, reg, "enc/all", d, filepath.Join(blobDir, c.key))
-		size := encShellInt(t, "wc -c < "+blob)
-		stream := encShellInt(t, c.decompress+" "+blob+" | wc -c")
-		diffID := "sha256:" + encShellWord(t, c.decompress+" "+blob+" | sha256sum")
+		size, stream, diffID := encMeasure(t, c.decompress, blob)
 		if size <= encSmallBlob {
 			t.Fatalf("layer %s is %d bytes: too small to take a cheap path", c.key, size)
 		}
@@ -698,10 +696,35 @@ func encFetchBlob(t *testing.T, reg *testregistry.Registry, repo string, d v1.Ha
 	if out, err := exec.Command("curl", "-sSfL", "--noproxy", "*", "-o", dst, u).CombinedOutput(); err != nil {
 		t.Fatalf("curl %s: %v\n%s", u, err, out)
 	}
-	if got := encShellWord(t, "sha256sum "+dst); got != d.Hex {
+	// sha256sum without a shell: each bash costs ~10 ms of CPU.
+	out, err := exec.Command("sha256sum", dst).Output()
+	if err != nil {
+		t.Fatalf("sha256sum %s: %v", dst, err)
+	}
+	if got, _, _ := strings.Cut(string(out), " "); got != d.Hex {
 		t.Fatalf("blob %s fetched with curl has sha256 %s", d, got)
 	}
 	return dst
+}
+
+// encMeasure gives, as wc and sha256sum see them, the blob's size and the
+// length and digest of the stream decompress makes of it: one shell for
+// the three, as each bash costs ~10 ms of CPU.
+func encMeasure(t *testing.T, decompress, blob string) (size, stream int64, diffID string) {
+	t.Helper()
+	script := fmt.Sprintf("wc -c < %[2]s; %[1]s %[2]s | wc -c; %[1]s %[2]s | sha256sum", decompress, blob)
+	f := strings.Fields(encShell(t, script))
+	if len(f) != 4 {
+		t.Fatalf("%s printed %q, want two counts and a digest", script, f)
+	}
+	var err error
+	if size, err = strconv.ParseInt(f[0], 10, 64); err == nil {
+		stream, err = strconv.ParseInt(f[1], 10, 64)
+	}
+	if err != nil {
+		t.Fatalf("%s printed %q", script, f)
+	}
+	return size, stream, "sha256:" + f[2]
 }
 
 func encShell(t *testing.T, script string) string {
