@@ -681,29 +681,54 @@ func TestHostileIndexFanOut(t *testing.T) {
 }
 
 // hostileZeros is a gzip layer of one file of n zero bytes: about 1,000:1.
+// After the tar header every byte is zero (the body, its padding to a
+// block, the two end blocks), so zeroGzip builds the layer without
+// compressing n bytes; TestHostileZerosConstruction checks a small one
+// against what a tar writer writes.
 func hostileZeros(t *testing.T, n int64) hostileLayer {
 	t.Helper()
-	var blob bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&blob, gzip.BestSpeed)
-	h := sha256.New()
-	var count hostileCounter
-	tw := tar.NewWriter(io.MultiWriter(zw, h, &count))
+	var hdr bytes.Buffer
+	tw := tar.NewWriter(&hdr)
 	if err := tw.WriteHeader(&tar.Header{Name: "zeros", Mode: 0o644, Size: n, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	zero := make([]byte, 1<<20)
-	for left := n; left > 0; left -= int64(len(zero)) {
-		if _, err := tw.Write(zero[:min(left, int64(len(zero)))]); err != nil {
-			t.Fatal(err)
-		}
+	zeros := n + (-n & 511) + 1024
+	blob, sums := zeroGzip(t, hdr.Bytes(), zeros, nil)
+	return hostileLayer{blob: blob, diffID: v1.Hash{Algorithm: "sha256", Hex: sums.sha256}, mt: types.OCILayer, tarLen: int64(hdr.Len()) + zeros}
+}
+
+// The zeros layer is the tar a tar writer makes, byte for byte, and its
+// diffID and length are that tar's; gzip reads it, checking its CRC-32
+// and length. The bomb is the same code with a larger n.
+func TestHostileZerosConstruction(t *testing.T) {
+	t.Parallel()
+	const n = 3<<20 + 100 // not a whole block: the padding is built too
+	var want bytes.Buffer
+	tw := tar.NewWriter(&want)
+	if err := tw.WriteHeader(&tar.Header{Name: "zeros", Mode: 0o644, Size: n, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(make([]byte, n)); err != nil {
+		t.Fatal(err)
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := zw.Close(); err != nil {
+	l := hostileZeros(t, n)
+	zr, err := gzip.NewReader(bytes.NewReader(l.blob))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return hostileLayer{blob: blob.Bytes(), diffID: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}, mt: types.OCILayer, tarLen: int64(count)}
+	got, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("the layer holds %d bytes, not the %d-byte tar of one file of %d zeros", len(got), want.Len(), n)
+	}
+	if l.tarLen != int64(want.Len()) || l.diffID != hostileSHA(want.Bytes()) {
+		t.Errorf("tarLen %d, diffID %s; want %d, %s", l.tarLen, l.diffID, want.Len(), hostileSHA(want.Bytes()))
+	}
 }
 
 type hostileCounter int64

@@ -540,9 +540,7 @@ func TestReliabilityLyingTrailer(t *testing.T) {
 	}
 }
 
-// wrappedGzip builds a gzip member holding n MiB of zeros without
-// compressing n MiB: a deflate block of 1 MiB of zeros that follows other
-// zeros encodes the same way every time, so it is made once and repeated.
+// wrappedGzip builds a gzip member holding n MiB of zeros with zeroGzip.
 // It returns the blob and the content's sha256 (the diffID).
 //
 // The sums of a run of zeros in zeroSums are not computed again: hashing
@@ -550,12 +548,32 @@ func TestReliabilityLyingTrailer(t *testing.T) {
 // entry cannot pass a test: imgsize checks both while it decompresses.
 func wrappedGzip(t *testing.T, mib int) ([]byte, v1.Hash) {
 	t.Helper()
-	zeros := make([]byte, 1<<20)
+	var known *zeroSum
+	if s, ok := zeroSums[mib]; ok {
+		known = &s
+	}
+	blob, sums := zeroGzip(t, nil, int64(mib)<<20, known)
+	return blob, v1.Hash{Algorithm: "sha256", Hex: sums.sha256}
+}
+
+// zeroGzip builds a gzip member holding prefix and then n zero bytes (at
+// least 1 MiB) without compressing n bytes: a deflate block of 1 MiB of
+// zeros that follows other zeros encodes the same way every time, so it is
+// made once and repeated. The sums of the content are known's when given,
+// else computed here; it returns the blob and the sums.
+func zeroGzip(t *testing.T, prefix []byte, n int64, known *zeroSum) ([]byte, zeroSum) {
+	t.Helper()
+	const mib = 1 << 20
+	if n < mib {
+		t.Fatalf("zeroGzip needs at least 1 MiB of zeros, not %d bytes", n)
+	}
+	zeros := make([]byte, mib)
 	var buf bytes.Buffer
 	fw, err := flate.NewWriter(&buf, flate.BestCompression)
 	if err != nil {
 		t.Fatal(err)
 	}
+	fw.Write(prefix)
 	mark := func() int {
 		fw.Write(zeros)
 		if err := fw.Flush(); err != nil {
@@ -572,6 +590,8 @@ func wrappedGzip(t *testing.T, mib int) ([]byte, v1.Hash) {
 	if !bytes.Equal(block, buf.Bytes()[c:d]) {
 		t.Fatal("deflate blocks of zeros differ; cannot build the blob by repetition")
 	}
+	// What is left over a whole MiB ends the stream, after zeros too.
+	fw.Write(zeros[:n%mib])
 	if err := fw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -580,27 +600,33 @@ func wrappedGzip(t *testing.T, mib int) ([]byte, v1.Hash) {
 	var out bytes.Buffer
 	out.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
 	out.Write(first)
-	sums, known := zeroSums[mib]
-	h := sha256.New()
-	crc := crc32.NewIEEE()
-	if !known {
-		h.Write(zeros)
-		crc.Write(zeros)
-	}
-	for range mib - 1 {
+	for range n/mib - 1 {
 		out.Write(block)
-		if !known {
-			h.Write(zeros)
-			crc.Write(zeros)
-		}
-	}
-	if !known {
-		sums.sha256, sums.crc32 = hex.EncodeToString(h.Sum(nil)), crc.Sum32()
 	}
 	out.Write(final)
-	size := uint64(mib) << 20
+	var sums zeroSum
+	if known != nil {
+		sums = *known
+	} else {
+		h := sha256.New()
+		crc := crc32.NewIEEE()
+		h.Write(prefix)
+		crc.Write(prefix)
+		for left := n; left > 0; left -= mib {
+			h.Write(zeros[:min(left, mib)])
+			crc.Write(zeros[:min(left, mib)])
+		}
+		sums = zeroSum{sha256: hex.EncodeToString(h.Sum(nil)), crc32: crc.Sum32()}
+	}
+	size := uint64(len(prefix)) + uint64(n) // the trailer keeps it mod 4 GiB
 	out.Write(encbin.LittleEndian.AppendUint32(encbin.LittleEndian.AppendUint32(nil, sums.crc32), uint32(size)))
-	return out.Bytes(), v1.Hash{Algorithm: "sha256", Hex: sums.sha256}
+	return out.Bytes(), sums
+}
+
+// zeroSum is the sha256 (hex) and CRC-32 of a gzip member's content.
+type zeroSum struct {
+	sha256 string
+	crc32  uint32
 }
 
 // zeroSums are the sha256 and CRC-32 of runs of zeros, by MiB, as
@@ -610,10 +636,7 @@ func wrappedGzip(t *testing.T, mib int) ([]byte, v1.Hash) {
 //	python3 -c 'import zlib; z = bytes(1 << 20); c = 0
 //	for _ in range(4*1024+20): c = zlib.crc32(z, c)
 //	print("%08x" % c)'
-var zeroSums = map[int]struct {
-	sha256 string
-	crc32  uint32
-}{
+var zeroSums = map[int]zeroSum{
 	4<<10 + 20: {"bfcd871d108d00577f7865d37504e6001c4716f9999aabae5c0e5e70a4766cfd", 0x51e91d7e},
 }
 
