@@ -41,9 +41,9 @@ func chromium(t *testing.T) string {
 // page is kept under $IMGSIZE_TEST_ARTIFACTS.
 func TestHTMLInBrowser(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: starts chromium for each page")
+		t.Skip("-short: starts chromium")
 	}
-	browser := chromium(t)
+	browser := startBrowser(t, chromium(t))
 	artifacts := os.Getenv("IMGSIZE_TEST_ARTIFACTS")
 	trend := trendFixture(t, analysis.OrderCreated)
 	pages := []struct {
@@ -99,16 +99,16 @@ func TestHTMLInBrowser(t *testing.T) {
 			if err := os.WriteFile(file, page.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			// One launch dumps the DOM and, when asked, keeps a screenshot.
-			args := []string{"--dump-dom"}
+			// One visit reads the DOM and, when asked, keeps a screenshot.
+			shot := ""
 			if artifacts != "" {
 				if err := os.MkdirAll(artifacts, 0o755); err == nil {
-					args = append(args, "--screenshot="+filepath.Join(artifacts, p.name+strconv.Itoa(i)+".png"), "--window-size=1200,1600")
+					shot = filepath.Join(artifacts, p.name+strconv.Itoa(i)+".png")
 				}
 			}
-			dom, console := browse(t, browser, file, args...)
-			if console != "" {
-				t.Errorf("console output (an error, or a blocked fetch):\n%s", console)
+			dom, console := browser.open(t, file, shot, 1200, 1600)
+			if len(console) > 0 {
+				t.Errorf("console output (an error, or a blocked fetch):\n%s", strings.Join(console, "\n"))
 			}
 			if !strings.Contains(dom, `data-rendered="`+p.name+`"`) {
 				t.Fatalf("the page's script did not finish:\n%.2000s", dom)
@@ -131,27 +131,6 @@ func TestHTMLInBrowser(t *testing.T) {
 			}
 		})
 	}
-}
-
-// browse runs Chromium headless on file with args and returns what it
-// printed and its console messages.
-func browse(t *testing.T, browser, file string, args ...string) (stdout, console string) {
-	t.Helper()
-	cmd := exec.Command(browser, append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0",
-		"--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"}, append(args, "file://"+file)...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, errb.String())
-	}
-	var msgs []string
-	for _, l := range strings.Split(errb.String(), "\n") {
-		if strings.Contains(l, ":CONSOLE") {
-			msgs = append(msgs, l)
-		}
-	}
-	return out.String(), strings.Join(msgs, "\n")
 }
 
 var figureTag = regexp.MustCompile(`<[a-z]+ [^>]*data-path="([^"]*)"[^>]*>`)
