@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/imgsize/imgsize/internal/testutil"
@@ -22,19 +21,30 @@ import (
 func load(t testing.TB, pairs map[string][]byte, pageSize int, bigEndian bool) []byte {
 	t.Helper()
 	testutil.RequireTool(t, "db5.3_load")
-	var in strings.Builder
-	in.WriteString("VERSION=3\nformat=bytevalue\ntype=hash\nHEADER=END\n")
+	const header, footer = "VERSION=3\nformat=bytevalue\ntype=hash\nHEADER=END\n", "DATA=END\n"
+	// Sized up front and appended to: the input runs to tens of MB, and
+	// fmt and a growing builder cost seconds of it under -race.
+	size := len(header) + len(footer)
 	for k, v := range pairs {
-		fmt.Fprintf(&in, " %s\n %s\n", hex.EncodeToString([]byte(k)), hex.EncodeToString(v))
+		size += 2*len(k) + 2*len(v) + 4
 	}
-	in.WriteString("DATA=END\n")
+	in := make([]byte, 0, size)
+	in = append(in, header...)
+	for k, v := range pairs {
+		in = append(in, ' ')
+		in = hex.AppendEncode(in, []byte(k))
+		in = append(in, '\n', ' ')
+		in = hex.AppendEncode(in, v)
+		in = append(in, '\n')
+	}
+	in = append(in, footer...)
 	file := filepath.Join(t.TempDir(), "Packages")
 	lorder := "1234"
 	if bigEndian {
 		lorder = "4321"
 	}
 	cmd := exec.Command("db5.3_load", "-c", fmt.Sprintf("db_pagesize=%d", pageSize), "-c", "db_lorder="+lorder, file)
-	cmd.Stdin = strings.NewReader(in.String())
+	cmd.Stdin = bytes.NewReader(in)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("db5.3_load: %v\n%s", err, out)
 	}
@@ -53,8 +63,14 @@ func pairs(n, longest int) map[string][]byte {
 		k := binary.LittleEndian.AppendUint32(nil, uint32(i))
 		size := (i * i * 7919) % (longest + 1)
 		v := make([]byte, size)
-		for j := range v {
+		// Byte j is i*31+j*7 mod 256, which repeats every 256 bytes:
+		// one period is written and then copied, as byte-by-byte
+		// writes of tens of MB are slow under -race.
+		for j := range min(size, 256) {
 			v[j] = byte(i*31 + j*7)
+		}
+		for done := min(size, 256); done < size; done *= 2 {
+			copy(v[done:], v[:done])
 		}
 		out[string(k)] = v
 	}
