@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -23,13 +22,23 @@ import (
 func shell(t testing.TB, db, script string) string {
 	t.Helper()
 	testutil.RequireTool(t, "sqlite3")
+	// The output (tens of MB of hex for the large tables) goes to a file
+	// read back in one piece: through a pipe into a growing buffer it
+	// cost seconds of CPU under -race.
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
 	cmd := exec.Command("sqlite3", "-batch", "-bail", db)
 	cmd.Stdin = strings.NewReader(script)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("sqlite3: %v\n%s", err, out)
+	cmd.Stdout, cmd.Stderr = out, out
+	err = cmd.Run()
+	b, rerr := os.ReadFile(out.Name())
+	if err != nil || rerr != nil {
+		t.Fatalf("sqlite3: %v\n%s", errors.Join(err, rerr), b)
 	}
-	return string(out)
+	return string(b)
 }
 
 // fill makes table t of n rows whose values cover every serial type: small
@@ -68,11 +77,39 @@ func rowLine(t *testing.T, r Row) string {
 	if !ok1 || !ok2 || !ok3 || !ok4 {
 		t.Fatalf("row %d: column types %T %T %T %T", r.ID, r.Cols[1], r.Cols[2], r.Cols[3], r.Cols[5])
 	}
-	b, kind := "", "null"
+	b, kind := []byte(nil), "null"
 	if v, ok := r.Cols[4].([]byte); ok {
-		b, kind = strings.ToUpper(hex.EncodeToString(v)), "blob"
+		b, kind = v, "blob"
 	}
-	return fmt.Sprintf("%d|%d|%s|%s|%s|%s|%d", r.ID, i, strconv.FormatFloat(f, 'g', 17, 64), strings.ToUpper(hex.EncodeToString([]byte(s))), b, kind, z)
+	// Appended to a line sized up front rather than formatted: the rows
+	// hold tens of MB, and fmt, hex and ToUpper in turn cost seconds of
+	// CPU under -race.
+	line := make([]byte, 0, 2*(len(s)+len(b))+128)
+	line = strconv.AppendInt(line, r.ID, 10)
+	line = append(line, '|')
+	line = strconv.AppendInt(line, i, 10)
+	line = append(line, '|')
+	line = strconv.AppendFloat(line, f, 'g', 17, 64)
+	line = append(line, '|')
+	line = upperHex(line, []byte(s))
+	line = append(line, '|')
+	line = upperHex(line, b)
+	line = append(line, '|')
+	line = append(line, kind...)
+	line = append(line, '|')
+	line = strconv.AppendInt(line, z, 10)
+	return string(line)
+}
+
+// upperHex appends b in hex as sqlite3's hex() writes it, upper case.
+func upperHex(dst, b []byte) []byte {
+	const digits = "0123456789ABCDEF"
+	n := len(dst)
+	dst = append(dst, make([]byte, 2*len(b))...)
+	for i, c := range b {
+		dst[n+2*i], dst[n+2*i+1] = digits[c>>4], digits[c&15]
+	}
+	return dst
 }
 
 // TestTableAgreesWithSQLite reads databases sqlite3 wrote, in every page
