@@ -425,42 +425,73 @@ func rlCount(t *testing.T, tool string, blob []byte) int64 {
 // images can share some layers and not others.
 func rlLayers(t *testing.T, seed byte) []rlLayer {
 	t.Helper()
-	plain := rlTar(t, seed, 150_000, 30_000)
-	multi := rlTar(t, seed+10, 120_000)
-	estargz := rlTar(t, seed+20, 90_000)
-	ls := []rlLayer{
-		{name: "gzip", blob: rlGzip(t, plain), mt: types.OCILayer, tool: "gzip -dc", cheap: layers.GzipTrailer, ranged: true},
-		{name: "docker gzip", blob: rlGzip(t, rlTar(t, seed+30, 70_000)), mt: types.DockerLayer, tool: "gzip -dc", cheap: layers.GzipTrailer, ranged: true},
-		// zstd is always counted, with or without a content size in its
-		// frame header: the header describes one frame, and nothing says
-		// the blob holds only one (see probe.go). The first was sized from
-		// its header before; the figure is the same, now counted.
-		{name: "zstd with content size", blob: rlZstd(t, rlTar(t, seed+40, 200_000), true), mt: types.OCILayerZStd, tool: "zstd -dc", cheap: layers.Exact, why: "a frame header describes one frame"},
-		{name: "zstd without content size", blob: rlZstd(t, rlTar(t, seed+50, 300_000), false), mt: types.OCILayerZStd, tool: "zstd -dc", cheap: layers.Exact, why: "a layer may hold several"},
-		{
+	return rlFirstLayers(t, seed, len(rlKinds))
+}
+
+// rlFirstLayers makes the first n layers rlLayers makes, for a test that
+// uses no more: each costs a Go gzip (slow under -race) and a tool's
+// decompression.
+func rlFirstLayers(t *testing.T, seed byte, n int) []rlLayer {
+	t.Helper()
+	var ls []rlLayer
+	for _, kind := range rlKinds[:n] {
+		l := kind(t, seed)
+		l.count = rlCount(t, l.tool, l.blob)
+		ls = append(ls, l)
+	}
+	return ls
+}
+
+// rlKinds makes each kind of layer of rlLayers from a seed.
+var rlKinds = []func(t *testing.T, seed byte) rlLayer{
+	func(t *testing.T, seed byte) rlLayer {
+		return rlLayer{name: "gzip", blob: rlGzip(t, rlTar(t, seed, 150_000, 30_000)), mt: types.OCILayer, tool: "gzip -dc", cheap: layers.GzipTrailer, ranged: true}
+	},
+	func(t *testing.T, seed byte) rlLayer {
+		return rlLayer{name: "docker gzip", blob: rlGzip(t, rlTar(t, seed+30, 70_000)), mt: types.DockerLayer, tool: "gzip -dc", cheap: layers.GzipTrailer, ranged: true}
+	},
+	// zstd is always counted, with or without a content size in its
+	// frame header: the header describes one frame, and nothing says
+	// the blob holds only one (see probe.go). The first was sized from
+	// its header before; the figure is the same, now counted.
+	func(t *testing.T, seed byte) rlLayer {
+		return rlLayer{name: "zstd with content size", blob: rlZstd(t, rlTar(t, seed+40, 200_000), true), mt: types.OCILayerZStd, tool: "zstd -dc", cheap: layers.Exact, why: "a frame header describes one frame"}
+	},
+	func(t *testing.T, seed byte) rlLayer {
+		return rlLayer{name: "zstd without content size", blob: rlZstd(t, rlTar(t, seed+50, 300_000), false), mt: types.OCILayerZStd, tool: "zstd -dc", cheap: layers.Exact, why: "a layer may hold several"}
+	},
+	func(t *testing.T, seed byte) rlLayer {
+		multi := rlTar(t, seed+10, 120_000)
+		return rlLayer{
 			name: "multi-member gzip, small last member", blob: rlGzip(t, multi[:len(multi)-1000], multi[len(multi)-1000:]),
 			mt: types.OCILayer, tool: "gzip -dc", cheap: layers.Exact, why: "tar blocks", ranged: true,
-		},
-		{
+		}
+	},
+	func(t *testing.T, seed byte) rlLayer {
+		estargz := rlTar(t, seed+20, 90_000)
+		return rlLayer{
 			name: "eStargz-like with annotation", blob: rlGzip(t, estargz, nil), mt: types.OCILayer, tool: "gzip -dc",
 			ann:   map[string]string{"io.containers.estargz.uncompressed-size": strconv.Itoa(len(estargz)), "containerd.io/snapshot/stargz/toc.digest": "sha256:" + strings.Repeat("0", 64)},
 			cheap: layers.Annotation,
-		},
-		{
+		}
+	},
+	func(t *testing.T, seed byte) rlLayer {
+		return rlLayer{
 			name: "eStargz-like without annotation", blob: rlGzip(t, rlTar(t, seed+60, 40_000), nil), mt: types.OCILayer, tool: "gzip -dc",
 			ann:   map[string]string{"containerd.io/snapshot/stargz/toc.digest": "sha256:" + strings.Repeat("1", 64)},
 			cheap: layers.Exact, why: "eStargz",
-		},
-		{name: "small", blob: rlGzip(t, rlTar(t, seed+70, 10)), mt: types.OCILayer, tool: "gzip -dc", cheap: layers.Exact, why: "1 KiB or less"},
-		{name: "uncompressed", blob: rlTar(t, seed+80, 5000), mt: types.OCIUncompressedLayer, tool: "cat", cheap: layers.Exact},
-	}
-	if n := len(ls[7].blob); n > 1024 {
-		t.Fatalf("the small layer is %d bytes", n)
-	}
-	for i := range ls {
-		ls[i].count = rlCount(t, ls[i].tool, ls[i].blob)
-	}
-	return ls
+		}
+	},
+	func(t *testing.T, seed byte) rlLayer {
+		l := rlLayer{name: "small", blob: rlGzip(t, rlTar(t, seed+70, 10)), mt: types.OCILayer, tool: "gzip -dc", cheap: layers.Exact, why: "1 KiB or less"}
+		if n := len(l.blob); n > 1024 {
+			t.Fatalf("the small layer is %d bytes", n)
+		}
+		return l
+	},
+	func(t *testing.T, seed byte) rlLayer {
+		return rlLayer{name: "uncompressed", blob: rlTar(t, seed+80, 5000), mt: types.OCIUncompressedLayer, tool: "cat", cheap: layers.Exact}
+	},
 }
 
 func rlImage(t *testing.T, ls []rlLayer) v1.Image {
@@ -825,9 +856,9 @@ func TestRemoteExactIgnoresDerivedCache(t *testing.T) {
 // Without the Memo, the same run probes them twice (the control).
 func TestRemoteSharedLayersProbedOnce(t *testing.T) {
 	t.Parallel()
-	shared := rlLayers(t, 5)[:4]
-	a := append(append([]rlLayer{}, shared...), rlLayers(t, 6)[0])
-	b := append([]rlLayer{rlLayers(t, 7)[0]}, shared...)
+	shared := rlFirstLayers(t, 5, 4)
+	a := append(append([]rlLayer{}, shared...), rlFirstLayers(t, 6, 1)...)
+	b := append(rlFirstLayers(t, 7, 1), shared...)
 	e := newRLEnv(t, modePlain)
 	e.push(rlImage(t, a), "a")
 	e.push(rlImage(t, b), "b")
