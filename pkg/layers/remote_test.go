@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -37,7 +36,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -74,7 +72,7 @@ type blobTraffic struct {
 
 type rlEnv struct {
 	t       *testing.T
-	reg     http.Handler
+	reg     *testutil.Registry
 	proxy   *httptest.Server
 	storage *httptest.Server
 	host    string
@@ -92,7 +90,7 @@ const rlUser, rlPass = "ci", "p4ss"
 
 func newRLEnv(t *testing.T, mode string) *rlEnv {
 	t.Helper()
-	e := &rlEnv{t: t, mode: mode, reg: registry.New(registry.Logger(log.New(io.Discard, "", 0))), traffic: map[string]*blobTraffic{}}
+	e := &rlEnv{t: t, mode: mode, reg: testutil.NewRegistry(), traffic: map[string]*blobTraffic{}}
 	e.proxy = httptest.NewServer(http.HandlerFunc(e.serveProxy))
 	t.Cleanup(e.proxy.Close)
 	e.storage = httptest.NewServer(http.HandlerFunc(e.serveStorage))
@@ -249,8 +247,11 @@ func (e *rlEnv) serveStorage(w http.ResponseWriter, r *http.Request) {
 	e.serveBlob(w, r, hex)
 }
 
+// push stores img at repo:tag in the registry, bypassing the proxy. Its
+// layers are preloaded rather than uploaded (see testutil.Registry).
 func (e *rlEnv) push(img v1.Image, tag string) {
 	e.t.Helper()
+	e.reg.Preload(e.t, img)
 	direct := httptest.NewServer(e.reg)
 	defer direct.Close()
 	ref, err := name.ParseReference(strings.TrimPrefix(direct.URL, "http://") + "/repo:" + tag)

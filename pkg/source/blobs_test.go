@@ -13,8 +13,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +24,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -34,6 +31,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/imgsize/imgsize/internal/testutil"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/source"
 )
@@ -97,8 +95,7 @@ func (w *logWriter) Write(p []byte) (int, error) {
 // server on another host name that the proxy may redirect blobs to.
 type rangeEnv struct {
 	t       *testing.T
-	reg     http.Handler
-	blobs   *blobStore // the registry's blobs
+	reg     *testutil.Registry
 	proxy   *httptest.Server
 	storage *httptest.Server
 	host    string // the proxy's host:port, as image references name it
@@ -125,8 +122,7 @@ const (
 
 func newRangeEnv(t *testing.T) *rangeEnv {
 	t.Helper()
-	e := &rangeEnv{t: t, blobs: &blobStore{m: map[v1.Hash][]byte{}}}
-	e.reg = registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(e.blobs))
+	e := &rangeEnv{t: t, reg: testutil.NewRegistry()}
 	e.proxy = httptest.NewServer(http.HandlerFunc(e.serveProxy))
 	t.Cleanup(e.proxy.Close)
 	e.storage = httptest.NewServer(http.HandlerFunc(e.serveStorage))
@@ -226,56 +222,6 @@ func (e *rangeEnv) serveStorage(w http.ResponseWriter, r *http.Request) {
 	e.reg.ServeHTTP(lw, in)
 }
 
-// blobStore is the registry's blob storage, as go-containerregistry's
-// in-memory one, plus add to store a blob without uploading it.
-type blobStore struct {
-	mu sync.Mutex
-	m  map[v1.Hash][]byte
-}
-
-func (s *blobStore) add(h v1.Hash, b []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[h] = b
-}
-
-func (s *blobStore) Stat(_ context.Context, _ string, h v1.Hash) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.m[h]
-	if !ok {
-		return 0, registry.ErrNotFound
-	}
-	return int64(len(b)), nil
-}
-
-// Get returns a reader with ReadAt, which the registry serves a Range
-// from.
-func (s *blobStore) Get(_ context.Context, _ string, h v1.Hash) (io.ReadCloser, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.m[h]
-	if !ok {
-		return nil, registry.ErrNotFound
-	}
-	return readAtCloser{bytes.NewReader(b)}, nil
-}
-
-// Put stores an upload; rc fails when the bytes do not match h.
-func (s *blobStore) Put(_ context.Context, _ string, h v1.Hash, rc io.ReadCloser) error {
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return err
-	}
-	s.add(h, b)
-	return nil
-}
-
-type readAtCloser struct{ *bytes.Reader }
-
-func (readAtCloser) Close() error { return nil }
-
 // blobDigest recognises /v2/<repo>/blobs/<digest>.
 func blobDigest(p string) (v1.Hash, bool) {
 	i := strings.LastIndex(p, "/blobs/")
@@ -293,36 +239,11 @@ func digestIn(path string, h v1.Hash) bool {
 
 // push stores img at repo:tag straight into the registry, bypassing the
 // proxy, so the log holds only what the code under test asked for. Its
-// layers go into the blob store as they are, and the push finds them
-// there: uploading a 32 MiB layer over HTTP costs seconds of CPU under
-// the race detector.
+// layers are preloaded, not uploaded: pushing the 32 MiB layer over HTTP
+// costs seconds of CPU under the race detector.
 func (e *rangeEnv) push(img v1.Image, tag string) {
 	e.t.Helper()
-	ls, err := img.Layers()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, l := range ls {
-		d, err := l.Digest()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		size, err := l.Size()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rc, err := l.Compressed()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		b := make([]byte, size) // one copy: growing a buffer to 32 MiB costs more
-		_, err = io.ReadFull(rc, b)
-		rc.Close()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		e.blobs.add(d, b)
-	}
+	e.reg.Preload(e.t, img)
 	direct := httptest.NewServer(e.reg)
 	defer direct.Close()
 	ref, err := name.ParseReference(strings.TrimPrefix(direct.URL, "http://") + "/repo:" + tag)
