@@ -57,7 +57,25 @@ func tagged(tag string) layout.Option {
 // each. A non-nil platform is written into the config, as real builders do.
 func genImage(t testing.TB, seed int64, n int, size int64, p *v1.Platform) v1.Image {
 	t.Helper()
-	img, err := random.Image(size, int64(n), random.WithSource(rand.NewSource(seed)))
+	// random.Image, with each layer's blob kept (testutil.KeepCompressed):
+	// the same layers, history and so digests.
+	src := rand.NewSource(seed)
+	var adds []mutate.Addendum
+	for i := range n {
+		l, err := random.Layer(size, types.DockerLayer, random.WithSource(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.Addendum{
+			Layer: testutil.KeepCompressed(t, l),
+			History: v1.History{
+				Author:    "random.Image",
+				Comment:   fmt.Sprintf("this is a random history %d of %d", i, n),
+				CreatedBy: "random",
+			},
+		})
+	}
+	img, err := mutate.Append(empty.Image, adds...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +104,7 @@ func genOCIImage(t testing.TB, seed int64, n int, size int64, p v1.Platform) v1.
 		if err != nil {
 			t.Fatal(err)
 		}
-		ls = append(ls, l)
+		ls = append(ls, testutil.KeepCompressed(t, l))
 	}
 	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	img, err := mutate.AppendLayers(base, ls...)

@@ -1,0 +1,51 @@
+package testutil
+
+import (
+	"bytes"
+	"io"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// KeepCompressed returns l with its compressed blob read once and kept.
+// A layer go-containerregistry builds from uncompressed content
+// (random.Layer, tarball.LayerFromOpener of a tar, crane.Layer) gzips
+// the content again each time its blob is read: for the digest, then for
+// every layout, archive or push a test writes. Under the race detector
+// each of those gzips costs milliseconds even for a small layer. The
+// bytes kept are those the layer gave, so digests do not change.
+func KeepCompressed(t testing.TB, l v1.Layer) v1.Layer {
+	t.Helper()
+	rc, err := l.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	blob, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := l.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := v1.SHA256(bytes.NewReader(blob)); err != nil || got != d {
+		t.Fatalf("layer %s: its blob hashes to %s (%v)", d, got, err)
+	}
+	return keptLayer{Layer: l, blob: blob, digest: d}
+}
+
+// keptLayer serves its blob from memory; the uncompressed stream, diffID
+// and media type are the layer's own.
+type keptLayer struct {
+	v1.Layer
+	blob   []byte
+	digest v1.Hash
+}
+
+func (l keptLayer) Digest() (v1.Hash, error) { return l.digest, nil }
+func (l keptLayer) Size() (int64, error)     { return int64(len(l.blob)), nil }
+func (l keptLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.blob)), nil
+}
