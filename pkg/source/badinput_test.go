@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -71,11 +72,22 @@ func editManifest(t testing.TB, dir string, edit func(*v1.Manifest)) {
 	writeJSON(t, filepath.Join(dir, "index.json"), idx)
 }
 
+// badBase is the image every damaged layout is written from, made once:
+// TestOpenBadInput writes it a few dozen times.
+var badBase struct {
+	once sync.Once
+	img  v1.Image
+}
+
 // badLayout writes a one-image layout (tag v1) and lets spoil damage it.
 // It returns the facts of the image so spoil can find its blobs.
 func badLayout(t testing.TB, dir string, spoil func(dir string, f imageFacts)) {
 	t.Helper()
-	img := genOCIImage(t, 60, 2, 700, linuxAmd64)
+	badBase.once.Do(func() { badBase.img = genOCIImage(t, 60, 2, 700, linuxAmd64) })
+	img := badBase.img
+	if img == nil {
+		t.Fatal("making the base image failed (see the first test to try)")
+	}
 	p := writeLayout(t, dir)
 	if err := p.AppendImage(img, tagged("v1")); err != nil {
 		t.Fatal(err)
