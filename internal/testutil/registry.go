@@ -51,8 +51,13 @@ func (r *Registry) Preload(t testing.TB, img v1.Image) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := make([]byte, size) // read once into its size, not a growing buffer
-		_, err = io.ReadFull(rc, b)
+		// Read into a buffer of its size, not a growing one, and 1 MiB at
+		// a time: a single copy of tens of MiB cannot be preempted, and
+		// under -race it held up the GC, which spun waiting, for seconds.
+		b := make([]byte, size)
+		for off := 0; off < len(b) && err == nil; off += 1 << 20 {
+			_, err = io.ReadFull(rc, b[off:min(off+1<<20, len(b))])
+		}
 		rc.Close()
 		if err != nil {
 			t.Fatalf("reading layer %s: %v", d, err)
