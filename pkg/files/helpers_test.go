@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"io"
-	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +19,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -32,6 +30,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/imgsize/imgsize/internal/testutil"
 	"github.com/imgsize/imgsize/pkg/files"
 	"github.com/imgsize/imgsize/pkg/source"
 )
@@ -234,6 +233,7 @@ func writeDockerArchive(t testing.TB, img v1.Image) string {
 // layer blobs.
 type testRegistry struct {
 	srv  *httptest.Server
+	reg  *testutil.Registry
 	host string
 
 	mu         sync.Mutex
@@ -243,8 +243,7 @@ type testRegistry struct {
 
 func newRegistry(t testing.TB) *testRegistry {
 	t.Helper()
-	r := &testRegistry{}
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	r := &testRegistry{reg: testutil.NewRegistry()}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.Contains(req.URL.Path, "/blobs/sha256:") && req.Method == http.MethodGet {
 			r.mu.Lock()
@@ -260,7 +259,7 @@ func newRegistry(t testing.TB) *testRegistry {
 				return
 			}
 		}
-		reg.ServeHTTP(w, req)
+		r.reg.ServeHTTP(w, req)
 	}))
 	t.Cleanup(r.srv.Close)
 	u, _ := url.Parse(r.srv.URL)
@@ -275,6 +274,7 @@ func (r *testRegistry) push(t testing.TB, img v1.Image, tag string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.reg.Preload(t, img) // not uploaded: see testutil.Registry
 	if err := remote.Write(ref, img); err != nil {
 		t.Fatal(err)
 	}
