@@ -391,29 +391,34 @@ func rlZstd(t *testing.T, b []byte, withSize bool) []byte {
 	return buf.Bytes()
 }
 
-// rlCount is the independent count: what `TOOL blob | wc -c` prints,
-// taken as the size of the file TOOL writes. The tool runs by itself: a
-// shell and wc for each of the many layers cost more CPU than the
-// decompressing.
+// rlCount is the independent count: what `TOOL blob | wc -c` prints
+// (see outputSize).
 func rlCount(t *testing.T, tool string, blob []byte) int64 {
 	t.Helper()
-	args := strings.Fields(tool)
-	testutil.RequireTool(t, args[0])
-	dir := t.TempDir()
-	p := filepath.Join(dir, "blob")
+	p := filepath.Join(t.TempDir(), "blob")
 	if err := os.WriteFile(p, blob, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := os.Create(filepath.Join(dir, "out"))
+	return outputSize(t, append(strings.Fields(tool), p)...)
+}
+
+// outputSize runs a command and returns the length of what it writes,
+// as `CMD | wc -c` prints it: the size of the file it writes to. The
+// command runs by itself: a shell and wc for each of the many layers
+// counted cost more CPU than the decompressing.
+func outputSize(t *testing.T, cmdline ...string) int64 {
+	t.Helper()
+	testutil.RequireTool(t, cmdline[0])
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer out.Close()
 	var stderr bytes.Buffer
-	cmd := exec.Command(args[0], append(args[1:], p)...)
+	cmd := exec.Command(cmdline[0], cmdline[1:]...)
 	cmd.Stdout, cmd.Stderr = out, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s: %v: %s", tool, err, stderr.Bytes())
+		t.Fatalf("%s: %v: %s", strings.Join(cmdline, " "), err, stderr.Bytes())
 	}
 	fi, err := out.Stat()
 	if err != nil {
