@@ -20,9 +20,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgsize/imgsize/internal/testutil"
 	"github.com/imgsize/imgsize/pkg/cache"
 	"github.com/imgsize/imgsize/pkg/report"
 )
@@ -310,10 +310,7 @@ func TestCacheLiesAreIgnored(t *testing.T) {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:v1"
-	img, err := random.Image(20_000, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testutil.RandomImage(t, 20_000, 3)
 	tag, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)

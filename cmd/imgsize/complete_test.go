@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imgsize/imgsize/internal/testindex"
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // complete runs cobra's completion request and returns the candidates
@@ -50,10 +50,7 @@ func TestCompletion(t *testing.T) {
 	testindex.WriteLayout(t, multiDir, multi.Index, "v1")
 	archive := filepath.Join(t.TempDir(), "multi.tar")
 	testindex.WriteArchive(t, archive, multi.Index, "v1")
-	img, err := random.Image(100, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testutil.RandomImage(t, 100, 1)
 	docker := filepath.Join(t.TempDir(), "app.tar")
 	tag, _ := name.NewTag("example.com/app:v2")
 	if err := tarball.WriteToFile(docker, tag, img); err != nil {

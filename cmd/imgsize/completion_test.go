@@ -14,8 +14,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/spf13/cobra"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // What complete_test.go leaves out: that completion stays off the
@@ -106,10 +107,7 @@ func TestCompletionDropsHostileTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tag := range []string{"good", "esc\x1b[31m", "two words", "new\nline", "nul\x00", "tab\tbed"} {
-		img, err := random.Image(64, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := testutil.RandomImage(t, 64, 1)
 		if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/imgsize/imgsize/internal/testutil"
 )
@@ -21,10 +20,7 @@ import (
 func TestInspectDirMatchesOCI(t *testing.T) {
 	t.Parallel()
 	tmp := t.TempDir()
-	img, err := random.Image(5_000, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testutil.RandomImage(t, 5_000, 3)
 	lay := filepath.Join(tmp, "layout")
 	p, err := layout.Write(lay, empty.Index)
 	if err != nil {

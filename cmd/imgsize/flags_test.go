@@ -18,7 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // TestFlagsBecomeOptions: each flag reaches the option it names.
@@ -82,8 +83,8 @@ func TestBinaryUnits(t *testing.T) {
 // TestPlatformFlagPicksFromIndex: --platform chooses inside an index.
 func TestPlatformFlagPicksFromIndex(t *testing.T) {
 	t.Parallel()
-	amd, _ := random.Image(1000, 1)
-	arm, _ := random.Image(2000, 2)
+	amd := testutil.RandomImage(t, 1000, 1)
+	arm := testutil.RandomImage(t, 2000, 2)
 	idx := mutate.AppendManifests(empty.Index,
 		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
 		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},

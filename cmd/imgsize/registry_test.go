@@ -11,19 +11,16 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgsize/imgsize/internal/testregistry"
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // push writes a random image to the real registry and returns its reference.
 func push(t *testing.T, r *testregistry.Registry, repoTag string) (string, v1.Image) {
 	t.Helper()
-	img, err := random.Image(50_000, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testutil.RandomImage(t, 50_000, 4)
 	ref, err := name.ParseReference(r.Addr + "/" + repoTag)
 	if err != nil {
 		t.Fatal(err)

@@ -33,13 +33,13 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/imgsize/imgsize/internal/faultproxy"
 	"github.com/imgsize/imgsize/internal/testregistry"
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // relLimit is how long any reliability run may take before the test kills
@@ -145,10 +145,7 @@ func relPush(t *testing.T, reg *testregistry.Registry, repoTag string, img v1.Im
 
 func relRandomImage(t *testing.T, layers int) v1.Image {
 	t.Helper()
-	img, err := random.Image(20_000, int64(layers))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testutil.RandomImage(t, 20_000, layers)
 	return img
 }
 

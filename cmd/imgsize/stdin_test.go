@@ -11,8 +11,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // imgsizeStdin runs the binary with stdin fed from in and TMPDIR at tmp.
@@ -32,10 +33,7 @@ func imgsizeStdin(t *testing.T, tmp string, in []byte, args ...string) result {
 func TestStdinArchive(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	img, err := random.Image(50_000, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testutil.RandomImage(t, 50_000, 3)
 	tag, err := name.NewTag("app:v1")
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,15 @@ package testutil
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // KeepCompressed returns l with its compressed blob read once and kept.
@@ -48,4 +53,31 @@ func (l keptLayer) Digest() (v1.Hash, error) { return l.digest, nil }
 func (l keptLayer) Size() (int64, error)     { return int64(len(l.blob)), nil }
 func (l keptLayer) Compressed() (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(l.blob)), nil
+}
+
+// RandomImage is random.Image(size, layers, opts...) with each layer's
+// blob kept (KeepCompressed): the same layers, history and so digests,
+// gzipped once instead of at each read.
+func RandomImage(t testing.TB, size int64, layers int, opts ...random.Option) v1.Image {
+	t.Helper()
+	var adds []mutate.Addendum
+	for i := range layers {
+		l, err := random.Layer(size, types.DockerLayer, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.Addendum{
+			Layer: KeepCompressed(t, l),
+			History: v1.History{
+				Author:    "random.Image",
+				Comment:   fmt.Sprintf("this is a random history %d of %d", i, layers),
+				CreatedBy: "random",
+			},
+		})
+	}
+	img, err := mutate.Append(empty.Image, adds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }

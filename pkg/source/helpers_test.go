@@ -57,28 +57,7 @@ func tagged(tag string) layout.Option {
 // each. A non-nil platform is written into the config, as real builders do.
 func genImage(t testing.TB, seed int64, n int, size int64, p *v1.Platform) v1.Image {
 	t.Helper()
-	// random.Image, with each layer's blob kept (testutil.KeepCompressed):
-	// the same layers, history and so digests.
-	src := rand.NewSource(seed)
-	var adds []mutate.Addendum
-	for i := range n {
-		l, err := random.Layer(size, types.DockerLayer, random.WithSource(src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		adds = append(adds, mutate.Addendum{
-			Layer: testutil.KeepCompressed(t, l),
-			History: v1.History{
-				Author:    "random.Image",
-				Comment:   fmt.Sprintf("this is a random history %d of %d", i, n),
-				CreatedBy: "random",
-			},
-		})
-	}
-	img, err := mutate.Append(empty.Image, adds...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testutil.RandomImage(t, size, n, random.WithSource(rand.NewSource(seed)))
 	if p != nil {
 		cf, err := img.ConfigFile()
 		if err != nil {
