@@ -20,8 +20,9 @@ func TestOwnImage(t *testing.T) {
 	}
 	t.Parallel()
 	reg := testregistry.Start(t, testregistry.Options{})
-	// TestMain built the binary with the release's flags, so its size is
-	// the release binary's. The release's own tool builds and pushes the
+	// The binary under test is TestMain's, built with the release's
+	// flags, so its size is the release binary's (with
+	// IMGSIZE_TEST_BINARY, it is that build, whatever its flags). The release's own tool builds and pushes the
 	// image: it is the real
 	// path, and gzipping the binary there costs a fraction of what it
 	// costs in this race-instrumented process.

@@ -89,6 +89,9 @@ func startBrowser(t *testing.T, path string) *browser {
 	// The pipe protocol: Chromium reads commands on fd 3, writes on fd 4.
 	b.cmd.ExtraFiles = []*os.File{toBrowser, fromBrowser}
 	b.cmd.Stderr = &b.stderr
+	// A helper process that keeps stderr open after the browser exits
+	// must not keep Wait, and the test, waiting.
+	b.cmd.WaitDelay = 10 * time.Second
 	if err := b.cmd.Start(); err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
