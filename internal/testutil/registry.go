@@ -34,6 +34,13 @@ func NewRegistry() *Registry {
 // and manifest.
 func (r *Registry) Preload(t testing.TB, img v1.Image) {
 	t.Helper()
+	layerBlobs(t, img, r.blobs.add)
+}
+
+// layerBlobs calls f with the digest and stored blob of each of img's
+// layers, in order.
+func layerBlobs(t testing.TB, img v1.Image, f func(v1.Hash, []byte)) {
+	t.Helper()
 	ls, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +69,7 @@ func (r *Registry) Preload(t testing.TB, img v1.Image) {
 		if err != nil {
 			t.Fatalf("reading layer %s: %v", d, err)
 		}
-		r.blobs.add(d, b)
+		f(d, b)
 	}
 }
 

@@ -2,7 +2,6 @@
 package testutil
 
 import (
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,24 +148,5 @@ func WriteDirImage(t testing.TB, dir string, img v1.Image, suffix string) {
 		t.Fatal(err)
 	}
 	write(cfgName.Hex+suffix, cfg)
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range ls {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := l.Compressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(d.Hex+suffix, b)
-	}
+	layerBlobs(t, img, func(d v1.Hash, b []byte) { write(d.Hex+suffix, b) })
 }
