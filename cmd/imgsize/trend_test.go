@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imgsize/imgsize/internal/testregistry"
+	"github.com/imgsize/imgsize/internal/testutil"
 	"github.com/imgsize/imgsize/pkg/schema"
 )
 
@@ -40,7 +41,7 @@ func trendImage(t *testing.T, base v1.Layer, n int64, created time.Time, extra .
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, append([]v1.Layer{base, own}, extra...)...)
+	img, err := mutate.AppendLayers(empty.Image, append([]v1.Layer{base, testutil.KeepCompressed(t, own)}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +139,7 @@ func TestTrendRealRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	base = testutil.KeepCompressed(t, base)
 	ambiguous := twoMemberLayer(t)
 
 	const n = 21 // v1.0.0 … v1.20.0, and latest
@@ -358,6 +360,7 @@ func TestTrendRealRegistryPlatforms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	base = testutil.KeepCompressed(t, base)
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, tag := range []string{"b", "a", "c"} {
 		var adds []mutate.IndexAddendum
@@ -415,6 +418,7 @@ func TestTrendReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	base = testutil.KeepCompressed(t, base)
 	p, err := layout.Write(filepath.Join(dir, "layout"), empty.Index)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // Spec says what to build.
@@ -83,7 +85,7 @@ func Build(t testing.TB, spec Spec) *Built {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return l
+		return testutil.KeepCompressed(t, l)
 	}
 	base := layer(map[string][]byte{"etc/os-release": []byte("ID=testindex\n"), "bin/sh": bytes.Repeat([]byte("base"), 4096)})
 	b := &Built{PlatformNames: spec.Platforms}

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // Member is one tar entry.
@@ -79,7 +81,7 @@ func Tar(t testing.TB, ms ...Member) []byte {
 	return buf.Bytes()
 }
 
-// Layer is a gzip layer of members.
+// Layer is a gzip layer of members, gzipped once (testutil.KeepCompressed).
 func Layer(t testing.TB, ms ...Member) v1.Layer {
 	t.Helper()
 	raw := Tar(t, ms...)
@@ -87,7 +89,7 @@ func Layer(t testing.TB, ms ...Member) v1.Layer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l
+	return testutil.KeepCompressed(t, l)
 }
 
 // Image is an image of layers, in order.
