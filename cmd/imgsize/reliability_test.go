@@ -8,7 +8,6 @@ package main
 import (
 	"archive/tar"
 	"bytes"
-	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -17,7 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
+	"hash"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -35,6 +34,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/imgsize/imgsize/internal/faultproxy"
@@ -553,70 +553,49 @@ func wrappedGzip(t *testing.T, mib int) ([]byte, v1.Hash) {
 	return blob, v1.Hash{Algorithm: "sha256", Hex: sums.sha256}
 }
 
-// zeroGzip builds a gzip member holding prefix and then n zero bytes (at
-// least 1 MiB) without compressing n bytes: a deflate block of 1 MiB of
-// zeros that follows other zeros encodes the same way every time, so it is
-// made once and repeated. The sums of the content are known's when given,
-// else computed here; it returns the blob and the sums.
+// zeroGzip builds a gzip member holding prefix and then n zero bytes
+// without compressing n bytes: chunkedGzip deflates 1 MiB of zeros once
+// and repeats it. The content's sha256 is known's when given (its CRC-32,
+// which chunkedGzip computes, must then match), else computed here; it
+// returns the blob and the sums.
 func zeroGzip(t *testing.T, prefix []byte, n int64, known *zeroSum) ([]byte, zeroSum) {
 	t.Helper()
 	const mib = 1 << 20
-	if n < mib {
-		t.Fatalf("zeroGzip needs at least 1 MiB of zeros, not %d bytes", n)
-	}
 	zeros := make([]byte, mib)
-	var buf bytes.Buffer
-	fw, err := flate.NewWriter(&buf, flate.BestCompression)
+	var out bytes.Buffer
+	z, err := newChunkedGzip(&out, zeros, flate.BestCompression)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fw.Write(prefix)
-	mark := func() int {
-		fw.Write(zeros)
-		if err := fw.Flush(); err != nil {
+	var h hash.Hash = sha256.New()
+	if known != nil {
+		h = nil
+	}
+	write := func(p []byte) {
+		if _, err := z.Write(p); err != nil {
 			t.Fatal(err)
 		}
-		return buf.Len()
+		if h != nil {
+			h.Write(p)
+		}
 	}
-	a := mark()
-	b := mark()
-	c := mark()
-	d := mark()
-	first := append([]byte(nil), buf.Bytes()[:a]...)
-	block := append([]byte(nil), buf.Bytes()[b:c]...)
-	if !bytes.Equal(block, buf.Bytes()[c:d]) {
-		t.Fatal("deflate blocks of zeros differ; cannot build the blob by repetition")
+	write(prefix)
+	for range n / mib {
+		write(zeros)
 	}
-	// What is left over a whole MiB ends the stream, after zeros too.
-	fw.Write(zeros[:n%mib])
-	if err := fw.Close(); err != nil {
+	write(zeros[:n%mib])
+	if err := z.Close(); err != nil {
 		t.Fatal(err)
 	}
-	final := append([]byte(nil), buf.Bytes()[d:]...)
-
-	var out bytes.Buffer
-	out.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
-	out.Write(first)
-	for range n/mib - 1 {
-		out.Write(block)
-	}
-	out.Write(final)
-	var sums zeroSum
+	sums := zeroSum{crc32: z.crc}
 	if known != nil {
-		sums = *known
-	} else {
-		h := sha256.New()
-		crc := crc32.NewIEEE()
-		h.Write(prefix)
-		crc.Write(prefix)
-		for left := n; left > 0; left -= mib {
-			h.Write(zeros[:min(left, mib)])
-			crc.Write(zeros[:min(left, mib)])
+		if known.crc32 != z.crc {
+			t.Fatalf("zeroSums says CRC-32 %08x, the content's is %08x", known.crc32, z.crc)
 		}
-		sums = zeroSum{sha256: hex.EncodeToString(h.Sum(nil)), crc32: crc.Sum32()}
+		sums.sha256 = known.sha256
+	} else {
+		sums.sha256 = hex.EncodeToString(h.Sum(nil))
 	}
-	size := uint64(len(prefix)) + uint64(n) // the trailer keeps it mod 4 GiB
-	out.Write(encbin.LittleEndian.AppendUint32(encbin.LittleEndian.AppendUint32(nil, sums.crc32), uint32(size)))
 	return out.Bytes(), sums
 }
 
