@@ -259,13 +259,14 @@ func diveBinary(t *testing.T) string { return testutil.Dive(t) }
 
 func TestFilesUsage(t *testing.T) {
 	t.Parallel()
-	_, multi, _ := examples(t)
+	dir, _, _ := twoImageLayout(t)
+	img := "oci:" + dir + ":small"
 	for _, args := range [][]string{
 		{"files"},
-		{"files", multi, multi},
-		{"files", multi, "--top", "0"},
-		{"diff", multi},
-		{"diff", multi, multi, "--depth", "0"},
+		{"files", img, img},
+		{"files", img, "--top", "0"},
+		{"diff", img},
+		{"diff", img, img, "--depth", "0"},
 	} {
 		if r := runInProcess(t, args...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2; %s", args, r.code, r.stderr)
@@ -273,7 +274,7 @@ func TestFilesUsage(t *testing.T) {
 	}
 	// A saved report has sizes, not files.
 	rep := filepath.Join(t.TempDir(), "r.json")
-	if r := runInProcess(t, "inspect", "-f", "json", "-o", rep, multi); r.code != 0 {
+	if r := runInProcess(t, "inspect", "-f", "json", "-o", rep, img); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
 	if r := runInProcess(t, "files", rep); r.code != 3 || !strings.Contains(r.stderr, "records sizes, not files") {
