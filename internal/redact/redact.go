@@ -19,48 +19,56 @@ import (
 // Mask replaces every secret.
 const mask = "REDACTED"
 
-var (
-	// Header values, to the end of the line: "Authorization: Basic …",
-	// JSON echoes ("Authorization": "…") and Go's map[Authorization:[…]].
-	authHeader = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization)("?\s*[:=]\s*)[^\r\n]*`)
-	// A scheme and its credential anywhere else.
-	schemeToken = regexp.MustCompile(`\b([Bb]asic|[Bb]earer)(\s+)([A-Za-z0-9+/._~-]+=*)`)
-	// Token-like JSON fields: "token": "…".
-	jsonField = regexp.MustCompile(`(?i)("(?:token|access_token|refresh_token|id_token|identitytoken|registrytoken|password|secret|client_secret|auth)"\s*:\s*")(?:[^"\\]|\\.)*"`)
-	// Token-like query or form fields: token=…
-	queryField = regexp.MustCompile(`(?i)\b((?:token|access_token|refresh_token|id_token|password|secret|client_secret)=)[^&\s"'<>;,]+`)
-	// user[:password]@ after a URL scheme.
-	urlUserinfo = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)([^/\s]+)@`)
-	// What may follow '@' in a reference rather than a URL's host: a digest.
-	digestStart = regexp.MustCompile(`^[a-z0-9]+:[a-fA-F0-9]{32,}`)
-)
+// patterns are compiled on first use, not at start-up: most runs print no
+// error and redact nothing, and compiling these eight cost every run of
+// imgsize about 65 KB in 400 allocations before main.
+var patterns = sync.OnceValue(func() *compiled {
+	return &compiled{
+		// Header values, to the end of the line: "Authorization: Basic …",
+		// JSON echoes ("Authorization": "…") and Go's map[Authorization:[…]].
+		authHeader: regexp.MustCompile(`(?i)\b((?:proxy-)?authorization)("?\s*[:=]\s*)[^\r\n]*`),
+		// A scheme and its credential anywhere else.
+		schemeToken: regexp.MustCompile(`\b([Bb]asic|[Bb]earer)(\s+)([A-Za-z0-9+/._~-]+=*)`),
+		// Token-like JSON fields: "token": "…".
+		jsonField: regexp.MustCompile(`(?i)("(?:token|access_token|refresh_token|id_token|identitytoken|registrytoken|password|secret|client_secret|auth)"\s*:\s*")(?:[^"\\]|\\.)*"`),
+		// Token-like query or form fields: token=…
+		queryField: regexp.MustCompile(`(?i)\b((?:token|access_token|refresh_token|id_token|password|secret|client_secret)=)[^&\s"'<>;,]+`),
+		// user[:password]@ after a URL scheme.
+		urlUserinfo: regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)([^/\s]+)@`),
+		// What may follow '@' in a reference rather than a URL's host: a digest.
+		digestStart: regexp.MustCompile(`^[a-z0-9]+:[a-fA-F0-9]{32,}`),
+		// The query of a URL: pre-signed object-storage URLs
+		// (X-Amz-Signature, X-Amz-Credential, sig, Policy…), which a
+		// registry's redirect puts in Go's "Get \"https://…\"" errors, grant
+		// read access to the blob, so every value is masked, as
+		// go-containerregistry's own transport errors do.
+		urlQuery:   regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>?#]*\?[^\s"'<>#]*`),
+		queryValue: regexp.MustCompile(`=[^&;]*`),
+	}
+})
+
+type compiled struct {
+	authHeader, schemeToken, jsonField, queryField, urlUserinfo, digestStart, urlQuery, queryValue *regexp.Regexp
+}
 
 // String returns s with secrets replaced by "REDACTED": values of Authorization / Proxy-Authorization headers (to end of line), "Basic <b64>" and "Bearer <token>", token-like JSON or query fields (token, access_token, refresh_token, id_token, password, secret, client_secret), user:password@ in URLs, and every exact string registered with Add.
 func String(s string) string {
 	if r := exact.Load(); r != nil {
 		s = r.Replace(s)
 	}
-	s = authHeader.ReplaceAllString(s, "${1}${2}"+mask)
+	p := patterns()
+	s = p.authHeader.ReplaceAllString(s, "${1}${2}"+mask)
 	s = replaceSchemeTokens(s)
-	s = jsonField.ReplaceAllString(s, `${1}`+mask+`"`)
-	s = queryField.ReplaceAllString(s, "${1}"+mask)
+	s = p.jsonField.ReplaceAllString(s, `${1}`+mask+`"`)
+	s = p.queryField.ReplaceAllString(s, "${1}"+mask)
 	s = replaceUserinfo(s)
-	s = urlQuery.ReplaceAllStringFunc(s, maskQuery)
+	s = p.urlQuery.ReplaceAllStringFunc(s, maskQuery)
 	return s
 }
 
-// urlQuery is the query of a URL: pre-signed object-storage URLs
-// (X-Amz-Signature, X-Amz-Credential, sig, Policy…), which a registry's
-// redirect puts in Go's "Get \"https://…\"" errors, grant read access
-// to the blob, so every value is masked, as go-containerregistry's own
-// transport errors do.
-var urlQuery = regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>?#]*\?[^\s"'<>#]*`)
-
-var queryValue = regexp.MustCompile(`=[^&;]*`)
-
 func maskQuery(u string) string {
 	i := strings.IndexByte(u, '?')
-	return u[:i+1] + queryValue.ReplaceAllString(u[i+1:], "="+mask)
+	return u[:i+1] + patterns().queryValue.ReplaceAllString(u[i+1:], "="+mask)
 }
 
 // replaceSchemeTokens masks the credential after Basic or Bearer, but not
@@ -68,7 +76,7 @@ func maskQuery(u string) string {
 // authentication"): a credential is base64 or a token, so it carries a
 // digit, an upper-case letter, punctuation or padding.
 func replaceSchemeTokens(s string) string {
-	return maskGroup(s, schemeToken, 3, func(start, end int) bool {
+	return maskGroup(s, patterns().schemeToken, 3, func(start, end int) bool {
 		return !(end < len(s) && s[end] == '"') && credentialShaped(s[start:end])
 	})
 }
@@ -85,8 +93,8 @@ func credentialShaped(tok string) bool {
 // replaceUserinfo masks user:password@ in URLs, leaving a reference's
 // name@sha256:… alone.
 func replaceUserinfo(s string) string {
-	return maskGroup(s, urlUserinfo, 2, func(start, end int) bool {
-		return !digestStart.MatchString(s[end+1:]) || strings.Contains(s[start:end], "@")
+	return maskGroup(s, patterns().urlUserinfo, 2, func(start, end int) bool {
+		return !patterns().digestStart.MatchString(s[end+1:]) || strings.Contains(s[start:end], "@")
 	})
 }
 
