@@ -49,7 +49,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -158,8 +157,6 @@ const (
 
 const markerPrefix = "<!-- imgsize-comment"
 
-var tagPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
 // Marker returns the hidden line that identifies imgsize's comment for tag
 // ("" for the untagged one). A tag outside [A-Za-z0-9._-]{1,64} is a usage
 // error.
@@ -167,10 +164,27 @@ func Marker(tag string) (string, error) {
 	if tag == "" {
 		return markerPrefix + " -->", nil
 	}
-	if !tagPattern.MatchString(tag) {
+	if !validTag(tag) {
 		return "", errdefs.UsageError(fmt.Errorf("comment tag %q: want 1 to 64 of A-Z a-z 0-9 . _ -", tag))
 	}
 	return markerPrefix + " tag=" + tag + " -->", nil
+}
+
+// validTag reports whether tag matches ^[A-Za-z0-9._-]{1,64}$. It is a
+// loop, not that regular expression: compiled at start-up, the bounded
+// repetition made 64 copies of the class and cost every run of imgsize
+// 60 KB in 860 allocations, for a check only the comment command makes.
+func validTag(tag string) bool {
+	if len(tag) < 1 || len(tag) > 64 {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		c := tag[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // hasMarker reports whether body holds marker on a line of its own; a

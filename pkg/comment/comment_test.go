@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -680,6 +681,21 @@ func TestMarker(t *testing.T) {
 			t.Errorf("Marker(%q) = %q, %v; want %q", tt.tag, got, err, tt.want)
 		}
 	}
+}
+
+// validTag stands in for the regular expression the tag rule was
+// written as; it must accept exactly what that accepts.
+func FuzzValidTag(f *testing.F) {
+	re := regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	for _, s := range []string{"", "a", "app-1.2_x", "AZaz09._-", strings.Repeat("a", 64), strings.Repeat("a", 65),
+		"a b", "x-->", "ü", "a\n", "\na", "a\x00", "\xff", "a/b", "a+b", "@", "`", "[", "{", ":", "/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tag string) {
+		if got, want := validTag(tag), re.MatchString(tag); got != want {
+			t.Errorf("validTag(%q) = %v, the regular expression says %v", tag, got, want)
+		}
+	})
 }
 
 func TestParseBehavior(t *testing.T) {
