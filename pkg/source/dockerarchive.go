@@ -11,6 +11,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -102,7 +103,7 @@ func allRepoTags(entries []dockerManifestEntry) string {
 	return strings.Join(tags, ", ")
 }
 
-var hexDigestName = regexp.MustCompile(`^([a-f0-9]{64})(\.tar(\.gz|\.zst)?)?$`)
+var hexDigestName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([a-f0-9]{64})(\.tar(\.gz|\.zst)?)?$`) })
 
 // newArchiveImage builds an image over a docker-save entry. docker save has
 // no manifest of registry blobs, so one is synthesised from what the archive
@@ -152,7 +153,7 @@ func newArchiveImage(ctx context.Context, t *tarFile, e dockerManifestEntry) (v1
 		if l.digest == (v1.Hash{}) {
 			// crane and kaniko name compressed layers by their digest; that
 			// claim is checked when the layer is read. Otherwise hash now.
-			if m := hexDigestName.FindStringSubmatch(path.Base(lp)); m != nil {
+			if m := hexDigestName().FindStringSubmatch(path.Base(lp)); m != nil {
 				l.digest = v1.Hash{Algorithm: "sha256", Hex: m[1]}
 			} else if l.digest, err = hashSection(ctxio.Reader{Ctx: ctx, R: sec}); err != nil {
 				return nil, fmt.Errorf("hashing layer %s: %w", lp, err)

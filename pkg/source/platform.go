@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -20,7 +21,7 @@ func ParsePlatform(s string) (v1.Platform, error) {
 		return v1.Platform{}, errdefs.UsageError(fmt.Errorf("invalid platform %q: want os/arch[/variant]", s))
 	}
 	for _, part := range parts {
-		if !platformPart.MatchString(part) {
+		if !platformPart().MatchString(part) {
 			return v1.Platform{}, errdefs.UsageError(fmt.Errorf("invalid platform %q: os, arch and variant are letters, digits and . _ + -", s))
 		}
 	}
@@ -31,7 +32,7 @@ func ParsePlatform(s string) (v1.Platform, error) {
 	return p, nil
 }
 
-var platformPart = regexp.MustCompile(`^[A-Za-z0-9._+-]+$`)
+var platformPart = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._+-]+$`) })
 
 // shown quotes an outside string that holds anything but printable
 // characters, so an error naming it stays one honest line.

@@ -3,10 +3,13 @@ package source
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // digestSuffix is the only place an '@' may appear in a reference.
-var digestSuffix = regexp.MustCompile(`@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
+var digestSuffix = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
+})
 
 // userinfoEnd returns the index just past the last '@' of a
 // user[:password]@ prefix in a registry argument, or -1. Any '@' that does
@@ -14,7 +17,7 @@ var digestSuffix = regexp.MustCompile(`@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9
 // contain '@', while passwords may, so the prefix ends at the last such '@'.
 func userinfoEnd(s string) int {
 	s = strings.TrimPrefix(s, "docker://")
-	if loc := digestSuffix.FindStringIndex(s); loc != nil {
+	if loc := digestSuffix().FindStringIndex(s); loc != nil {
 		s = s[:loc[0]]
 	}
 	return strings.LastIndex(s, "@") + 1

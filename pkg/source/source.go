@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -140,7 +141,10 @@ func (i *Image) Close() error {
 	return errors.Join(errs...)
 }
 
-var transportPrefix = regexp.MustCompile(`^([a-z][a-z0-9-]*):(.*)$`)
+// transportPrefix, like the package's other patterns, is compiled on first
+// use: package-level regexps are compiled before main by every run of
+// imgsize, `imgsize version` and `imgsize --help` included.
+var transportPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([a-z][a-z0-9-]*):(.*)$`) })
 
 // Open resolves arg to an image. The caller must Close it.
 func Open(ctx context.Context, arg string, opts Options) (*Image, error) {
@@ -203,7 +207,7 @@ func splitTransport(arg string) (Transport, string, error) {
 	if rest, ok := strings.CutPrefix(arg, "docker://"); ok {
 		return Registry, rest, nil
 	}
-	m := transportPrefix.FindStringSubmatch(arg)
+	m := transportPrefix().FindStringSubmatch(arg)
 	if m == nil {
 		return "", arg, nil
 	}
