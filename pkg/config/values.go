@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/imgsize/imgsize/pkg/analysis"
 	"github.com/imgsize/imgsize/pkg/errdefs"
@@ -21,9 +22,12 @@ const maxValueLen = 64
 // meaning something other than what a reader of the config sees.
 const decimal = `(\d+(?:\.\d+)?|\.\d+)`
 
+// The patterns are compiled on first use: package-level regexps are
+// compiled before main by every run of imgsize, `imgsize version` included,
+// and only runs given a size or a config file read one.
 var (
-	sizeRE    = regexp.MustCompile(`^` + decimal + `[ \t]*([A-Za-z]*)$`)
-	decimalRE = regexp.MustCompile(`^` + decimal + `$`)
+	sizeRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^` + decimal + `[ \t]*([A-Za-z]*)$`) })
+	decimalRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^` + decimal + `$`) })
 )
 
 // units maps a lower-cased unit to its multiplier. Case is ignored because
@@ -82,10 +86,10 @@ func parseSize(s string) (int64, string) {
 	if len(t) > maxValueLen {
 		return 0, "too long to be a size"
 	}
-	if strings.HasPrefix(t, "-") && sizeRE.MatchString(t[1:]) {
+	if strings.HasPrefix(t, "-") && sizeRE().MatchString(t[1:]) {
 		return 0, "a size cannot be negative"
 	}
-	m := sizeRE.FindStringSubmatch(t)
+	m := sizeRE().FindStringSubmatch(t)
 	if m == nil {
 		return 0, notSize
 	}
@@ -127,7 +131,7 @@ func ParseGrowth(s string) (analysis.Growth, error) {
 	t = strings.TrimPrefix(t, "+")
 	if pct, ok := strings.CutSuffix(t, "%"); ok {
 		pct = strings.TrimSpace(pct)
-		if len(pct) <= maxValueLen && decimalRE.MatchString(pct) {
+		if len(pct) <= maxValueLen && decimalRE().MatchString(pct) {
 			if f, err := strconv.ParseFloat(pct, 64); err == nil {
 				return analysis.Growth{Percent: true, Percentage: f}, nil
 			}
@@ -206,7 +210,7 @@ func ParseRatio(s string) (float64, error) {
 func parsePortion(t string) (f float64, pct bool, num string, ok bool) {
 	num, pct = strings.CutSuffix(t, "%")
 	num = strings.TrimSpace(num)
-	if len(num) > maxValueLen || !decimalRE.MatchString(num) {
+	if len(num) > maxValueLen || !decimalRE().MatchString(num) {
 		return 0, pct, num, false
 	}
 	// Shifting the decimal point in the text, not dividing by 100, gives

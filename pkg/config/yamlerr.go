@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -80,9 +81,11 @@ var parserProblems = map[string]bool{
 	"found duplicate %TAG directive":         true,
 }
 
+// Compiled on first use, like sizeRE: only a config file with a YAML
+// error needs them.
 var (
-	lineRE   = regexp.MustCompile(`^line (\d+): (.*)$`)
-	anchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+	lineRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line (\d+): (.*)$`) })
+	anchorRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^unknown anchor '(.*)' referenced$`) })
 )
 
 // syntaxError rewrites an error of the YAML library ("yaml: line 3: …")
@@ -90,11 +93,11 @@ var (
 func (p *parser) syntaxError(data []byte, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
-	if m := lineRE.FindStringSubmatch(msg); m != nil {
+	if m := lineRE().FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	}
-	if m := anchorRE.FindStringSubmatch(msg); m != nil {
+	if m := anchorRE().FindStringSubmatch(msg); m != nil {
 		// An alias to no anchor; had the anchor existed, noAliases would
 		// still refuse the alias, so say that.
 		return p.errorf(aliasLine(data, m[1]), "the alias *%s is not supported: write the value out in full", m[1])
