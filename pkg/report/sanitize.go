@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -148,13 +149,14 @@ func (c *csvWriter) Write(record []string) error {
 // when the report is opened in Excel or LibreOffice, while deltas such as
 // -1234 and +5.2 stay numbers.
 func noFormula(f string) string {
-	if f == "" || !strings.ContainsRune("=+-@", rune(f[0])) || plainNumber.MatchString(f) {
+	if f == "" || !strings.ContainsRune("=+-@", rune(f[0])) || plainNumber().MatchString(f) {
 		return f
 	}
 	return "'" + f
 }
 
-var plainNumber = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?%?$`)
+// plainNumber is compiled on first use, like colorRules: only CSV needs it.
+var plainNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?%?$`) })
 
 // jsonSafe rewrites the encoded JSON doc so that no rune a terminal acts
 // on is left raw: encoding/json escapes C0 controls but writes DEL, C1

@@ -3,6 +3,7 @@ package report
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/mattn/go-runewidth"
 )
@@ -125,18 +126,25 @@ const (
 	ansiReset  = "\x1b[0m"
 )
 
-var colorRules = []struct {
+type colorRule struct {
 	re    *regexp.Regexp
 	color string
-}{
-	{regexp.MustCompile(`\b(FAIL|FAILED|UNKNOWN)\b|ERROR: .*$`), ansiRed + ansiBold},
-	{regexp.MustCompile(`\bnear (its )?limit\b|\bpass \(near[^)]*\)`), ansiYellow},
-	{regexp.MustCompile(`\bpass(ed)?\b`), ansiGreen},
-	// Growth in red, shrinkage in green: "+1.50 MB (+0.4%)", "-4.00 MB
-	// (-1.0%)". A bare negative figure (a margin under 0) is no shrinkage.
-	{regexp.MustCompile(`\+[0-9][0-9.]* [kMGTPE]?i?B \(\+[0-9.]+%\)`), ansiRed},
-	{regexp.MustCompile(`-[0-9][0-9.]* [kMGTPE]?i?B \(-[0-9.]+%\)`), ansiGreen},
 }
+
+// colorRules are compiled on first use: only output to a colour terminal
+// needs them, and package-level regexps are compiled before main by every
+// run of imgsize.
+var colorRules = sync.OnceValue(func() []colorRule {
+	return []colorRule{
+		{regexp.MustCompile(`\b(FAIL|FAILED|UNKNOWN)\b|ERROR: .*$`), ansiRed + ansiBold},
+		{regexp.MustCompile(`\bnear (its )?limit\b|\bpass \(near[^)]*\)`), ansiYellow},
+		{regexp.MustCompile(`\bpass(ed)?\b`), ansiGreen},
+		// Growth in red, shrinkage in green: "+1.50 MB (+0.4%)", "-4.00 MB
+		// (-1.0%)". A bare negative figure (a margin under 0) is no shrinkage.
+		{regexp.MustCompile(`\+[0-9][0-9.]* [kMGTPE]?i?B \(\+[0-9.]+%\)`), ansiRed},
+		{regexp.MustCompile(`-[0-9][0-9.]* [kMGTPE]?i?B \(-[0-9.]+%\)`), ansiGreen},
+	}
+})
 
 // colorize marks verdicts and changes in a line already fitted to the
 // terminal: the escape codes take no columns there.
@@ -147,7 +155,7 @@ func colorize(line string) string {
 	}
 	var spans []span
 	taken := make([]bool, len(line))
-	for _, r := range colorRules {
+	for _, r := range colorRules() {
 		for _, m := range r.re.FindAllStringIndex(line, -1) {
 			free := true
 			for i := m[0]; i < m[1]; i++ {
