@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -190,8 +191,9 @@ func runCachePrune(ctx context.Context, g *globalOptions, o *pruneOptions) error
 }
 
 // days is a count of days, whole or decimal, and an optional rest that
-// time.ParseDuration reads: "30d", "1.5d", "1d12h".
-var days = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)d(.*)$`)
+// time.ParseDuration reads: "30d", "1.5d", "1d12h". It is compiled on
+// first use, not before main by every run of imgsize.
+var days = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)d(.*)$`) })
 
 // parseAge reads --older-than: a Go duration ("720h", "90m") or one with
 // a leading count of days, which Go's durations lack and ages are written
@@ -202,7 +204,7 @@ func parseAge(s string) (time.Duration, error) {
 	}
 	t := strings.TrimSpace(s)
 	var d time.Duration
-	if m := days.FindStringSubmatch(t); m != nil {
+	if m := days().FindStringSubmatch(t); m != nil {
 		n, err := strconv.ParseFloat(m[1], 64)
 		// Beyond ~292 years a Duration overflows; no cache is that old.
 		if err != nil || n*24 > math.MaxInt64/float64(time.Hour)/2 {

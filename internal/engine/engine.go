@@ -407,13 +407,14 @@ func (c *Client) Save(parent context.Context, name string) (io.ReadCloser, error
 // a path (?, #, %, spaces, controls) would change what is requested. Its
 // length, at most maxName, is checked apart: a counted repetition
 // ({0,511}) compiles into as many copies, which cost every run of imgsize
-// 5 ms at start-up.
-var nameChars = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$`)
+// 5 ms at start-up. It is compiled on first use, not before main by every
+// run.
+var nameChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$`) })
 
 const maxName = 512
 
 func checkName(name string) error {
-	if len(name) > maxName || !nameChars.MatchString(name) || strings.Contains(name, "..") || strings.Contains(name, "//") {
+	if len(name) > maxName || !nameChars().MatchString(name) || strings.Contains(name, "..") || strings.Contains(name, "//") {
 		return errdefs.UsageError(fmt.Errorf("invalid image name %s for an engine: a reference (repo[:tag][@digest]) or an image ID", quoted(name)))
 	}
 	return nil

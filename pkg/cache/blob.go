@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -21,10 +22,11 @@ const maxBlobFile = 1 << 30
 
 // validKind keeps a kind a single, plain directory name, of at most 64
 // bytes (checked apart: a counted repetition compiles into as many
-// copies, at every start of imgsize).
-var validKind = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+// copies). It is compiled on first use, not before main by every run of
+// imgsize.
+var validKind = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`) })
 
-func isValidKind(kind string) bool { return len(kind) <= 64 && validKind.MatchString(kind) }
+func isValidKind(kind string) bool { return len(kind) <= 64 && validKind().MatchString(kind) }
 
 // blobPath is where the blob of kind for h lives: <dir>/<kind>/sha256/ab/<hex>,
 // a tree apart from the size entries (<dir>/layers/…).
