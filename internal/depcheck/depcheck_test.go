@@ -1,4 +1,5 @@
-// Package depcheck holds a test that keeps imgsize's data flow one-way.
+// Package depcheck holds tests of what imgsize's packages import and run:
+// the data flows one way, and start-up does no avoidable work.
 package depcheck
 
 import (

@@ -1,12 +1,15 @@
-// Package initcheck holds a test that keeps regexp compiles out of
-// imgsize's start-up.
+// The packages linked into imgsize compile no regexp at start-up.
 //
 // Every package-level regexp.MustCompile runs before main, in every run:
 // `imgsize version`, `--help` and a saved report's read paid for patterns
 // only an error message, a config file or a colour terminal needs (about
 // 120 KB of allocations and 90 page faults per start, 2026-12-07). Such a
 // pattern is compiled on first use instead, with sync.OnceValue.
-package initcheck
+//
+// It lives beside the flow check, not in a package of its own: each test
+// package is one more race-instrumented binary for go test ./... to link.
+
+package depcheck
 
 import (
 	"go/ast"
@@ -18,8 +21,6 @@ import (
 	"strings"
 	"testing"
 )
-
-const module = "github.com/imgsize/imgsize/"
 
 // compiles are the regexp functions that compile a pattern.
 var compiles = map[string]bool{"Compile": true, "CompilePOSIX": true, "MustCompile": true, "MustCompilePOSIX": true}
