@@ -326,6 +326,142 @@ func hostileTar(t *testing.T, es []hostileEntry) []byte {
 	return b.Bytes()
 }
 
+// hostileHeader writes into blk, 512 zero bytes, the header archive/tar
+// writes for a directory or regular file owned by root and dated the
+// epoch, of a name that fits the header's 100 bytes and a size under
+// 8 GiB (it panics on others). archive/tar's 100,000 headers cost
+// TestHostile100kEntries a second of CPU under the race detector;
+// TestHostileTarConstruction checks these against its own.
+func hostileHeader(blk []byte, name string, typ byte, mode, size int64) {
+	if len(name) > 100 || size < 0 || size >= 1<<33 {
+		panic(fmt.Sprintf("hostileHeader: %q of %d bytes needs more than a ustar header", name, size))
+	}
+	sum := 8 * int64(' ') // the checksum counts its own field as spaces
+	str := func(off int, s string) {
+		copy(blk[off:], s)
+		for i := range len(s) {
+			sum += int64(s[i])
+		}
+	}
+	// octal writes v in width-1 digits and a NUL, as archive/tar does.
+	octal := func(off, width int, v int64) {
+		for i := off + width - 2; i >= off; i-- {
+			blk[i] = byte('0' + v&7)
+			sum += int64(blk[i])
+			v >>= 3
+		}
+	}
+	str(0, name)
+	octal(100, 8, mode)
+	octal(108, 8, 0) // uid
+	octal(116, 8, 0) // gid
+	octal(124, 12, size)
+	octal(136, 12, 0) // mtime
+	blk[156] = typ
+	sum += int64(typ)
+	str(257, "ustar\x0000")
+	octal(329, 8, 0) // devmajor
+	octal(337, 8, 0) // devminor
+	octal(148, 7, sum)
+	blk[155] = ' '
+}
+
+// hostileDigits writes v in decimal into b, zero-padded to its length.
+func hostileDigits(b []byte, v int) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+}
+
+// hostileTreeTar writes the tar of dirs directories d00/, d01/, …, each
+// holding perDir files f0000, f0001, … of 0, 1 or 2 bytes in turn, and
+// returns the sum of their sizes. It fills a buffer of whole blocks and
+// writes it at once: each copy of a block on its way to w (a tar writer,
+// a bufio.Writer, a MultiWriter) costs the race detector a pass over it.
+func hostileTreeTar(w io.Writer, dirs, perDir int) (int64, error) {
+	buf := make([]byte, 0, 256<<10)
+	var err error
+	block := func() []byte {
+		if len(buf) == cap(buf) {
+			if err == nil {
+				_, err = w.Write(buf)
+			}
+			clear(buf)
+			buf = buf[:0]
+		}
+		buf = buf[:len(buf)+512]
+		return buf[len(buf)-512:]
+	}
+	dir, file := []byte("d00/"), []byte("d00/f0000")
+	var sum int64
+	for d := range dirs {
+		hostileDigits(dir[1:3], d)
+		hostileDigits(file[1:3], d)
+		hostileHeader(block(), string(dir), tar.TypeDir, 0o755, 0)
+		for f := range perDir {
+			size := int64((d*perDir + f) % 3)
+			sum += size
+			hostileDigits(file[5:9], f)
+			hostileHeader(block(), string(file), tar.TypeReg, 0o644, size)
+			if size > 0 {
+				copy(block(), "ab"[:size])
+			}
+		}
+	}
+	block() // the two zero blocks that end a tar
+	block()
+	if err == nil {
+		_, err = w.Write(buf)
+	}
+	return sum, err
+}
+
+// TestHostileTarConstruction: hostileTreeTar writes, byte for byte, what
+// archive/tar writes for the same tree, with every digit of the names
+// TestHostile100kEntries uses but the first of the file number (always
+// 0 there too) taking more than one value, over several of its buffers.
+func TestHostileTarConstruction(t *testing.T) {
+	t.Parallel()
+	const dirs, perDir = 11, 110
+	var want bytes.Buffer
+	tw := tar.NewWriter(&want)
+	var wantSum int64
+	for d := range dirs {
+		if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d%02d/", d), Mode: 0o755, Typeflag: tar.TypeDir, ModTime: time.Unix(0, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		for f := range perDir {
+			size := int64((d*perDir + f) % 3)
+			wantSum += size
+			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d%02d/f%04d", d, f), Mode: 0o644, Size: size, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tw.Write([]byte("ab")[:size]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	sum, err := hostileTreeTar(&got, dirs, perDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		i := 0
+		for i < min(got.Len(), want.Len()) && got.Bytes()[i] == want.Bytes()[i] {
+			i++
+		}
+		t.Fatalf("hostileTreeTar wrote %d bytes, archive/tar %d; first difference at byte %d (block %d)", got.Len(), want.Len(), i, i/512)
+	}
+	if sum != wantSum {
+		t.Errorf("hostileTreeTar counts %d bytes of files, want %d", sum, wantSum)
+	}
+}
+
 // hostileTree lists every path under dir with its size and mtime, to prove
 // a run wrote nothing there.
 func hostileTree(t *testing.T, dir string) map[string]string {
@@ -1084,28 +1220,8 @@ func TestHostile100kEntries(t *testing.T) {
 	defer stdin.Close() // a failed test does not leave gzip waiting
 	h := sha256.New()
 	var tarLen hostileCounter
-	// The tar writer writes a block at a time: a write to the pipe each.
-	bw := bufio.NewWriterSize(io.MultiWriter(stdin, h, &tarLen), 1<<16)
-	tw := tar.NewWriter(bw)
-	var want int64
-	body := []byte("ab")
-	for d := range dirs {
-		if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d%02d/", d), Mode: 0o755, Typeflag: tar.TypeDir, ModTime: time.Unix(0, 0)}); err != nil {
-			t.Fatal(err)
-		}
-		for f := range perDir {
-			size := int64((d*perDir + f) % 3)
-			want += size
-			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d%02d/f%04d", d, f), Mode: 0o644, Size: size, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
-				t.Fatal(err)
-			}
-			tw.Write(body[:size])
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := bw.Flush(); err != nil {
+	want, err := hostileTreeTar(io.MultiWriter(stdin, h, &tarLen), dirs, perDir)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := stdin.Close(); err != nil {
