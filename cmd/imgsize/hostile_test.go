@@ -162,7 +162,7 @@ type hostileLayout struct {
 
 func newHostileLayout(t *testing.T) *hostileLayout {
 	t.Helper()
-	dir := t.TempDir()
+	dir := hostileTempDir(t)
 	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +170,34 @@ func newHostileLayout(t *testing.T) *hostileLayout {
 		t.Fatal(err)
 	}
 	return &hostileLayout{t: t, dir: dir}
+}
+
+// hostileTempDir is a temporary directory for the test, on tmpfs when
+// the system's is not and /dev/shm is, with room to spare. On the CI's
+// ext4, which has no journal, creating a file costs 0.1-0.3 ms of system
+// CPU, as the inode allocator steps over every inode freed in the last
+// minutes (the suite frees many); on tmpfs it costs 15 us. A layout of
+// 5,000 layers creates 5,000 files.
+func hostileTempDir(t *testing.T) string {
+	t.Helper()
+	const tmpfsMagic = 0x01021994
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(os.TempDir(), &st); err == nil && st.Type == tmpfsMagic {
+		return t.TempDir()
+	}
+	if err := syscall.Statfs("/dev/shm", &st); err != nil || st.Type != tmpfsMagic || st.Bavail*uint64(st.Bsize) < 1<<30 {
+		return t.TempDir()
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "imgsize-test-*")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("removing %s: %v", dir, err)
+		}
+	})
+	return dir
 }
 
 func hostileSHA(b []byte) v1.Hash {
