@@ -22,7 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -37,11 +36,8 @@ import (
 // its config's creation time.
 func trendImage(t *testing.T, base v1.Layer, n int64, created time.Time, extra ...v1.Layer) v1.Image {
 	t.Helper()
-	own, err := random.Layer(n, types.DockerLayer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, append([]v1.Layer{base, testutil.KeepCompressed(t, own)}, extra...)...)
+	own := testutil.RandomLayer(t, n, types.DockerLayer)
+	img, err := mutate.AppendLayers(empty.Image, append([]v1.Layer{base, own}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,11 +131,7 @@ func TestTrendRealRegistry(t *testing.T) {
 	t.Parallel()
 	reg := testregistry.Start(t, testregistry.Options{RequestLog: true})
 	env := []string{"DOCKER_CONFIG=" + t.TempDir()}
-	base, err := random.Layer(100, types.DockerLayer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base = testutil.KeepCompressed(t, base)
+	base := testutil.RandomLayer(t, 100, types.DockerLayer)
 	ambiguous := twoMemberLayer(t)
 
 	const n = 21 // v1.0.0 … v1.20.0, and latest
@@ -356,11 +348,7 @@ func TestTrendRealRegistryPlatforms(t *testing.T) {
 	t.Parallel()
 	reg := testregistry.Start(t, testregistry.Options{})
 	env := []string{"DOCKER_CONFIG=" + t.TempDir()}
-	base, err := random.Layer(100, types.DockerLayer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base = testutil.KeepCompressed(t, base)
+	base := testutil.RandomLayer(t, 100, types.DockerLayer)
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, tag := range []string{"b", "a", "c"} {
 		var adds []mutate.IndexAddendum
@@ -414,11 +402,7 @@ func saveTrendReport(t *testing.T, p layout.Path, dir string, img v1.Image, tag,
 func TestTrendReports(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	base, err := random.Layer(100, types.DockerLayer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base = testutil.KeepCompressed(t, base)
+	base := testutil.RandomLayer(t, 100, types.DockerLayer)
 	p, err := layout.Write(filepath.Join(dir, "layout"), empty.Index)
 	if err != nil {
 		t.Fatal(err)

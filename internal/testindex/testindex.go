@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imgsize/imgsize/internal/testutil"
@@ -79,13 +78,7 @@ func Build(t testing.TB, spec Spec) *Built {
 	}
 	layer := func(files map[string][]byte) v1.Layer {
 		t.Helper()
-		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-			return io.NopCloser(bytes.NewReader(tarOf(t, files))), nil
-		}, tarball.WithMediaType(layerType))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return testutil.KeepCompressed(t, l)
+		return testutil.GzipLayer(t, tarOf(t, files), layerType)
 	}
 	base := layer(map[string][]byte{"etc/os-release": []byte("ID=testindex\n"), "bin/sh": bytes.Repeat([]byte("base"), 4096)})
 	b := &Built{PlatformNames: spec.Platforms}

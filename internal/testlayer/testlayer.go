@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imgsize/imgsize/internal/testutil"
@@ -81,15 +80,12 @@ func Tar(t testing.TB, ms ...Member) []byte {
 	return buf.Bytes()
 }
 
-// Layer is a gzip layer of members, gzipped once (testutil.KeepCompressed).
+// Layer is a gzip layer (application/vnd.docker.image.rootfs.diff.tar.gzip,
+// as tarball.LayerFromOpener makes it) of members, gzipped once
+// (testutil.GzipLayer).
 func Layer(t testing.TB, ms ...Member) v1.Layer {
 	t.Helper()
-	raw := Tar(t, ms...)
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testutil.KeepCompressed(t, l)
+	return testutil.GzipLayer(t, Tar(t, ms...), types.DockerLayer)
 }
 
 // Image is an image of layers, in order.

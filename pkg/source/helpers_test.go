@@ -79,11 +79,7 @@ func genOCIImage(t testing.TB, seed int64, n int, size int64, p v1.Platform) v1.
 	src := rand.NewSource(seed)
 	var ls []v1.Layer
 	for range n {
-		l, err := random.Layer(size, types.OCILayer, random.WithSource(src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, testutil.KeepCompressed(t, l))
+		ls = append(ls, testutil.RandomLayer(t, size, types.OCILayer, random.WithSource(src)))
 	}
 	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	img, err := mutate.AppendLayers(base, ls...)
