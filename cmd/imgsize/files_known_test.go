@@ -15,7 +15,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +32,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // knownEntry is one tar header of a hand-built layer.
@@ -197,11 +198,7 @@ func knownImage(t *testing.T, ls []knownLayer, oci bool) v1.Image {
 		b := knownTar(t, l, byte('a'+i))
 		var layer v1.Layer
 		if oci {
-			layer, err = tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-				tarball.WithMediaType(types.OCILayer))
-			if err != nil {
-				t.Fatal(err)
-			}
+			layer = testutil.GzipLayer(t, b, types.OCILayer)
 		} else {
 			layer = static.NewLayer(b, types.DockerUncompressedLayer)
 		}
