@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand"
 	"net"
 	"net/http"
@@ -31,17 +32,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/crane"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imgsize/imgsize/internal/testutil"
 )
 
 // Binary is the podman executable.
@@ -427,10 +430,7 @@ func Image(t testing.TB, seed int64, n int) v1.Image {
 			// A whiteout, as RUN rm leaves it.
 			files[fmt.Sprintf("app/%d/.wh.note.txt", i-1)] = nil
 		}
-		l, err := crane.Layer(files)
-		if err != nil {
-			t.Fatal(err)
-		}
+		l := testutil.GzipLayer(t, filesTar(t, files), types.DockerLayer)
 		hist = append(hist, v1.History{Created: created, CreatedBy: fmt.Sprintf("/bin/sh -c #(nop) COPY app/%d /app/%d # seed %d", i, i, seed)})
 		ls = append(ls, l)
 		if i%2 == 0 {
@@ -455,6 +455,28 @@ func Image(t testing.TB, seed int64, n int) v1.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// filesTar is the tar crane.Layer writes of files (the same headers, in
+// name order), so a seed gives the layers, and diffIDs, it always gave;
+// crane.Layer itself would gzip it once for the digest and again at each
+// read of the blob.
+func filesTar(t testing.TB, files map[string][]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Size: int64(len(files[name]))}); err != nil {
+			t.Fatalf("writing header %q: %v", name, err)
+		}
+		if _, err := tw.Write(files[name]); err != nil {
+			t.Fatalf("writing %q: %v", name, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatalf("closing a layer's tar: %v", err)
+	}
+	return buf.Bytes()
 }
 
 // WriteArchive writes img as `docker save` does (before Docker 25):
