@@ -100,46 +100,6 @@ func RandomLayer(t testing.TB, size int64, mt types.MediaType, opts ...random.Op
 	return GzipLayer(t, raw, mt)
 }
 
-// KeepCompressed returns l with its compressed blob read once and kept,
-// for a layer whose blob is already made (zstd, a hand-made gzip, a blob
-// read from elsewhere) and is read again for every layout, archive or
-// push a test writes. A layer of a tar the test holds is cheaper as
-// GzipLayer, which gzips it once instead of twice. The bytes kept are
-// those the layer gave, so digests do not change.
-func KeepCompressed(t testing.TB, l v1.Layer) v1.Layer {
-	t.Helper()
-	rc, err := l.Compressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	blob, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The digest is the kept blob's: asking l would gzip it once more
-	// (random.Layer computes its digest by compressing).
-	d, _, err := v1.SHA256(bytes.NewReader(blob))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keptLayer{Layer: l, blob: blob, digest: d}
-}
-
-// keptLayer serves its blob from memory; the uncompressed stream, diffID
-// and media type are the layer's own.
-type keptLayer struct {
-	v1.Layer
-	blob   []byte
-	digest v1.Hash
-}
-
-func (l keptLayer) Digest() (v1.Hash, error) { return l.digest, nil }
-func (l keptLayer) Size() (int64, error)     { return int64(len(l.blob)), nil }
-func (l keptLayer) Compressed() (io.ReadCloser, error) {
-	return io.NopCloser(bytes.NewReader(l.blob)), nil
-}
-
 // RandomImage is random.Image(size, layers, opts...) with each layer
 // gzipped once (RandomLayer): the same tars and history, so the same
 // diffIDs, for the same random source.
