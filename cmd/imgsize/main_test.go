@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/imgsize/imgsize/internal/testengine"
+	"github.com/imgsize/imgsize/internal/testmain"
 	"github.com/imgsize/imgsize/internal/testutil"
 )
 
@@ -59,7 +60,7 @@ func TestMain(m *testing.M) {
 		binary = b
 		code := m.Run()
 		os.RemoveAll(dir)
-		os.Exit(code)
+		testmain.Exit(code)
 	}
 	// Built as the release is (static, stripped; -trimpath aside, which
 	// would compile every package a second time): the tests run what
@@ -79,7 +80,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	testengine.StopShared()
 	os.RemoveAll(dir)
-	os.Exit(code)
+	testmain.Exit(code)
 }
 
 // moreParallel runs up to three parallel tests per CPU (at most 12) unless

@@ -50,6 +50,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgsize/imgsize/internal/testmain"
 	"github.com/imgsize/imgsize/pkg/cache"
 	"github.com/imgsize/imgsize/pkg/files"
 )
@@ -93,7 +94,7 @@ func TestMain(m *testing.M) {
 	if benchTempDir != "" {
 		os.RemoveAll(benchTempDir)
 	}
-	os.Exit(code)
+	testmain.Exit(code)
 }
 
 func getBenchImage(b *testing.B) benchImage {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/imgsize/imgsize/internal/testmain"
 	"github.com/imgsize/imgsize/internal/testrpm"
 	"github.com/imgsize/imgsize/pkg/packages/internal/sqlite"
 )
@@ -71,7 +72,7 @@ func TestMain(m *testing.M) {
 	if rpmDir != "" {
 		_ = os.RemoveAll(rpmDir)
 	}
-	os.Exit(code)
+	testmain.Exit(code)
 }
 
 // rpmInput is what Read gets of an rpm root: its database, its log, and

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgsize/imgsize/internal/testengine"
+	"github.com/imgsize/imgsize/internal/testmain"
 	"github.com/imgsize/imgsize/internal/testutil"
 	"github.com/imgsize/imgsize/pkg/errdefs"
 	"github.com/imgsize/imgsize/pkg/source"
@@ -36,7 +37,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testengine.StopShared()
-	os.Exit(code)
+	testmain.Exit(code)
 }
 
 // loadArchive writes img as a docker save archive tagged tag, loads it
