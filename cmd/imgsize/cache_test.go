@@ -306,7 +306,7 @@ func TestParseAge(t *testing.T) {
 // now they are ignored, the figures are those of a run without a cache,
 // and the entries are rewritten.
 func TestCacheLiesAreIgnored(t *testing.T) {
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Parallel()
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:v1"

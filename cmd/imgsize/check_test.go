@@ -481,6 +481,7 @@ func TestCheckCIOutputs(t *testing.T) {
 // Found in review: an expired --timeout must not make the gate pass with
 // images unchecked; every image gets a row, and the run is exit 3.
 func TestCheckTimeout(t *testing.T) {
+	t.Parallel()
 	f := newCheckFixture(t)
 	r := runInProcess(t, "check", "-f", "json", "--no-cache", "--timeout", "1ns", f.small, f.big, "--max-layers", "0")
 	if r.code != 3 {

@@ -25,7 +25,7 @@ import (
 // --trust-gzip-trailer, or budgets on compressed size only, keep the
 // trailer.
 func TestCheckCountsWrappableTrailers(t *testing.T) {
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Parallel()
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/gate:v1"

@@ -245,7 +245,7 @@ func TestReportWriteFailure(t *testing.T) {
 // TestStatsAfterError: --stats shows the traffic of a run that failed at
 // the registry, before the error line, which stays last.
 func TestStatsAfterError(t *testing.T) {
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Parallel()
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:absent"

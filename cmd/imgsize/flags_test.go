@@ -113,6 +113,7 @@ func TestPlatformFlagPicksFromIndex(t *testing.T) {
 
 // TestTimeoutFlag: a registry that never answers fails at --timeout.
 func TestTimeoutFlag(t *testing.T) {
+	t.Parallel()
 	hang := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {

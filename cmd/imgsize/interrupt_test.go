@@ -118,6 +118,7 @@ func TestInterruptExits130(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 200 MB archive")
 	}
+	t.Parallel()
 	archive := filepath.Join(t.TempDir(), "big.tar.gz")
 	begin := time.Now()
 	writeBigArchive(t, archive, 4, 50<<20)
@@ -203,6 +204,7 @@ func signalHelper() {
 // TestSecondInterruptKills: the first Ctrl-C asks for a clean stop; if the
 // program does not stop, the next one kills it.
 func TestSecondInterruptKills(t *testing.T) {
+	t.Parallel()
 	// A process started with SIGINT ignored (`cmd &` in a non-interactive
 	// shell, go tool test2json) passes that on to the helper, which then
 	// rightly keeps ignoring it.

@@ -54,6 +54,15 @@ func TestMain(m *testing.M) {
 		os.Setenv("GOCACHE", strings.TrimSpace(string(gc)))
 	}
 	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	// Nor may a run, here or in a child, read the user's registry
+	// credentials: an empty Docker config (a test wanting one passes its
+	// own DOCKER_CONFIG). Set once here, not with t.Setenv, which would
+	// keep each test using it from running in parallel.
+	if err := os.Mkdir(filepath.Join(dir, "docker-config"), 0o700); err != nil {
+		os.RemoveAll(dir)
+		panic(err)
+	}
+	os.Setenv("DOCKER_CONFIG", filepath.Join(dir, "docker-config"))
 	// IMGSIZE_TEST_BINARY runs the binary tests against another build,
 	// e.g. an earlier commit's, to show which tests fail there.
 	if b := os.Getenv("IMGSIZE_TEST_BINARY"); b != "" {
