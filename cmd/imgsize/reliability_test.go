@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +61,19 @@ const relRetry = "--retry-delay=50ms"
 // within limit: a hang is the defect, not something to wait out.
 func imgsizeWithin(t *testing.T, limit time.Duration, env []string, args ...string) result {
 	t.Helper()
+	start := time.Now()
+	r, args, err := runWithin(limit, env, args...)
+	t.Logf("imgsize %s: %s", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
+	if err != nil {
+		t.Fatalf("%v\nstderr: %s", err, r.stderr)
+	}
+	validateJSONOutput(t, "", args, r)
+	return r
+}
+
+// runWithin is imgsizeWithin without a test to report to, for runs made
+// side by side in goroutines. It returns the arguments it ran with.
+func runWithin(limit time.Duration, env []string, args ...string) (result, []string, error) {
 	if os.Getenv("IMGSIZE_TEST_BINARY") != "" {
 		// An earlier build knows none of the flags added with the fixes:
 		// run it without them, and give a hang less time.
@@ -90,21 +104,24 @@ func imgsizeWithin(t *testing.T, limit time.Duration, env []string, args ...stri
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	start := time.Now()
-	defer func() {
-		t.Logf("imgsize %s: %s", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
-	}()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	// Only a leaked holder of the output pipes would need the limit; a
 	// loaded machine can take more than a second to drain them.
 	cmd.WaitDelay = 10 * time.Second
-	r := runCmd(t, cmd)
-	if ctx.Err() != nil {
-		t.Fatalf("imgsize %s still running after %s (killed)\nstderr: %s", strings.Join(args, " "), limit, r.stderr)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		return r, args, fmt.Errorf("running imgsize %s: %w", strings.Join(args, " "), err)
 	}
-	validateJSONOutput(t, "", args, r)
-	return r
+	if ctx.Err() != nil {
+		return r, args, fmt.Errorf("imgsize %s still running after %s (killed)", strings.Join(args, " "), limit)
+	}
+	return r, args, nil
 }
 
 // relEnv isolates a run: no credentials of the machine's user, a cache of
@@ -202,17 +219,40 @@ func TestReliabilityStalls(t *testing.T) {
 		{"layer body trickles", ruleSpec{faultproxy.Match{Kind: faultproxy.Blob}, faultproxy.Fault{Trickle: 20 * time.Millisecond}},
 			[]string{"inspect", "--exact"}, []string{"stalled"}},
 	}
-	for _, c := range cases {
+	// Each case mostly waits out idle timeouts, about 3.3 s: they run at
+	// once, here, not as parallel subtests, which queue for the package's
+	// few test slots behind CPU-bound tests and ended the run, last.
+	type run struct {
+		rule  faultproxy.Rule
+		proxy *faultproxy.Proxy
+		args  []string
+		r     result
+		err   error
+	}
+	runs := make([]*run, len(cases))
+	var wg sync.WaitGroup
+	for i, c := range cases {
+		ru := &run{rule: faultproxy.Rule{Match: c.rule.match, Fault: c.rule.fault}}
+		ru.proxy = faultproxy.New(t, reg.URL(), faultproxy.Options{}, &ru.rule)
+		env := relEnv(t)
+		runs[i] = ru
+		wg.Go(func() {
+			ru.r, ru.args, ru.err = runWithin(relLimit, env, append(append([]string{}, c.args...), relIdle, "--no-cache", ru.proxy.Addr+"/"+repo)...)
+		})
+	}
+	wg.Wait()
+	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			rule := faultproxy.Rule{Match: c.rule.match, Fault: c.rule.fault}
-			p := faultproxy.New(t, reg.URL(), faultproxy.Options{}, &rule)
-			args := append(append([]string{}, c.args...), relIdle, "--no-cache", p.Addr+"/"+repo)
-			r := imgsizeWithin(t, relLimit, relEnv(t), args...)
+			ru := runs[i]
+			if ru.err != nil {
+				t.Fatalf("%v\nstderr: %s", ru.err, ru.r.stderr)
+			}
+			validateJSONOutput(t, "", ru.args, ru.r)
+			r, p := ru.r, ru.proxy
 			if r.code != exitImage {
 				t.Fatalf("exit %d, want %d (image unreadable)\nstderr: %s", r.code, exitImage, r.stderr)
 			}
-			if rule.Hits() == 0 {
+			if ru.rule.Hits() == 0 {
 				t.Fatalf("the fault never fired; requests: %+v", p.Requests())
 			}
 			for _, w := range c.wants {
