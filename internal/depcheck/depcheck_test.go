@@ -75,17 +75,13 @@ func TestOneWayFlow(t *testing.T) {
 	// One go list for all the packages, each line a package and its
 	// dependencies (.Deps: all it imports, directly or not, as -deps
 	// lists them): a go command per package cost more than the check.
-	args := []string{"list", "-f", "{{.ImportPath}}{{range .Deps}} {{.}}{{end}}"}
+	var pkgs []string
 	for pkg := range forbidden {
-		args = append(args, "../../"+pkg)
+		pkgs = append(pkgs, "../../"+pkg)
 	}
-	out, err := exec.Command("go", args...).Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
+	lines := goList(t, "{{.ImportPath}}{{range .Deps}} {{.}}{{end}}", pkgs...)
 	checked := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
+	for _, fields := range lines {
 		pkg, ok := strings.CutPrefix(fields[0], module)
 		bad, listed := forbidden[pkg]
 		if !ok || !listed {
@@ -99,4 +95,20 @@ func TestOneWayFlow(t *testing.T) {
 	if checked != len(forbidden) {
 		t.Fatalf("checked %d packages", checked)
 	}
+}
+
+// goList runs go list -f format on patterns and returns the fields of
+// each line it prints: one go command for all the packages a check
+// reads, which cost more than the check when run per package.
+func goList(t *testing.T, format string, patterns ...string) [][]string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"list", "-f", format}, patterns...)...).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var lines [][]string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		lines = append(lines, strings.Fields(line))
+	}
+	return lines
 }

@@ -15,7 +15,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -106,14 +105,10 @@ func f() *regexp.Regexp { return regexp.MustCompile("f") }
 
 func TestNoRegexpCompiledAtStart(t *testing.T) {
 	// The packages linked into the binary: test helpers may do as they like.
-	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Dir}} {{join .GoFiles \" \"}}", "../../cmd/imgsize").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
+	lines := goList(t, "{{.ImportPath}} {{.Dir}} {{join .GoFiles \" \"}}", "-deps", "../../cmd/imgsize")
 	checked := 0
 	fset := token.NewFileSet()
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
+	for _, fields := range lines {
 		if !strings.HasPrefix(fields[0]+"/", module) {
 			continue
 		}
@@ -129,6 +124,6 @@ func TestNoRegexpCompiledAtStart(t *testing.T) {
 		checked++
 	}
 	if checked < 10 {
-		t.Fatalf("checked %d packages of %s; go list said:\n%s", checked, module, out)
+		t.Fatalf("checked %d packages of %s; go list said: %q", checked, module, lines)
 	}
 }

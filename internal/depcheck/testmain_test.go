@@ -3,10 +3,8 @@ package depcheck
 import (
 	"go/parser"
 	"go/token"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -15,14 +13,10 @@ import (
 // sleeps a second at exit (the race detector's atexit_sleep_ms).
 func TestEveryTestBinaryUsesTestmain(t *testing.T) {
 	const testmain = module + "internal/testmain"
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{.Dir}}{{range .TestGoFiles}} {{.}}{{end}}{{range .XTestGoFiles}} {{.}}{{end}}`, "../../...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
+	lines := goList(t, `{{.ImportPath}} {{.Dir}}{{range .TestGoFiles}} {{.}}{{end}}{{range .XTestGoFiles}} {{.}}{{end}}`, "../../...")
 	checked := 0
 	fset := token.NewFileSet()
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
+	for _, fields := range lines {
 		if len(fields) < 3 || fields[0] == testmain {
 			continue // no tests, or testmain's own, which calls Run directly
 		}
@@ -44,6 +38,6 @@ func TestEveryTestBinaryUsesTestmain(t *testing.T) {
 		checked++
 	}
 	if checked < 10 {
-		t.Fatalf("checked %d packages with tests; go list said:\n%s", checked, out)
+		t.Fatalf("checked %d packages with tests; go list said: %q", checked, lines)
 	}
 }
