@@ -123,16 +123,25 @@ func imgsize(t *testing.T, env []string, args ...string) result {
 // runCmd runs cmd to its end and collects its exit code and output.
 func runCmd(t *testing.T, cmd *exec.Cmd) result {
 	t.Helper()
+	r, err := execResult(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// execResult is runCmd for a goroutine, which may not end its test: an
+// exit status is a result, any other failure to run cmd the error.
+func execResult(cmd *exec.Cmd) (result, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	code := 0
+	r := result{stdout: out.String(), stderr: errb.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
+		r.code = ee.ExitCode()
+		err = nil
 	}
-	return result{code, out.String(), errb.String()}
+	return r, err
 }
 
 // runInProcess calls run() directly, for fast table tests.

@@ -109,13 +109,8 @@ func runWithin(limit time.Duration, env []string, args ...string) (result, []str
 	// Only a leaked holder of the output pipes would need the limit; a
 	// loaded machine can take more than a second to drain them.
 	cmd.WaitDelay = 10 * time.Second
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
+	r, err := execResult(cmd)
+	if err != nil {
 		return r, args, fmt.Errorf("running imgsize %s: %w", strings.Join(args, " "), err)
 	}
 	if ctx.Err() != nil {
